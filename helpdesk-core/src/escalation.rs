@@ -1,0 +1,215 @@
+//! The escalation policy (how long each priority may wait) and the engine that escalates
+//! overdue tickets.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::background::{BackgroundHandle, spawn_periodic};
+use crate::{Clock, Error, Priority, Result, Store, store::Escalation};
+
+/// Decides when working time has elapsed. Only round-the-clock time exists today; a business
+/// hours or SLA-pause calendar plugs in here without touching the policy or the stores, since
+/// they only ever see the resulting `due_at`.
+pub trait Calendar: Send + Sync + fmt::Debug + 'static {
+    /// The instant at which `work` of working time has passed since `start`.
+    fn deadline(&self, start: DateTime<Utc>, work: Duration) -> DateTime<Utc>;
+}
+
+/// Every hour counts ("24/7").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AlwaysOpen;
+
+impl Calendar for AlwaysOpen {
+    fn deadline(&self, start: DateTime<Utc>, work: Duration) -> DateTime<Utc> {
+        start
+            .checked_add_signed(work)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+/// The longest escalation window accepted (ten years).
+pub const WINDOW_MAX: StdDuration = StdDuration::from_secs(10 * 365 * 24 * 3600);
+
+/// How long a ticket of each priority may go without staff activity before it escalates.
+///
+/// ```
+/// # use helpdesk_core::{EscalationPolicy, Priority};
+/// let policy = EscalationPolicy::default();
+/// let created: chrono::DateTime<chrono::Utc> = "2026-11-26T12:00:00Z".parse().unwrap();
+/// assert_eq!(policy.due_at(Priority::High, created).to_rfc3339(), "2026-11-26T13:00:00+00:00");
+/// assert_eq!(policy.due_at(Priority::Low, created).to_rfc3339(), "2026-11-27T12:00:00+00:00");
+/// ```
+#[derive(Debug, Clone)]
+pub struct EscalationPolicy {
+    high: Duration,
+    medium: Duration,
+    low: Duration,
+    calendar: Arc<dyn Calendar>,
+}
+
+impl Default for EscalationPolicy {
+    /// High 1 h, medium 4 h, low 24 h, round the clock.
+    fn default() -> Self {
+        Self {
+            high: Duration::hours(1),
+            medium: Duration::hours(4),
+            low: Duration::hours(24),
+            calendar: Arc::new(AlwaysOpen),
+        }
+    }
+}
+
+impl EscalationPolicy {
+    /// A policy with the given windows (each more than zero and at most [`WINDOW_MAX`]).
+    pub fn new(high: StdDuration, medium: StdDuration, low: StdDuration) -> Result<Self> {
+        let mut errors = crate::FieldErrors::new();
+        let mut window = |field: &str, d: StdDuration| match Duration::from_std(d) {
+            Ok(w) if !d.is_zero() && d <= WINDOW_MAX => w,
+            _ => {
+                errors.add(field, "must be more than zero and at most ten years");
+                Duration::zero()
+            }
+        };
+        let (high, medium, low) = (
+            window("high", high),
+            window("medium", medium),
+            window("low", low),
+        );
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        Ok(Self {
+            high,
+            medium,
+            low,
+            calendar: Arc::new(AlwaysOpen),
+        })
+    }
+
+    /// The same windows measured in another calendar.
+    pub fn with_calendar(mut self, calendar: impl Calendar) -> Self {
+        self.calendar = Arc::new(calendar);
+        self
+    }
+
+    /// The window of a priority.
+    pub fn window(&self, priority: Priority) -> Duration {
+        match priority {
+            Priority::High => self.high,
+            Priority::Medium => self.medium,
+            Priority::Low => self.low,
+        }
+    }
+
+    /// When a ticket escalates if its clock (re)started at `clock_start`.
+    pub fn due_at(&self, priority: Priority, clock_start: DateTime<Utc>) -> DateTime<Utc> {
+        self.calendar.deadline(clock_start, self.window(priority))
+    }
+}
+
+/// What one run of the engine did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EscalationReport {
+    /// The tickets escalated, ascending.
+    pub escalated: Vec<crate::TicketId>,
+    /// How many emails were queued.
+    pub notifications_queued: u64,
+}
+
+impl From<Escalation> for EscalationReport {
+    fn from(e: Escalation) -> Self {
+        Self {
+            escalated: e.escalated,
+            notifications_queued: e.notifications_queued,
+        }
+    }
+}
+
+/// Escalates overdue tickets: once on demand ([`run_once`](Self::run_once)) or periodically in
+/// the background ([`spawn`](Self::spawn)). Any number of engines may run against one store;
+/// the store guarantees each ticket escalates once per overdue period.
+#[derive(Clone)]
+pub struct EscalationEngine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for EscalationEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EscalationEngine").finish_non_exhaustive()
+    }
+}
+
+impl EscalationEngine {
+    /// An engine over a store, reading time from `clock` when it runs in the background.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Escalates every ticket overdue at `now`, queueing its emails in the same transaction.
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
+        let report = EscalationReport::from(self.store.escalate_overdue(now).await?);
+        if !report.escalated.is_empty() {
+            tracing::info!(
+                tickets = report.escalated.len(),
+                notifications = report.notifications_queued,
+                "escalated overdue tickets"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Runs [`run_once`](Self::run_once) now and every `interval` until the handle is shut down.
+    /// Failures are logged and retried at the next tick.
+    pub fn spawn(&self, interval: StdDuration) -> BackgroundHandle {
+        let engine = self.clone();
+        spawn_periodic("escalation", interval, move || {
+            let engine = engine.clone();
+            async move {
+                if let Err(error) = engine.run_once(engine.clock.now()).await {
+                    tracing::error!(%error, "escalation sweep failed");
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_must_be_positive_and_bounded() {
+        let h = StdDuration::from_secs(3600);
+        assert!(EscalationPolicy::new(h, h, h).is_ok());
+        let Err(Error::Validation(errors)) =
+            EscalationPolicy::new(StdDuration::ZERO, h, WINDOW_MAX * 2)
+        else {
+            panic!("accepted a zero window")
+        };
+        assert_eq!(errors.get("high").len(), 1);
+        assert_eq!(errors.get("low").len(), 1);
+        assert!(errors.get("medium").is_empty());
+    }
+
+    #[test]
+    fn due_at_follows_the_window_of_the_priority() {
+        let p = EscalationPolicy::new(
+            StdDuration::from_secs(2),
+            StdDuration::from_secs(90),
+            StdDuration::from_secs(3600),
+        )
+        .unwrap();
+        let t0: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(p.due_at(Priority::High, t0) - t0, Duration::seconds(2));
+        assert_eq!(p.due_at(Priority::Medium, t0) - t0, Duration::seconds(90));
+        assert_eq!(p.due_at(Priority::Low, t0) - t0, Duration::hours(1));
+        assert_eq!(
+            AlwaysOpen.deadline(DateTime::<Utc>::MAX_UTC, Duration::hours(1)),
+            DateTime::<Utc>::MAX_UTC
+        );
+    }
+}

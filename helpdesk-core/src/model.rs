@@ -1,0 +1,352 @@
+//! The domain model: users, tickets, comments and history events.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{CommentId, EventId, TicketId, UserId};
+
+/// The error of parsing an enum value ([`Role`], [`Priority`], [`Status`], ...) from text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}; expected one of: {expected}")]
+pub struct ParseEnumError {
+    kind: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])* $name:ident, $kind:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal $(| $alias:literal)* ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $wire $(, alias = $alias)*)] $variant ),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used on the wire and in storage.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseEnumError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire $(| $alias)* => Ok($name::$variant),)+
+                    _ => Err(ParseEnumError {
+                        kind: $kind,
+                        value: s.to_owned(),
+                        expected: concat!($($wire, " "),+),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// What a user may do: see [`permissions`](crate::permissions).
+    Role, "role" {
+        /// Raises tickets and sees their own.
+        User = "user",
+        /// Works on the tickets assigned to them.
+        Agent = "agent",
+        /// Sees and manages everything.
+        Admin = "admin",
+    }
+);
+
+wire_enum!(
+    /// How urgent a ticket is; decides its escalation window. Defaults to medium.
+    #[derive(Default)]
+    Priority, "priority" {
+        /// Escalates after 24 hours by default.
+        Low = "low",
+        /// Escalates after 4 hours by default.
+        #[default]
+        Medium = "medium",
+        /// Escalates after 1 hour by default.
+        High = "high",
+    }
+);
+
+wire_enum!(
+    /// Where a ticket is in its life; transitions are ruled by
+    /// [`check_transition`](crate::permissions::check_transition).
+    Status, "status" {
+        /// New, nobody has started on it.
+        Open = "open",
+        /// Staff are working on it.
+        InProgress = "in_progress" | "in-progress",
+        /// Staff consider it solved.
+        Resolved = "resolved",
+        /// Done; only an admin reopens it.
+        Closed = "closed",
+        /// Nobody acted within the escalation window; set only by the escalation engine.
+        Escalated = "escalated",
+    }
+);
+
+wire_enum!(
+    /// What a [`HistoryEvent`] records.
+    HistoryKind, "history kind" {
+        /// The ticket was created.
+        Created = "created",
+        /// The status changed (`from` and `to` are statuses).
+        StatusChanged = "status_changed",
+        /// The assignee changed (`from` and `to` are user ids, or absent).
+        Assigned = "assigned",
+        /// Title, description or priority changed (`to` lists the fields).
+        Edited = "edited",
+        /// A comment was added (`to` is the comment id).
+        Commented = "commented",
+        /// The escalation engine escalated the ticket (`from` is the previous status).
+        Escalated = "escalated",
+    }
+);
+
+impl Priority {
+    /// Numeric rank, low to high: what `ordering=priority` sorts by.
+    pub const fn rank(self) -> i64 {
+        match self {
+            Priority::Low => 0,
+            Priority::Medium => 1,
+            Priority::High => 2,
+        }
+    }
+
+    /// The inverse of [`Priority::rank`].
+    pub const fn from_rank(rank: i64) -> Option<Self> {
+        match rank {
+            0 => Some(Priority::Low),
+            1 => Some(Priority::Medium),
+            2 => Some(Priority::High),
+            _ => None,
+        }
+    }
+}
+
+impl Role {
+    /// Agents and admins: the people who work on tickets.
+    pub const fn is_staff(self) -> bool {
+        matches!(self, Role::Agent | Role::Admin)
+    }
+}
+
+impl Status {
+    /// The statuses whose escalation clock runs (`open` and `in_progress`).
+    pub const ACTIVE: [Status; 2] = [Status::Open, Status::InProgress];
+
+    /// Whether the escalation clock runs in this status.
+    pub const fn is_active(self) -> bool {
+        matches!(self, Status::Open | Status::InProgress)
+    }
+}
+
+/// A person with an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Identifier.
+    pub id: UserId,
+    /// Lower-cased email address; unique.
+    pub email: String,
+    /// Given name (may be empty).
+    pub first_name: String,
+    /// Family name (may be empty).
+    pub last_name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Inactive users cannot sign in and receive no email.
+    pub is_active: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When the account last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Set when the account was deleted and its personal data erased.
+    #[serde(skip)]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    /// `"FirstName LastName - email"`, the computed field users are searched by
+    /// (just the email when both names are empty).
+    ///
+    /// ```
+    /// # use helpdesk_core::{User, UserId, Role};
+    /// # let now = chrono::Utc::now();
+    /// let user = User {
+    ///     id: UserId(1), email: "ada@example.com".into(),
+    ///     first_name: "Ada".into(), last_name: "Lovelace".into(),
+    ///     role: Role::User, is_active: true, created_at: now, updated_at: now, deleted_at: None,
+    /// };
+    /// assert_eq!(user.name_email(), "Ada Lovelace - ada@example.com");
+    /// ```
+    pub fn name_email(&self) -> String {
+        name_email(&self.first_name, &self.last_name, &self.email)
+    }
+
+    /// The acting identity of this user.
+    pub fn actor(&self) -> crate::Actor {
+        crate::Actor::new(self.id, self.role)
+    }
+}
+
+/// The one definition of the computed `name_email`; stores mirror it in SQL.
+pub(crate) fn name_email(first: &str, last: &str, email: &str) -> String {
+    let name = format!("{first} {last}");
+    match name.trim() {
+        "" => email.to_owned(),
+        name => format!("{name} - {email}"),
+    }
+}
+
+/// A support ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    /// Identifier.
+    pub id: TicketId,
+    /// Short summary, 1 to 200 characters.
+    pub title: String,
+    /// What is wrong, up to 20,000 characters.
+    pub description: String,
+    /// Urgency; decides the escalation window.
+    pub priority: Priority,
+    /// Where the ticket is in its life.
+    pub status: Status,
+    /// Who raised it.
+    pub created_by: UserId,
+    /// The agent (or admin) working on it.
+    pub assigned_to: Option<UserId>,
+    /// When it was raised.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was last moved to `resolved`.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When the escalation engine last escalated it.
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// When it escalates if nobody acts; `None` unless the status is active.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Grows by one on every change; the `ETag` of the ticket.
+    pub version: i64,
+    /// When the escalation clock last (re)started: creation, or the last staff action.
+    #[serde(skip)]
+    pub clock_started_at: DateTime<Utc>,
+}
+
+/// A comment in a ticket's thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    /// Identifier.
+    pub id: CommentId,
+    /// The ticket it belongs to.
+    pub ticket_id: TicketId,
+    /// Who wrote it.
+    pub author_id: UserId,
+    /// The text, 1 to 20,000 characters.
+    pub body: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEvent {
+    /// Identifier.
+    pub id: EventId,
+    /// The ticket it belongs to.
+    pub ticket_id: TicketId,
+    /// Who acted; `None` for the system (the escalation engine).
+    pub actor_id: Option<UserId>,
+    /// What happened.
+    pub kind: HistoryKind,
+    /// The value before, where the kind has one.
+    pub from: Option<String>,
+    /// The value after, where the kind has one.
+    pub to: Option<String>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// A history event about to be recorded (the store assigns id and ticket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Who acted; `None` for the system.
+    pub actor_id: Option<UserId>,
+    /// What happened.
+    pub kind: HistoryKind,
+    /// The value before.
+    pub from: Option<String>,
+    /// The value after.
+    pub to: Option<String>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// Ticket counts of the last-7-days report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Tickets created.
+    pub opened: u64,
+    /// Moves to `resolved`.
+    pub resolved: u64,
+    /// Escalations.
+    pub escalated: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_text_and_json() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+            let json = serde_json::to_string(s).unwrap();
+            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), *s);
+        }
+        for p in Priority::ALL {
+            assert_eq!(Priority::from_rank(p.rank()), Some(*p));
+        }
+        assert_eq!("in-progress".parse::<Status>(), Ok(Status::InProgress));
+        assert_eq!(
+            serde_json::from_str::<Status>("\"in-progress\"").unwrap(),
+            Status::InProgress
+        );
+        assert_eq!(
+            serde_json::to_string(&Status::InProgress).unwrap(),
+            "\"in_progress\""
+        );
+        let err = "urgent".parse::<Priority>().unwrap_err();
+        assert!(err.to_string().contains("low medium high"), "{err}");
+    }
+
+    #[test]
+    fn name_email_skips_missing_names() {
+        assert_eq!(
+            name_email("Ada", "Lovelace", "a@x.io"),
+            "Ada Lovelace - a@x.io"
+        );
+        assert_eq!(name_email("Ada", "", "a@x.io"), "Ada - a@x.io");
+        assert_eq!(name_email("", "Lovelace", "a@x.io"), "Lovelace - a@x.io");
+        assert_eq!(name_email("", "", "a@x.io"), "a@x.io");
+    }
+}

@@ -1,0 +1,281 @@
+//! The ports a storage adapter implements.
+//!
+//! Each trait holds one aggregate's queries; [`Store`] bundles them, so a host hands the
+//! library one value. Writes that belong together (a ticket change and its history events, an
+//! escalation and its queued emails) are single methods, so an adapter can make each one
+//! transaction. Adapters report unique-email violations as [`Error::Conflict`] and everything
+//! else that fails as [`Error::Store`].
+//!
+//! `helpdesk-sqlite` is the reference adapter; its conformance suite is written once so any
+//! other adapter can run the same tests.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::notify::{Notification, NotificationState};
+use crate::{
+    Comment, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority, Report, Result,
+    Role, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
+};
+
+#[allow(unused_imports)] // for doc links
+use crate::Error;
+
+/// The SHA-256 of a session token: all a store ever keeps of it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+/// An account about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDraft {
+    /// Normalised, lower-case email.
+    pub email: String,
+    /// PHC string of the argon2id hash.
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Role.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A ticket about to be stored, with its `created` history event implied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketDraft {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Creator.
+    pub created_by: UserId,
+    /// Creation time; also starts the escalation clock.
+    pub created_at: DateTime<Utc>,
+    /// When it escalates if nobody acts.
+    pub due_at: DateTime<Utc>,
+}
+
+/// A ticket's new state, written only if the stored version is still `expected_version`,
+/// together with the history events that explain it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketChange {
+    /// The complete new state; its `version` is `expected_version + 1`.
+    pub ticket: Ticket,
+    /// The version the change was computed from.
+    pub expected_version: i64,
+    /// History events to record in the same transaction.
+    pub events: Vec<NewEvent>,
+}
+
+/// A comment about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentDraft {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The author.
+    pub author_id: UserId,
+    /// Validated text.
+    pub body: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What one escalation sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Escalation {
+    /// The tickets escalated, ascending.
+    pub escalated: Vec<TicketId>,
+    /// How many emails were queued in the outbox.
+    pub notifications_queued: u64,
+}
+
+/// Accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Stores a new account; [`Error::Conflict`] when the email is taken.
+    async fn insert_user(&self, draft: &UserDraft) -> Result<User>;
+
+    /// An account by id, deleted ones included.
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+
+    /// A not-deleted account and its password hash, by normalised email.
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>>;
+
+    /// The password hash of a not-deleted account.
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>>;
+
+    /// Writes email, names, role, `is_active` and `updated_at`; revokes every session in the
+    /// same transaction when `is_active` is false. [`Error::NotFound`] for a missing or
+    /// deleted account, [`Error::Conflict`] when the email is taken.
+    async fn update_user(&self, user: &User) -> Result<User>;
+
+    /// Replaces the password hash and revokes every session but `keep`, in one transaction.
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep: Option<TokenHash>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Deletes an account: erases email, names and password, deactivates it, revokes its
+    /// sessions and drops its unsent notifications, in one transaction. Tickets, comments and
+    /// history keep pointing at the now anonymous account. [`Error::NotFound`] if missing or
+    /// already deleted.
+    async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> Result<()>;
+
+    /// A page of not-deleted accounts, ordered by id.
+    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> Result<Page<User>>;
+}
+
+/// Sign-in sessions and login throttling.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a session (and may drop the user's expired ones).
+    async fn insert_session(
+        &self,
+        token: TokenHash,
+        user: UserId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The active, not-deleted user of an unexpired session.
+    async fn session_user(&self, token: TokenHash, now: DateTime<Utc>) -> Result<Option<User>>;
+
+    /// Revokes one session; revoking an unknown one is not an error.
+    async fn delete_session(&self, token: TokenHash) -> Result<()>;
+
+    /// Records a failed login for a normalised email, forgetting failures older than `forget_before`.
+    async fn record_login_failure(
+        &self,
+        email: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// The failed logins for `email` since `since`, oldest first.
+    async fn login_failures(&self, email: &str, since: DateTime<Utc>)
+    -> Result<Vec<DateTime<Utc>>>;
+
+    /// Forgets the failed logins for `email` (after a successful one).
+    async fn clear_login_failures(&self, email: &str) -> Result<()>;
+}
+
+/// Tickets, the escalation sweep and the report.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Stores a new ticket (status `open`, version 1) and its `created` event.
+    async fn insert_ticket(&self, draft: &TicketDraft) -> Result<Ticket>;
+
+    /// A ticket by id.
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>>;
+
+    /// Applies a change if the stored version is still the expected one; `false` if it is not
+    /// (or the ticket is gone), in which case nothing is written.
+    async fn update_ticket(&self, change: &TicketChange) -> Result<bool>;
+
+    /// Deletes a ticket with its comments, history and unsent notifications; `false` if missing.
+    async fn delete_ticket(&self, id: TicketId) -> Result<bool>;
+
+    /// A page of the tickets in `scope` that match `query`, in the query's order.
+    async fn list_tickets(
+        &self,
+        scope: TicketScope,
+        query: &TicketQuery,
+        page: PageRequest,
+    ) -> Result<Page<Ticket>>;
+
+    /// In one transaction: moves every `open` or `in_progress` ticket whose `due_at` is at or
+    /// before `now` to `escalated`, records an `escalated` event for each, and queues one
+    /// notification per recipient (active admins and the active creator, each address once).
+    /// The statement that changes the status decides, so concurrent sweeps escalate each
+    /// ticket exactly once.
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<Escalation>;
+
+    /// Counts of `created`, `status_changed` to resolved, and `escalated` events at or after
+    /// `since`, over the tickets in `scope`.
+    async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> Result<Report>;
+}
+
+/// Comments.
+#[async_trait]
+pub trait CommentStore: Send + Sync {
+    /// Stores a comment with its `commented` event and, if given, a ticket change (staff
+    /// comments restart the escalation clock), in one transaction. `None` if the change's
+    /// version was stale; then nothing is written.
+    async fn insert_comment(
+        &self,
+        draft: &CommentDraft,
+        change: Option<&TicketChange>,
+    ) -> Result<Option<Comment>>;
+
+    /// A page of a ticket's comments, oldest first.
+    async fn list_comments(&self, ticket: TicketId, page: PageRequest) -> Result<Page<Comment>>;
+}
+
+/// Ticket history.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// A page of a ticket's history, oldest first.
+    async fn list_history(&self, ticket: TicketId, page: PageRequest)
+    -> Result<Page<HistoryEvent>>;
+}
+
+/// The transactional outbox of notifications.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Claims up to `limit` pending notifications due at `now`: counts an attempt on each and
+    /// hides it from other claimers until `now + lease`, atomically, so two dispatchers never
+    /// hold the same row. A claimer that dies leaves the row to be claimed again after the lease.
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Notification>>;
+
+    /// Marks a claimed notification delivered.
+    async fn mark_sent(&self, id: NotificationId, at: DateTime<Utc>) -> Result<()>;
+
+    /// Records a failed attempt; the notification becomes due again at `retry_at`.
+    async fn mark_retry(
+        &self,
+        id: NotificationId,
+        retry_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()>;
+
+    /// Records the last failed attempt; the notification stays `failed` until retried by hand.
+    async fn mark_failed(&self, id: NotificationId, at: DateTime<Utc>, error: &str) -> Result<()>;
+
+    /// A page of notifications in a state, newest first.
+    async fn list_notifications(
+        &self,
+        state: NotificationState,
+        page: PageRequest,
+    ) -> Result<Page<Notification>>;
+
+    /// Moves a `failed` notification back to `pending`, due at `now`, with its attempts reset;
+    /// `false` if there is no failed notification with that id.
+    async fn retry_notification(&self, id: NotificationId, now: DateTime<Utc>) -> Result<bool>;
+}
+
+/// Everything the library needs from storage.
+#[async_trait]
+pub trait Store:
+    UserStore + SessionStore + TicketStore + CommentStore + HistoryStore + OutboxStore + 'static
+{
+    /// Checks that the store answers (for health checks).
+    async fn ping(&self) -> Result<()>;
+}
