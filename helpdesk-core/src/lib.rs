@@ -39,6 +39,8 @@
 
 pub mod background;
 pub mod clock;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod credentials;
 pub mod error;
 pub mod escalation;

@@ -1,0 +1,1123 @@
+//! The store conformance suite: what every storage adapter must do, written once.
+//!
+//! Enable the `conformance` feature in the adapter's dev-dependencies and expand
+//! [`store_conformance_tests!`](crate::store_conformance_tests) with an expression that builds a
+//! fresh, empty store; every case becomes its own `#[tokio::test]`:
+//!
+//! ```ignore
+//! helpdesk_core::store_conformance_tests!(helpdesk_sqlite::SqliteStore::in_memory().await.unwrap());
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::store::{CommentDraft, TicketChange, TicketDraft, TokenHash, UserDraft};
+use crate::{
+    AssigneeFilter, Error, HistoryKind, NewEvent, NotificationState, PageRequest, Priority, Role,
+    Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery, TicketScope, User, UserId,
+    UserQuery,
+};
+
+/// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@cases $make;
+            users_are_stored_and_found,
+            emails_are_unique,
+            user_search_is_literal_and_paginated,
+            sessions_expire_and_are_revoked,
+            login_failures_are_counted_and_forgotten,
+            tickets_change_only_at_the_expected_version,
+            deleting_a_ticket_takes_its_records_along,
+            ticket_lists_apply_scope_filters_ordering_and_pages,
+            ticket_search_is_literal,
+            sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
+            concurrent_sweeps_escalate_each_ticket_once,
+            concurrent_writers_all_succeed,
+            comments_are_stored_with_their_event_and_optional_change,
+            report_counts_events_in_scope_and_time,
+            outbox_claims_retries_and_fails,
+            concurrent_claims_never_share_a_row,
+            erasing_a_user_keeps_their_records_anonymous,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $make;
+                $crate::conformance::$case(::std::sync::Arc::new(store)).await;
+            }
+        )+
+    };
+}
+
+type S = Arc<dyn Store>;
+
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap()
+}
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    t0() + Duration::minutes(minutes)
+}
+
+fn page(n: u32, size: u32) -> PageRequest {
+    PageRequest::new(n, size).unwrap()
+}
+
+pub async fn user(store: &S, email: &str, role: Role) -> User {
+    let (first, last) = email.split_once('@').unwrap();
+    store
+        .insert_user(&UserDraft {
+            email: email.into(),
+            password_hash: format!("hash-of-{email}"),
+            first_name: first.into(),
+            last_name: last.into(),
+            role,
+            created_at: t0(),
+        })
+        .await
+        .unwrap()
+}
+
+pub async fn ticket(
+    store: &S,
+    creator: &User,
+    title: &str,
+    priority: Priority,
+    created_min: i64,
+    due_min: i64,
+) -> Ticket {
+    store
+        .insert_ticket(&TicketDraft {
+            title: title.into(),
+            description: format!("about {title}"),
+            priority,
+            created_by: creator.id,
+            created_at: at(created_min),
+            due_at: at(due_min),
+        })
+        .await
+        .unwrap()
+}
+
+fn change(before: &Ticket, edit: impl FnOnce(&mut Ticket), events: Vec<NewEvent>) -> TicketChange {
+    let mut next = before.clone();
+    edit(&mut next);
+    next.version = before.version + 1;
+    TicketChange {
+        ticket: next,
+        expected_version: before.version,
+        events,
+    }
+}
+
+fn ids(tickets: &[Ticket]) -> Vec<i64> {
+    tickets.iter().map(|t| t.id.0).collect()
+}
+
+pub async fn users_are_stored_and_found(store: S) {
+    let ada = user(&store, "ada@example.com", Role::Agent).await;
+    assert_eq!(ada.role, Role::Agent);
+    assert!(ada.is_active);
+    assert_eq!(ada.created_at, t0());
+    assert_eq!(ada.name_email(), "ada example.com - ada@example.com");
+    assert_eq!(store.user(ada.id).await.unwrap(), Some(ada.clone()));
+    let (found, hash) = store
+        .user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found, hash.as_str()),
+        (ada.clone(), "hash-of-ada@example.com")
+    );
+    assert_eq!(
+        store.user_by_email("nobody@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.password_hash(ada.id).await.unwrap().as_deref(),
+        Some("hash-of-ada@example.com")
+    );
+
+    let mut changed = ada.clone();
+    changed.first_name = "Augusta".into();
+    changed.role = Role::Admin;
+    changed.updated_at = at(5);
+    let stored = store.update_user(&changed).await.unwrap();
+    assert_eq!(stored, changed);
+    let mut ghost = changed.clone();
+    ghost.id = UserId(999_999);
+    assert!(matches!(
+        store.update_user(&ghost).await,
+        Err(Error::NotFound)
+    ));
+}
+
+pub async fn emails_are_unique(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let again = store
+        .insert_user(&UserDraft {
+            email: "ada@example.com".into(),
+            password_hash: "x".into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            role: Role::User,
+            created_at: t0(),
+        })
+        .await;
+    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    let bob = user(&store, "bob@example.com", Role::User).await;
+    let mut taken = bob.clone();
+    taken.email = ada.email.clone();
+    assert!(matches!(
+        store.update_user(&taken).await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(
+        store.user(bob.id).await.unwrap().unwrap().email,
+        "bob@example.com"
+    );
+}
+
+pub async fn user_search_is_literal_and_paginated(store: S) {
+    for i in 0..25 {
+        user(&store, &format!("agent{i:02}@example.com"), Role::Agent).await;
+    }
+    user(&store, "o'brien@example.com", Role::User).await;
+    user(&store, "percent%@example.com", Role::User).await;
+    let all = store
+        .list_users(&UserQuery::default(), page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!((all.count, all.items.len()), (27, 10));
+    let last = store
+        .list_users(&UserQuery::default(), page(3, 10))
+        .await
+        .unwrap();
+    assert_eq!(last.items.len(), 7);
+    let agents = UserQuery {
+        role: Some(Role::Agent),
+        ..UserQuery::default()
+    };
+    assert_eq!(
+        store.list_users(&agents, page(1, 100)).await.unwrap().count,
+        25
+    );
+    let search = |s: &str| UserQuery {
+        search: Some(s.into()),
+        role: None,
+    };
+    // Case-insensitive, anywhere in "first last - email".
+    assert_eq!(
+        store
+            .list_users(&search("AGENT1"), page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        10
+    );
+    assert_eq!(
+        store
+            .list_users(&search("agent07 example.com - agent07@"), page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        store
+            .list_users(&search("o'brien"), page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        store
+            .list_users(&search("%"), page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(
+        store
+            .list_users(&search("_"), page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    let injection = search("' OR 1=1 --");
+    assert_eq!(
+        store
+            .list_users(&injection, page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+}
+
+pub async fn sessions_expire_and_are_revoked(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let (a, b, c) = (TokenHash([1; 32]), TokenHash([2; 32]), TokenHash([3; 32]));
+    for token in [a, b, c] {
+        store
+            .insert_session(token, ada.id, at(0), at(60))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.session_user(a, at(59)).await.unwrap().map(|u| u.id),
+        Some(ada.id)
+    );
+    assert_eq!(
+        store.session_user(a, at(60)).await.unwrap(),
+        None,
+        "expired at expires_at"
+    );
+    assert_eq!(
+        store.session_user(TokenHash([9; 32]), at(1)).await.unwrap(),
+        None
+    );
+    store.delete_session(a).await.unwrap();
+    assert_eq!(store.session_user(a, at(1)).await.unwrap(), None);
+    store
+        .set_password(ada.id, "new-hash", Some(b), at(2))
+        .await
+        .unwrap();
+    assert!(
+        store.session_user(b, at(3)).await.unwrap().is_some(),
+        "the current session stays"
+    );
+    assert_eq!(
+        store.session_user(c, at(3)).await.unwrap(),
+        None,
+        "other sessions end"
+    );
+    assert_eq!(
+        store.password_hash(ada.id).await.unwrap().as_deref(),
+        Some("new-hash")
+    );
+    let mut inactive = store.user(ada.id).await.unwrap().unwrap();
+    inactive.is_active = false;
+    store.update_user(&inactive).await.unwrap();
+    assert_eq!(
+        store.session_user(b, at(3)).await.unwrap(),
+        None,
+        "deactivation revokes"
+    );
+}
+
+pub async fn login_failures_are_counted_and_forgotten(store: S) {
+    for m in [0, 1, 2] {
+        store
+            .record_login_failure("ada@example.com", at(m), at(m - 15))
+            .await
+            .unwrap();
+    }
+    store
+        .record_login_failure("bob@example.com", at(2), at(-13))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures("ada@example.com", at(-15))
+            .await
+            .unwrap(),
+        vec![at(0), at(1), at(2)]
+    );
+    assert_eq!(
+        store
+            .login_failures("ada@example.com", at(1))
+            .await
+            .unwrap(),
+        vec![at(1), at(2)]
+    );
+    store
+        .record_login_failure("ada@example.com", at(30), at(15))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures("ada@example.com", at(-100))
+            .await
+            .unwrap(),
+        vec![at(30)],
+        "old ones forgotten"
+    );
+    store.clear_login_failures("ada@example.com").await.unwrap();
+    assert!(
+        store
+            .login_failures("ada@example.com", at(-100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .login_failures("bob@example.com", at(-100))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+pub async fn tickets_change_only_at_the_expected_version(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "bob@example.com", Role::Agent).await;
+    let t = ticket(&store, &ada, "Printer", Priority::High, 0, 60).await;
+    assert_eq!(
+        (t.status, t.version, t.due_at, t.clock_started_at),
+        (Status::Open, 1, Some(at(60)), at(0))
+    );
+    assert_eq!(store.ticket(t.id).await.unwrap(), Some(t.clone()));
+    let history = store.list_history(t.id, page(1, 10)).await.unwrap();
+    assert_eq!(history.items.len(), 1);
+    assert_eq!(
+        (history.items[0].kind, history.items[0].actor_id),
+        (HistoryKind::Created, Some(ada.id))
+    );
+
+    let event = NewEvent {
+        actor_id: None,
+        kind: HistoryKind::Assigned,
+        from: None,
+        to: Some(agent.id.to_string()),
+        at: at(5),
+    };
+    let assign = change(
+        &t,
+        |n| {
+            n.assigned_to = Some(agent.id);
+            n.status = Status::InProgress;
+            n.updated_at = at(5);
+            n.clock_started_at = at(5);
+            n.due_at = Some(at(65));
+            n.resolved_at = Some(at(4));
+            n.escalated_at = Some(at(3));
+            n.title = "Printer (3rd floor)".into();
+            n.priority = Priority::Low;
+        },
+        vec![event.clone(), event],
+    );
+    assert!(store.update_ticket(&assign).await.unwrap());
+    assert_eq!(store.ticket(t.id).await.unwrap().unwrap(), assign.ticket);
+    assert!(
+        !store.update_ticket(&assign).await.unwrap(),
+        "a stale version writes nothing"
+    );
+    assert_eq!(
+        store.list_history(t.id, page(1, 10)).await.unwrap().count,
+        3
+    );
+    let mut gone = assign.clone();
+    gone.ticket.id = TicketId(999_999);
+    assert!(!store.update_ticket(&gone).await.unwrap());
+}
+
+pub async fn deleting_a_ticket_takes_its_records_along(store: S) {
+    let ada = user(&store, "ada@example.com", Role::Admin).await;
+    let t = ticket(&store, &ada, "Gone", Priority::High, 0, 1).await;
+    let keep = ticket(&store, &ada, "Kept", Priority::High, 0, 100).await;
+    let draft = CommentDraft {
+        ticket_id: t.id,
+        author_id: ada.id,
+        body: "hi".into(),
+        created_at: at(1),
+    };
+    store.insert_comment(&draft, None).await.unwrap().unwrap();
+    store.escalate_overdue(at(2)).await.unwrap();
+    assert!(store.delete_ticket(t.id).await.unwrap());
+    assert!(!store.delete_ticket(t.id).await.unwrap());
+    assert_eq!(store.ticket(t.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_comments(t.id, page(1, 10)).await.unwrap().count,
+        0
+    );
+    assert_eq!(
+        store.list_history(t.id, page(1, 10)).await.unwrap().count,
+        0
+    );
+    assert!(
+        store
+            .claim_notifications(at(3), Duration::minutes(5), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.ticket(keep.id).await.unwrap().is_some());
+}
+
+pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let bob = user(&store, "bob@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let mut mine = Vec::new();
+    for i in 0..30 {
+        let (creator, priority) = if i % 3 == 0 {
+            (&bob, Priority::High)
+        } else {
+            (&ada, Priority::Low)
+        };
+        let t = ticket(
+            &store,
+            creator,
+            &format!("ticket {i}"),
+            priority,
+            i,
+            1000 - i,
+        )
+        .await;
+        if creator.id == ada.id {
+            mine.push(t.clone());
+        }
+        if i % 5 == 0 {
+            let c = change(&t, |n| n.assigned_to = Some(agent.id), vec![]);
+            assert!(store.update_ticket(&c).await.unwrap());
+        }
+    }
+    let list = |scope, q: TicketQuery, p| {
+        let store = store.clone();
+        async move { store.list_tickets(scope, &q, p).await.unwrap() }
+    };
+    let q = TicketQuery::default;
+    let ada_page = list(TicketScope::CreatedBy(ada.id), q(), page(1, 5)).await;
+    assert_eq!(ada_page.count, 20);
+    let newest_first: Vec<i64> = mine.iter().rev().take(5).map(|t| t.id.0).collect();
+    assert_eq!(ids(&ada_page.items), newest_first);
+    assert_eq!(
+        list(TicketScope::CreatedBy(ada.id), q(), page(4, 5))
+            .await
+            .items
+            .len(),
+        5
+    );
+    assert!(
+        list(TicketScope::CreatedBy(ada.id), q(), page(5, 5))
+            .await
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        list(TicketScope::AssignedTo(agent.id), q(), page(1, 100))
+            .await
+            .count,
+        6
+    );
+    assert_eq!(list(TicketScope::All, q(), page(1, 100)).await.count, 30);
+    let own = ticket(&store, &agent, "agent's own", Priority::Medium, 40, 2000).await;
+    let involving = list(TicketScope::Involving(agent.id), q(), page(1, 100)).await;
+    assert_eq!(involving.count, 7);
+    assert_eq!(involving.items[0].id, own.id);
+
+    let high = TicketQuery {
+        priority: Some(Priority::High),
+        status: Some(Status::Open),
+        ..q()
+    };
+    let page1 = list(TicketScope::All, high, page(1, 100)).await;
+    assert_eq!(page1.count, 10);
+    assert!(
+        page1
+            .items
+            .iter()
+            .all(|t| t.priority == Priority::High && t.created_by == bob.id)
+    );
+    let unassigned = TicketQuery {
+        assigned_to: Some(AssigneeFilter::Nobody),
+        ..q()
+    };
+    assert_eq!(
+        list(TicketScope::All, unassigned, page(1, 100)).await.count,
+        25
+    );
+    let to_agent = TicketQuery {
+        assigned_to: Some(AssigneeFilter::User(agent.id)),
+        created_by: Some(bob.id),
+        ..q()
+    };
+    assert_eq!(
+        list(TicketScope::All, to_agent, page(1, 100)).await.count,
+        2
+    );
+    let by_title = TicketQuery {
+        title: Some("TICKET 1".into()),
+        ..q()
+    };
+    assert_eq!(
+        list(TicketScope::All, by_title, page(1, 100)).await.count,
+        11
+    );
+
+    for ordering in TicketOrdering::ALL {
+        let all = list(
+            TicketScope::All,
+            TicketQuery { ordering, ..q() },
+            page(1, 100),
+        )
+        .await
+        .items;
+        let key = |t: &Ticket| match ordering {
+            TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc => {
+                (t.created_at.timestamp_millis(), t.id.0)
+            }
+            TicketOrdering::UpdatedAt | TicketOrdering::UpdatedAtDesc => {
+                (t.updated_at.timestamp_millis(), t.id.0)
+            }
+            TicketOrdering::Priority | TicketOrdering::PriorityDesc => (t.priority.rank(), t.id.0),
+            TicketOrdering::DueAt | TicketOrdering::DueAtDesc => {
+                (t.due_at.map_or(i64::MAX, |d| d.timestamp_millis()), t.id.0)
+            }
+        };
+        let mut sorted = all.clone();
+        sorted.sort_by_key(key);
+        if ordering.is_descending() {
+            sorted.reverse();
+        }
+        assert_eq!(ids(&all), ids(&sorted), "{ordering:?}");
+    }
+}
+
+pub async fn ticket_search_is_literal(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    ticket(&store, &ada, "Printer on fire", Priority::High, 0, 60).await;
+    ticket(&store, &ada, "100% broken_screen", Priority::High, 0, 60).await;
+    ticket(
+        &store,
+        &ada,
+        "Robert'); DROP TABLE tickets;--",
+        Priority::High,
+        0,
+        60,
+    )
+    .await;
+    let search = |s: &str| TicketQuery {
+        search: Some(s.into()),
+        ..TicketQuery::default()
+    };
+    let count = |q: TicketQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .list_tickets(TicketScope::All, &q, page(1, 100))
+                .await
+                .unwrap()
+                .count
+        }
+    };
+    assert_eq!(count(search("printer")).await, 1);
+    assert_eq!(count(search("about")).await, 3, "descriptions are searched");
+    assert_eq!(count(search("%")).await, 1);
+    assert_eq!(count(search("_")).await, 1);
+    assert_eq!(count(search("' OR '1'='1")).await, 0);
+    assert_eq!(count(search("'); DROP TABLE tickets;--")).await, 1);
+    assert_eq!(count(TicketQuery::default()).await, 3, "still there");
+}
+
+pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let boss = user(&store, "boss@example.com", Role::Admin).await;
+    let admin2 = user(&store, "admin2@example.com", Role::Admin).await;
+    let mut retired = user(&store, "retired@example.com", Role::Admin).await;
+    retired.is_active = false;
+    store.update_user(&retired).await.unwrap();
+    let overdue = ticket(&store, &ada, "overdue", Priority::High, 0, 60).await;
+    let by_admin = ticket(&store, &boss, "admin's own", Priority::High, 0, 60).await;
+    let later = ticket(&store, &ada, "later", Priority::Low, 0, 61).await;
+    let resolved = ticket(&store, &ada, "resolved", Priority::High, 0, 10).await;
+    let c = change(
+        &resolved,
+        |n| {
+            n.status = Status::Resolved;
+            n.due_at = None;
+        },
+        vec![],
+    );
+    assert!(store.update_ticket(&c).await.unwrap());
+
+    assert_eq!(
+        store.escalate_overdue(at(59)).await.unwrap().escalated,
+        vec![]
+    );
+    let report = store.escalate_overdue(at(60)).await.unwrap();
+    assert_eq!(report.escalated, vec![overdue.id, by_admin.id]);
+    // overdue: ada, boss, admin2; admin's own: boss (once), admin2.
+    assert_eq!(report.notifications_queued, 5);
+    let t = store.ticket(overdue.id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.status, t.escalated_at, t.due_at, t.version),
+        (Status::Escalated, Some(at(60)), None, 2)
+    );
+    let events = store
+        .list_history(overdue.id, page(1, 10))
+        .await
+        .unwrap()
+        .items;
+    let last = events.last().unwrap();
+    assert_eq!(
+        (
+            last.kind,
+            last.actor_id,
+            last.from.as_deref(),
+            last.to.as_deref(),
+            last.at
+        ),
+        (
+            HistoryKind::Escalated,
+            None,
+            Some("open"),
+            Some("escalated"),
+            at(60)
+        )
+    );
+    assert_eq!(
+        store.escalate_overdue(at(60)).await.unwrap(),
+        Default::default(),
+        "never twice"
+    );
+    assert_eq!(
+        store.ticket(later.id).await.unwrap().unwrap().status,
+        Status::Open
+    );
+
+    let claimed = store
+        .claim_notifications(at(61), Duration::minutes(5), 100)
+        .await
+        .unwrap();
+    let mut recipients: Vec<(i64, &str)> = claimed
+        .iter()
+        .map(|n| (n.ticket_id.0, n.recipient.as_str()))
+        .collect();
+    recipients.sort();
+    let mut expected = vec![
+        (overdue.id.0, "ada@example.com"),
+        (overdue.id.0, "boss@example.com"),
+        (overdue.id.0, "admin2@example.com"),
+        (by_admin.id.0, "boss@example.com"),
+        (by_admin.id.0, "admin2@example.com"),
+    ];
+    expected.sort();
+    assert_eq!(recipients, expected);
+    let n = claimed.iter().find(|n| n.ticket_id == overdue.id).unwrap();
+    assert_eq!(
+        (n.due_at, n.escalated_at, n.priority, n.attempts),
+        (at(60), at(60), Priority::High, 1)
+    );
+    assert_eq!(n.creator, ada.name_email());
+    assert_eq!(n.ticket_title, "overdue");
+    let _ = admin2;
+}
+
+pub async fn concurrent_sweeps_escalate_each_ticket_once(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    user(&store, "boss2@example.com", Role::Admin).await;
+    let mut writers = Vec::new();
+    for chunk in 0..4 {
+        let (store, ada) = (store.clone(), ada.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0..250 {
+                ticket(
+                    &store,
+                    &ada,
+                    &format!("t{chunk}-{i}"),
+                    Priority::High,
+                    0,
+                    i % 50,
+                )
+                .await;
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let sweeps: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.escalate_overdue(at(100)).await.unwrap() })
+        })
+        .collect();
+    let mut escalated = Vec::new();
+    let mut queued = 0;
+    for sweep in sweeps {
+        let report = sweep.await.unwrap();
+        escalated.extend(report.escalated);
+        queued += report.notifications_queued;
+    }
+    assert_eq!(escalated.len(), 1000);
+    assert_eq!(
+        escalated.iter().collect::<BTreeSet<_>>().len(),
+        1000,
+        "no ticket twice"
+    );
+    assert_eq!(queued, 3000, "1000 tickets x (creator + 2 admins)");
+    let claimed = store
+        .claim_notifications(at(101), Duration::minutes(5), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3000);
+}
+
+pub async fn concurrent_writers_all_succeed(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let writers: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, ada) = (store.clone(), ada.clone());
+            tokio::spawn(async move {
+                let t = ticket(
+                    &store,
+                    &ada,
+                    &format!("writer {i}"),
+                    Priority::Medium,
+                    0,
+                    240,
+                )
+                .await;
+                let draft = CommentDraft {
+                    ticket_id: t.id,
+                    author_id: ada.id,
+                    body: "me too".into(),
+                    created_at: at(1),
+                };
+                store.insert_comment(&draft, None).await
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap().unwrap().unwrap();
+    }
+    let all = store
+        .list_tickets(TicketScope::All, &TicketQuery::default(), page(1, 100))
+        .await
+        .unwrap();
+    assert_eq!(all.count, 50);
+}
+
+pub async fn comments_are_stored_with_their_event_and_optional_change(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let t = ticket(&store, &ada, "Printer", Priority::High, 0, 60).await;
+    let draft = |who: &User, body: &str, m| CommentDraft {
+        ticket_id: t.id,
+        author_id: who.id,
+        body: body.into(),
+        created_at: at(m),
+    };
+    let first = store
+        .insert_comment(&draft(&ada, "any news?", 1), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.author_id, first.body.as_str(), first.created_at),
+        (ada.id, "any news?", at(1))
+    );
+    let restart = change(
+        &t,
+        |n| {
+            n.clock_started_at = at(2);
+            n.due_at = Some(at(62));
+            n.updated_at = at(2);
+        },
+        vec![],
+    );
+    store
+        .insert_comment(&draft(&agent, "on it", 2), Some(&restart))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.ticket(t.id).await.unwrap().unwrap().due_at,
+        Some(at(62))
+    );
+    assert_eq!(
+        store
+            .insert_comment(&draft(&agent, "stale", 3), Some(&restart))
+            .await
+            .unwrap(),
+        None
+    );
+    let comments = store.list_comments(t.id, page(1, 10)).await.unwrap();
+    assert_eq!(
+        comments
+            .items
+            .iter()
+            .map(|c| c.body.as_str())
+            .collect::<Vec<_>>(),
+        ["any news?", "on it"]
+    );
+    let history = store.list_history(t.id, page(1, 10)).await.unwrap().items;
+    let kinds: Vec<_> = history.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            HistoryKind::Created,
+            HistoryKind::Commented,
+            HistoryKind::Commented
+        ]
+    );
+    assert_eq!(history[1].to, Some(first.id.to_string()));
+    assert_eq!(
+        store
+            .list_comments(t.id, page(2, 1))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn report_counts_events_in_scope_and_time(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let bob = user(&store, "bob@example.com", Role::User).await;
+    let a1 = ticket(&store, &ada, "a1", Priority::High, 0, 10).await;
+    ticket(&store, &ada, "a2", Priority::Low, 0, 10_000).await;
+    ticket(&store, &bob, "b1", Priority::High, 0, 10).await;
+    let resolve = change(
+        &a1,
+        |n| n.status = Status::Resolved,
+        vec![NewEvent {
+            actor_id: None,
+            kind: HistoryKind::StatusChanged,
+            from: Some("open".into()),
+            to: Some("resolved".into()),
+            at: at(5),
+        }],
+    );
+    assert!(store.update_ticket(&resolve).await.unwrap());
+    store.escalate_overdue(at(20)).await.unwrap(); // only b1 is still active and overdue
+    let all = store.report(TicketScope::All, at(-1)).await.unwrap();
+    assert_eq!((all.opened, all.resolved, all.escalated), (3, 1, 1));
+    let adas = store
+        .report(TicketScope::CreatedBy(ada.id), at(-1))
+        .await
+        .unwrap();
+    assert_eq!((adas.opened, adas.resolved, adas.escalated), (2, 1, 0));
+    let recent = store.report(TicketScope::All, at(10)).await.unwrap();
+    assert_eq!(
+        (recent.opened, recent.resolved, recent.escalated),
+        (0, 0, 1)
+    );
+}
+
+pub async fn outbox_claims_retries_and_fails(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    ticket(&store, &ada, "t", Priority::High, 0, 1).await;
+    assert_eq!(
+        store
+            .escalate_overdue(at(1))
+            .await
+            .unwrap()
+            .notifications_queued,
+        1
+    );
+    let lease = Duration::minutes(5);
+    let n = store
+        .claim_notifications(at(2), lease, 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!((n.attempts, n.state), (1, NotificationState::Pending));
+    assert!(
+        store
+            .claim_notifications(at(6), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let again = store.claim_notifications(at(7), lease, 10).await.unwrap();
+    assert_eq!(again.len(), 1, "a lapsed lease makes it claimable again");
+    assert_eq!(again[0].attempts, 2);
+    store
+        .mark_retry(n.id, at(20), "connection refused")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_notifications(at(19), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let third = store
+        .claim_notifications(at(20), lease, 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (third.attempts, third.last_error.as_deref()),
+        (3, Some("connection refused"))
+    );
+    store
+        .mark_failed(n.id, at(21), "mailbox unavailable")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_notifications(at(1000), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let failed = store
+        .list_notifications(NotificationState::Failed, page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(failed.count, 1);
+    assert_eq!(
+        failed.items[0].last_error.as_deref(),
+        Some("mailbox unavailable")
+    );
+    assert!(store.retry_notification(n.id, at(30)).await.unwrap());
+    assert!(
+        !store.retry_notification(n.id, at(30)).await.unwrap(),
+        "only failed ones"
+    );
+    let retried = store
+        .claim_notifications(at(30), lease, 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(retried.attempts, 1);
+    store.mark_sent(n.id, at(31)).await.unwrap();
+    let sent = store
+        .list_notifications(NotificationState::Sent, page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(sent.items[0].sent_at, Some(at(31)));
+    assert!(
+        store
+            .claim_notifications(at(10_000), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn concurrent_claims_never_share_a_row(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    for i in 0..200 {
+        ticket(&store, &ada, &format!("t{i}"), Priority::High, 0, 1).await;
+    }
+    assert_eq!(
+        store
+            .escalate_overdue(at(1))
+            .await
+            .unwrap()
+            .notifications_queued,
+        200
+    );
+    let claimers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store
+                        .claim_notifications(at(2), Duration::minutes(5), 7)
+                        .await
+                        .unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|n| n.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for c in claimers {
+        all.extend(c.await.unwrap());
+    }
+    assert_eq!(all.len(), 200);
+    assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), 200);
+}
+
+pub async fn erasing_a_user_keeps_their_records_anonymous(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let t = ticket(&store, &ada, "mine", Priority::High, 0, 1).await;
+    let draft = CommentDraft {
+        ticket_id: t.id,
+        author_id: ada.id,
+        body: "hello".into(),
+        created_at: at(0),
+    };
+    store.insert_comment(&draft, None).await.unwrap().unwrap();
+    store
+        .insert_session(TokenHash([7; 32]), ada.id, at(0), at(100))
+        .await
+        .unwrap();
+    store
+        .record_login_failure("ada@example.com", at(0), at(-15))
+        .await
+        .unwrap();
+    store.escalate_overdue(at(1)).await.unwrap();
+    store.erase_user(ada.id, at(2)).await.unwrap();
+    assert!(matches!(
+        store.erase_user(ada.id, at(3)).await,
+        Err(Error::NotFound)
+    ));
+
+    let erased = store.user(ada.id).await.unwrap().unwrap();
+    assert!(!erased.email.contains("ada"), "{}", erased.email);
+    assert_eq!(
+        (
+            erased.first_name.as_str(),
+            erased.last_name.as_str(),
+            erased.is_active
+        ),
+        ("", "", false)
+    );
+    assert_eq!(erased.deleted_at, Some(at(2)));
+    assert_eq!(store.user_by_email("ada@example.com").await.unwrap(), None);
+    assert_eq!(store.password_hash(ada.id).await.unwrap(), None);
+    assert_eq!(
+        store.session_user(TokenHash([7; 32]), at(3)).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .login_failures("ada@example.com", at(-100))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_notifications(at(5), Duration::minutes(5), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.ticket(t.id).await.unwrap().unwrap().created_by,
+        ada.id
+    );
+    assert_eq!(
+        store.list_comments(t.id, page(1, 10)).await.unwrap().items[0].author_id,
+        ada.id
+    );
+    let visible = store
+        .list_users(&UserQuery::default(), page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(visible.count, 0, "deleted accounts are not listed");
+    // The address is free again.
+    user(&store, "ada@example.com", Role::User).await;
+}
