@@ -337,10 +337,11 @@ pub async fn login_failures_are_counted_and_forgotten(store: S) {
     );
     assert_eq!(
         store
-            .login_failures("ada@example.com", at(1))
+            .login_failures("ada@example.com", at(0))
             .await
             .unwrap(),
-        vec![at(1), at(2)]
+        vec![at(1), at(2)],
+        "strictly after `since`"
     );
     store
         .record_login_failure("ada@example.com", at(30), at(15))

@@ -164,7 +164,7 @@ pub trait SessionStore: Send + Sync {
         forget_before: DateTime<Utc>,
     ) -> Result<()>;
 
-    /// The failed logins for `email` since `since`, oldest first.
+    /// The failed logins for `email` strictly after `since`, oldest first.
     async fn login_failures(&self, email: &str, since: DateTime<Utc>)
     -> Result<Vec<DateTime<Utc>>>;
 

@@ -307,7 +307,7 @@ impl SessionStore for SqliteStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>> {
         let times: Vec<i64> = sqlx::query_scalar(
-            "SELECT at FROM login_failures WHERE email = ? AND at >= ? ORDER BY at",
+            "SELECT at FROM login_failures WHERE email = ? AND at > ? ORDER BY at",
         )
         .bind(email)
         .bind(ms(since))

@@ -1,0 +1,763 @@
+//! Use cases through the `Helpdesk` façade on a real SQLite store, with a manual clock.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use helpdesk_core::{
+    Actor, AssigneeFilter, Error, Helpdesk, HistoryKind, ManualClock, NewComment, NewTicket,
+    NewUser, PageRequest, PasswordChange, Priority, ProfilePatch, Registration, Role, Status,
+    Ticket, TicketPatch, TicketQuery, User, UserPatch, UserQuery,
+};
+use helpdesk_sqlite::SqliteStore;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Env {
+    helpdesk: Helpdesk,
+    clock: ManualClock,
+}
+
+fn start() -> DateTime<Utc> {
+    "2026-11-26T09:00:00Z".parse().unwrap()
+}
+
+async fn env() -> Env {
+    let clock = ManualClock::new(start());
+    let store = SqliteStore::in_memory().await.unwrap();
+    let helpdesk = Helpdesk::builder(store).clock(clock.clone()).build();
+    Env { helpdesk, clock }
+}
+
+impl Env {
+    async fn account(&self, email: &str, role: Role) -> (User, Actor) {
+        let registration = Registration::new(email, PASSWORD, "First", email).unwrap();
+        let user = self
+            .helpdesk
+            .create_user_unchecked(NewUser { registration, role })
+            .await
+            .unwrap();
+        let actor = user.actor();
+        (user, actor)
+    }
+
+    async fn ticket(&self, actor: &Actor, title: &str, priority: Priority) -> Ticket {
+        let new = NewTicket::new(title, "details", priority).unwrap();
+        self.helpdesk.create_ticket(actor, new).await.unwrap()
+    }
+
+    async fn set_status(&self, actor: &Actor, t: &Ticket, status: Status) -> Result<Ticket, Error> {
+        let patch = TicketPatch {
+            status: Some(status),
+            ..TicketPatch::default()
+        };
+        self.helpdesk.update_ticket(actor, t.id, patch, None).await
+    }
+
+    fn advance(&self, minutes: i64) {
+        self.clock.advance(Duration::minutes(minutes));
+    }
+}
+
+#[tokio::test]
+async fn register_login_authenticate_logout() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let ada = hd
+        .register(Registration::new("Ada@Example.com", PASSWORD, "Ada", "Lovelace").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (ada.email.as_str(), ada.role),
+        ("ada@example.com", Role::User)
+    );
+    assert_eq!(ada.name_email(), "Ada Lovelace - ada@example.com");
+    let again = Registration::new("ADA@example.com", PASSWORD, "A", "L").unwrap();
+    assert!(matches!(hd.register(again).await, Err(Error::Conflict(_))));
+
+    let login = hd.login(" ADA@example.COM ", PASSWORD).await.unwrap();
+    assert_eq!(login.user.id, ada.id);
+    assert_eq!(login.expires_at, start() + Duration::days(14));
+    assert_eq!(login.token.as_str().len(), 64);
+    assert_eq!(
+        hd.authenticate(login.token.as_str()).await.unwrap().id,
+        ada.id
+    );
+    hd.logout(login.token.as_str()).await.unwrap();
+    assert!(matches!(
+        hd.authenticate(login.token.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        hd.authenticate("garbage").await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        hd.authenticate(&"a".repeat(64)).await,
+        Err(Error::Unauthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn sessions_expire_after_their_lifetime() {
+    let clock = ManualClock::new(start());
+    let store = SqliteStore::in_memory().await.unwrap();
+    let hd = Helpdesk::builder(store)
+        .clock(clock.clone())
+        .session_ttl(StdDuration::from_secs(3600))
+        .build();
+    hd.register(Registration::new("ada@example.com", PASSWORD, "", "").unwrap())
+        .await
+        .unwrap();
+    let login = hd.login("ada@example.com", PASSWORD).await.unwrap();
+    clock.advance(Duration::minutes(59));
+    assert!(hd.authenticate(login.token.as_str()).await.is_ok());
+    clock.advance(Duration::minutes(1));
+    assert!(matches!(
+        hd.authenticate(login.token.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_alike_and_are_throttled() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    env.account("ada@example.com", Role::User).await;
+    assert!(matches!(
+        hd.login("ada@example.com", "wrong password").await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        hd.login("nobody@example.com", PASSWORD).await,
+        Err(Error::Unauthenticated)
+    ));
+    for _ in 0..4 {
+        env.advance(1);
+        assert!(matches!(
+            hd.login("ada@example.com", "wrong password").await,
+            Err(Error::Unauthenticated)
+        ));
+    }
+    // Five failures within 15 minutes (at 0..4 min): even the right password is refused now.
+    let Err(Error::RateLimited { retry_after }) = hd.login("ADA@example.com", PASSWORD).await
+    else {
+        panic!("not throttled")
+    };
+    assert_eq!(
+        retry_after,
+        StdDuration::from_secs(11 * 60),
+        "until the oldest failure leaves the window"
+    );
+    // Other emails are not affected.
+    assert!(matches!(
+        hd.login("nobody@example.com", PASSWORD).await,
+        Err(Error::Unauthenticated)
+    ));
+    env.advance(11);
+    assert!(hd.login("ada@example.com", PASSWORD).await.is_ok());
+    // Success clears the count.
+    for _ in 0..4 {
+        assert!(hd.login("ada@example.com", "nope nope").await.is_err());
+    }
+    assert!(hd.login("ada@example.com", PASSWORD).await.is_ok());
+}
+
+#[tokio::test]
+async fn inactive_and_deleted_accounts_cannot_sign_in() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (bob, _) = env.account("bob@example.com", Role::Agent).await;
+    let session = hd.login("bob@example.com", PASSWORD).await.unwrap();
+    let off = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
+    hd.update_user(&admin, bob.id, off).await.unwrap();
+    assert!(matches!(
+        hd.authenticate(session.token.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        hd.login("bob@example.com", PASSWORD).await,
+        Err(Error::Unauthenticated)
+    ));
+
+    let (ada, ada_actor) = env.account("ada@example.com", Role::User).await;
+    let t = env.ticket(&ada_actor, "mine", Priority::Low).await;
+    hd.delete_account(&ada_actor).await.unwrap();
+    assert!(matches!(
+        hd.login("ada@example.com", PASSWORD).await,
+        Err(Error::Unauthenticated)
+    ));
+    let kept = hd.get_ticket(&admin, t.id).await.unwrap();
+    assert_eq!(kept.created_by, ada.id);
+    let erased = hd.get_user(&admin, ada.id).await.unwrap();
+    assert!(!erased.email.contains("ada") && !erased.is_active);
+    assert!(matches!(
+        hd.update_user(&admin, ada.id, UserPatch::default()).await,
+        Err(Error::Conflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn password_change_checks_the_old_one_and_revokes_other_sessions() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let here = hd.login("ada@example.com", PASSWORD).await.unwrap();
+    let elsewhere = hd.login("ada@example.com", PASSWORD).await.unwrap();
+    let wrong = PasswordChange::new("not it at all", "a brand new secret").unwrap();
+    let Err(Error::Validation(errors)) = hd
+        .change_password(&ada, Some(here.token.as_str()), wrong)
+        .await
+    else {
+        panic!("accepted a wrong current password")
+    };
+    assert_eq!(errors.get("current_password").len(), 1);
+    let change = PasswordChange::new(PASSWORD, "a brand new secret").unwrap();
+    hd.change_password(&ada, Some(here.token.as_str()), change)
+        .await
+        .unwrap();
+    assert!(hd.authenticate(here.token.as_str()).await.is_ok());
+    assert!(hd.authenticate(elsewhere.token.as_str()).await.is_err());
+    assert!(hd.login("ada@example.com", PASSWORD).await.is_err());
+    assert!(
+        hd.login("ada@example.com", "a brand new secret")
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn profiles_and_user_administration() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (agent_user, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+
+    let patch = ProfilePatch::new(Some("Augusta"), None, Some("Augusta@Example.com")).unwrap();
+    let me = hd.update_profile(&ada, patch).await.unwrap();
+    assert_eq!(
+        (me.first_name.as_str(), me.email.as_str()),
+        ("Augusta", "augusta@example.com")
+    );
+    let taken = ProfilePatch::new(None, None, Some("boss@example.com")).unwrap();
+    assert!(matches!(
+        hd.update_profile(&ada, taken).await,
+        Err(Error::Conflict(_))
+    ));
+
+    let page = PageRequest::default();
+    assert!(matches!(
+        hd.list_users(&ada, &UserQuery::default(), page).await,
+        Err(Error::Forbidden(_))
+    ));
+    let found = hd
+        .list_users(
+            &agent,
+            &UserQuery {
+                search: Some("augusta".into()),
+                role: None,
+            },
+            page,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.count, 1);
+    assert!(matches!(
+        hd.get_user(&ada, agent_user.id).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(
+        hd.get_user(&agent, agent_user.id).await.unwrap().id,
+        agent_user.id
+    );
+
+    let new = NewUser {
+        registration: Registration::new("new@example.com", PASSWORD, "N", "U").unwrap(),
+        role: Role::Agent,
+    };
+    assert!(matches!(
+        hd.create_user(&agent, new.clone()).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(hd.create_user(&admin, new).await.unwrap().role, Role::Agent);
+    let promote = UserPatch {
+        role: Some(Role::Admin),
+        ..UserPatch::default()
+    };
+    assert!(matches!(
+        hd.update_user(&agent, agent_user.id, promote.clone()).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(
+        hd.update_user(&admin, agent_user.id, promote)
+            .await
+            .unwrap()
+            .role,
+        Role::Admin
+    );
+    let demote_self = UserPatch {
+        role: Some(Role::User),
+        ..UserPatch::default()
+    };
+    assert!(matches!(
+        hd.update_user(&admin, admin.id, demote_self).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        hd.delete_user(&agent, ada.id).await,
+        Err(Error::Forbidden(_))
+    ));
+    hd.delete_user(&admin, ada.id).await.unwrap();
+    assert!(matches!(
+        hd.delete_user(&admin, ada.id).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn who_sees_which_ticket() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, other_agent) = env.account("other@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let (_, bob) = env.account("bob@example.com", Role::User).await;
+    let t = env.ticket(&ada, "Ada's printer", Priority::High).await;
+    env.ticket(&bob, "Bob's laptop", Priority::Low).await;
+
+    for (actor, sees) in [
+        (&ada, true),
+        (&bob, false),
+        (&agent, false),
+        (&other_agent, false),
+        (&admin, true),
+    ] {
+        assert_eq!(hd.get_ticket(actor, t.id).await.is_ok(), sees, "{actor:?}");
+        if !sees {
+            assert!(matches!(
+                hd.get_ticket(actor, t.id).await,
+                Err(Error::NotFound)
+            ));
+            assert!(matches!(
+                hd.list_comments(actor, t.id, PageRequest::default()).await,
+                Err(Error::NotFound)
+            ));
+            assert!(matches!(
+                hd.history(actor, t.id, PageRequest::default()).await,
+                Err(Error::NotFound)
+            ));
+            let comment = NewComment::new("hello").unwrap();
+            assert!(matches!(
+                hd.add_comment(actor, t.id, comment).await,
+                Err(Error::NotFound)
+            ));
+            assert!(matches!(
+                hd.delete_ticket(actor, t.id).await,
+                Err(Error::NotFound)
+            ));
+        }
+    }
+    let count = |actor| async move {
+        hd.list_tickets(actor, &TicketQuery::default(), PageRequest::default())
+            .await
+            .unwrap()
+            .count
+    };
+    assert_eq!(
+        (
+            count(&ada).await,
+            count(&bob).await,
+            count(&agent).await,
+            count(&admin).await
+        ),
+        (1, 1, 0, 2)
+    );
+
+    hd.assign_ticket(&admin, t.id, Some(agent.id), None)
+        .await
+        .unwrap();
+    assert_eq!(count(&agent).await, 1);
+    assert!(hd.get_ticket(&agent, t.id).await.is_ok());
+    assert!(matches!(
+        hd.get_ticket(&other_agent, t.id).await,
+        Err(Error::NotFound)
+    ));
+    // Only admins assign and delete; a user who can see the ticket is told "forbidden".
+    assert!(matches!(
+        hd.assign_ticket(&ada, t.id, None, None).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        hd.assign_ticket(&agent, t.id, None, None).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        hd.delete_ticket(&agent, t.id).await,
+        Err(Error::Forbidden(_))
+    ));
+    let unassigned = TicketQuery {
+        assigned_to: Some(AssigneeFilter::Nobody),
+        ..TicketQuery::default()
+    };
+    assert_eq!(
+        hd.list_tickets(&admin, &unassigned, PageRequest::default())
+            .await
+            .unwrap()
+            .count,
+        1
+    );
+    hd.delete_ticket(&admin, t.id).await.unwrap();
+    assert!(matches!(
+        hd.get_ticket(&admin, t.id).await,
+        Err(Error::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn assignment_needs_an_active_agent_or_admin() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let (agent_user, agent) = env.account("agent@example.com", Role::Agent).await;
+    let t = env.ticket(&ada, "printer", Priority::High).await;
+    for bad in [ada.id, helpdesk_core::UserId(4242)] {
+        let Err(Error::Validation(errors)) = hd.assign_ticket(&admin, t.id, Some(bad), None).await
+        else {
+            panic!("assigned to {bad}")
+        };
+        assert_eq!(errors.get("agent_id").len(), 1);
+    }
+    hd.update_user(
+        &admin,
+        agent_user.id,
+        UserPatch {
+            is_active: Some(false),
+            ..UserPatch::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        hd.assign_ticket(&admin, t.id, Some(agent.id), None).await,
+        Err(Error::Validation(_))
+    ));
+    let to_admin = hd
+        .assign_ticket(&admin, t.id, Some(admin.id), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (to_admin.assigned_to, to_admin.version),
+        (Some(admin.id), 2)
+    );
+    let same = hd
+        .assign_ticket(&admin, t.id, Some(admin.id), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        same.version, 2,
+        "re-assigning to the same person changes nothing"
+    );
+    let none = hd.assign_ticket(&admin, t.id, None, None).await.unwrap();
+    assert_eq!(none.assigned_to, None);
+    let history = hd
+        .history(&admin, t.id, PageRequest::default())
+        .await
+        .unwrap()
+        .items;
+    let assigned: Vec<_> = history
+        .iter()
+        .filter(|e| e.kind == HistoryKind::Assigned)
+        .map(|e| (e.from.clone(), e.to.clone()))
+        .collect();
+    assert_eq!(
+        assigned,
+        [
+            (None, Some(admin.id.to_string())),
+            (Some(admin.id.to_string()), None)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_ticket_life_cycle_follows_the_rules() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let t = env.ticket(&ada, "printer", Priority::Medium).await;
+    assert_eq!((t.status, t.version), (Status::Open, 1));
+
+    // The creator edits while open; agents never edit content.
+    let edit = TicketPatch::new(Some("printer on fire"), None, Some(Priority::High), None).unwrap();
+    let t = hd.update_ticket(&ada, t.id, edit, Some(1)).await.unwrap();
+    assert_eq!(
+        (t.title.as_str(), t.priority, t.version),
+        ("printer on fire", Priority::High, 2)
+    );
+    assert_eq!(
+        t.due_at,
+        Some(t.created_at + Duration::hours(1)),
+        "priority moves due_at"
+    );
+    let stale = TicketPatch::new(Some("again"), None, None, None).unwrap();
+    assert!(matches!(
+        hd.update_ticket(&ada, t.id, stale.clone(), Some(1)).await,
+        Err(Error::PreconditionFailed { current: 2 })
+    ));
+    hd.assign_ticket(&admin, t.id, Some(agent.id), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        hd.update_ticket(&agent, t.id, stale, None).await,
+        Err(Error::Forbidden(_))
+    ));
+
+    assert!(matches!(
+        env.set_status(&ada, &t, Status::InProgress).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        env.set_status(&agent, &t, Status::Escalated).await,
+        Err(Error::Conflict(_))
+    ));
+    let t = env
+        .set_status(&agent, &t, Status::InProgress)
+        .await
+        .unwrap();
+    let edit = TicketPatch::new(Some("creator edits too late"), None, None, None).unwrap();
+    assert!(matches!(
+        hd.update_ticket(&ada, t.id, edit, None).await,
+        Err(Error::Forbidden(_))
+    ));
+    env.advance(10);
+    let t = env.set_status(&agent, &t, Status::Resolved).await.unwrap();
+    assert_eq!(
+        (t.resolved_at, t.due_at),
+        (Some(start() + Duration::minutes(10)), None)
+    );
+    let t = env.set_status(&ada, &t, Status::Open).await.unwrap(); // not fixed after all
+    assert_eq!(t.resolved_at, None);
+    assert_eq!(
+        t.due_at,
+        Some(start() + Duration::minutes(70)),
+        "reopening restarts the clock"
+    );
+    let t = env.set_status(&ada, &t, Status::Closed).await.unwrap(); // withdrawn
+    assert!(matches!(
+        env.set_status(&agent, &t, Status::Open).await,
+        Err(Error::Forbidden(_))
+    ));
+    let t = env.set_status(&admin, &t, Status::Open).await.unwrap();
+    assert_eq!(t.status, Status::Open);
+
+    let kinds: Vec<_> = hd
+        .history(&ada, t.id, PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    use HistoryKind::*;
+    assert_eq!(
+        kinds,
+        [
+            Created,
+            Edited,
+            Assigned,
+            StatusChanged,
+            StatusChanged,
+            StatusChanged,
+            StatusChanged,
+            StatusChanged
+        ]
+    );
+}
+
+#[tokio::test]
+async fn comments_and_who_may_write_them() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let t = env.ticket(&ada, "printer", Priority::High).await;
+    hd.assign_ticket(&admin, t.id, Some(agent.id), None)
+        .await
+        .unwrap();
+    for (who, body) in [
+        (&ada, "any news?"),
+        (&agent, "on it"),
+        (&admin, "escalating internally"),
+    ] {
+        hd.add_comment(who, t.id, NewComment::new(body).unwrap())
+            .await
+            .unwrap();
+    }
+    let page = hd
+        .list_comments(&ada, t.id, PageRequest::new(1, 2).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(page.count, 3);
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|c| c.body.as_str())
+            .collect::<Vec<_>>(),
+        ["any news?", "on it"]
+    );
+    assert!(page.has_next());
+}
+
+#[tokio::test]
+async fn escalation_at_59_and_61_minutes_once_and_after_staff_activity() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let engine = hd.escalation_engine();
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let t = env.ticket(&ada, "printer on fire", Priority::High).await;
+
+    let report = engine
+        .run_once(start() + Duration::minutes(59))
+        .await
+        .unwrap();
+    assert!(report.escalated.is_empty());
+    let report = engine
+        .run_once(start() + Duration::minutes(61))
+        .await
+        .unwrap();
+    assert_eq!(report.escalated, vec![t.id]);
+    assert_eq!(report.notifications_queued, 2, "the admin and the creator");
+    let escalated = hd.get_ticket(&admin, t.id).await.unwrap();
+    assert_eq!(
+        (escalated.status, escalated.escalated_at),
+        (Status::Escalated, Some(start() + Duration::minutes(61)))
+    );
+    assert!(
+        engine
+            .run_once(start() + Duration::minutes(62))
+            .await
+            .unwrap()
+            .escalated
+            .is_empty(),
+        "not twice"
+    );
+    assert!(
+        engine
+            .run_once(start() + Duration::days(30))
+            .await
+            .unwrap()
+            .escalated
+            .is_empty()
+    );
+
+    // The assigned agent takes it up at 90 min: the clock restarts.
+    env.advance(90);
+    hd.assign_ticket(&admin, t.id, Some(agent.id), None)
+        .await
+        .unwrap();
+    let picked = env
+        .set_status(&agent, &escalated, Status::InProgress)
+        .await
+        .unwrap();
+    assert_eq!(picked.due_at, Some(start() + Duration::minutes(150)));
+    // The agent comments at 140 min: restarted again. The creator's comment at 190 does not.
+    env.advance(50);
+    hd.add_comment(&agent, t.id, NewComment::new("ordering a part").unwrap())
+        .await
+        .unwrap();
+    env.advance(50);
+    hd.add_comment(&ada, t.id, NewComment::new("still burning").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        hd.get_ticket(&ada, t.id).await.unwrap().due_at,
+        Some(start() + Duration::minutes(200))
+    );
+    assert!(
+        engine
+            .run_once(start() + Duration::minutes(199))
+            .await
+            .unwrap()
+            .escalated
+            .is_empty()
+    );
+    assert_eq!(
+        engine
+            .run_once(start() + Duration::minutes(200))
+            .await
+            .unwrap()
+            .escalated,
+        vec![t.id]
+    );
+}
+
+#[tokio::test]
+async fn escalation_through_the_facade_is_for_admins_and_counts_in_the_report() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let (_, bob) = env.account("bob@example.com", Role::User).await;
+    let t = env.ticket(&ada, "a", Priority::High).await;
+    env.ticket(&ada, "b", Priority::Low).await;
+    env.ticket(&bob, "c", Priority::Medium).await;
+    hd.assign_ticket(&admin, t.id, Some(agent.id), None)
+        .await
+        .unwrap();
+    env.set_status(&agent, &t, Status::Resolved).await.unwrap();
+    env.advance(300);
+    assert!(matches!(
+        hd.run_escalation(&agent).await,
+        Err(Error::Forbidden(_))
+    ));
+    let report = hd.run_escalation(&admin).await.unwrap();
+    assert_eq!(
+        report.escalated.len(),
+        1,
+        "only bob's medium ticket is overdue after 5 h"
+    );
+
+    let r = hd.report_last_7_days(&admin).await.unwrap();
+    assert_eq!((r.opened, r.resolved, r.escalated), (3, 1, 1));
+    let r = hd.report_last_7_days(&ada).await.unwrap();
+    assert_eq!((r.opened, r.resolved, r.escalated), (2, 1, 0));
+    let r = hd.report_last_7_days(&bob).await.unwrap();
+    assert_eq!((r.opened, r.resolved, r.escalated), (1, 0, 1));
+    env.advance(8 * 24 * 60);
+    let r = hd.report_last_7_days(&admin).await.unwrap();
+    assert_eq!((r.opened, r.resolved, r.escalated), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn the_engine_runs_in_the_background_until_shut_down() {
+    let env = env().await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let t = env.ticket(&ada, "printer", Priority::High).await;
+    env.advance(61);
+    let handle = env
+        .helpdesk
+        .escalation_engine()
+        .spawn(StdDuration::from_millis(20));
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
+    while env.helpdesk.get_ticket(&ada, t.id).await.unwrap().status != Status::Escalated {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not escalated in the background"
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    assert!(!handle.is_finished());
+    handle.shutdown().await;
+}
