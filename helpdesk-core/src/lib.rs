@@ -18,7 +18,7 @@
 //!
 //! // Escalate overdue tickets and deliver their emails in the background.
 //! let engine = helpdesk.escalation_engine().spawn(Duration::from_secs(30));
-//! let mailer = helpdesk.outbox_dispatcher(helpdesk_mail::ConsoleNotifier::default())
+//! let mailer = helpdesk.outbox_dispatcher(helpdesk_mail::ConsoleNotifier::stdout("helpdesk@example.com")?)
 //!     .spawn(Duration::from_secs(30));
 //!
 //! let ada = helpdesk

@@ -99,4 +99,3 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_state ON outbox (state, id);
-CREATE INDEX outbox_user ON outbox (user_id) WHERE state = 'pending';

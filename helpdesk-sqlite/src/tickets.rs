@@ -261,18 +261,17 @@ impl TicketStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        // One email per recipient: the active creator, and every active admin. UNION removes
-        // the duplicate when the creator is an admin.
+        // One email per recipient: the active creator, and every other active admin.
         let queued = sqlx::query(
             "INSERT INTO outbox (ticket_id, user_id, recipient, due_at, escalated_at, next_attempt_at) \
              SELECT t.id, u.id, u.email, t.due_at, ?2, ?2 \
                FROM history h JOIN tickets t ON t.id = h.ticket_id JOIN users u ON u.id = t.created_by \
               WHERE h.id > ?1 AND u.is_active = 1 \
-             UNION \
+             UNION ALL \
              SELECT t.id, a.id, a.email, t.due_at, ?2, ?2 \
                FROM history h JOIN tickets t ON t.id = h.ticket_id \
                CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = 1) a \
-              WHERE h.id > ?1",
+              WHERE h.id > ?1 AND a.id <> t.created_by",
         )
         .bind(mark)
         .bind(now)

@@ -1,0 +1,174 @@
+//! `cargo bench -p helpdesk-sqlite`: the hot paths of the store on a real database file.
+//!
+//! Data is seeded with set-based SQL (a recursive CTE), not through the store, so seeding a
+//! million tickets takes seconds.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use helpdesk_core::store::{TicketDraft, TicketStore};
+use helpdesk_core::{PageRequest, Priority, Status, TicketQuery, TicketScope, UserId};
+use helpdesk_sqlite::SqliteStore;
+use sqlx::{Connection, SqliteConnection};
+use tokio::runtime::Runtime;
+
+const USERS: i64 = 1_000;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-26T12:00:00Z".parse().unwrap()
+}
+
+/// A store in a fresh file with `tickets` tickets; the last `overdue` of them are open and
+/// overdue at `now()`, every other one is closed or not yet due.
+async fn seeded(tickets: i64, overdue: i64) -> (SqliteStore, String) {
+    let dir = std::env::temp_dir().join(format!("helpdesk-bench-{}-{tickets}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let t = now().timestamp_millis();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, updated_at) \
+         SELECT i, 'user' || i || '@example.com', 'x', 'User', 'Number ' || i, \
+                CASE WHEN i <= 3 THEN 'admin' WHEN i <= 50 THEN 'agent' ELSE 'user' END, ?2, ?2 FROM n",
+    )
+    .bind(USERS)
+    .bind(t)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    // Statuses cycle through all five; priorities through all three; creators through all users;
+    // every third ticket is assigned to an agent.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO tickets (id, title, description, priority, status, created_by, assigned_to, \
+                              created_at, updated_at, due_at, clock_started_at) \
+         SELECT i, 'Ticket ' || i, 'Something is broken, case ' || i, i % 3, \
+                CASE WHEN i > ?1 - ?2 THEN 'open' \
+                     ELSE CASE i % 5 WHEN 0 THEN 'open' WHEN 1 THEN 'in_progress' WHEN 2 THEN 'resolved' \
+                                     WHEN 3 THEN 'closed' ELSE 'escalated' END END, \
+                1 + i % ?3, CASE WHEN i % 3 = 0 THEN 4 + i % 47 END, \
+                ?4 - (?1 - i) * 1000, ?4, \
+                CASE WHEN i > ?1 - ?2 THEN ?4 - 1000 WHEN i % 5 IN (0, 1) THEN ?4 + 3600000 END, ?4 - (?1 - i) * 1000 \
+         FROM n",
+    )
+    .bind(tickets)
+    .bind(overdue)
+    .bind(USERS)
+    .bind(t)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    (store, url)
+}
+
+fn bench_writes_and_lists(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let (store, _) = rt.block_on(seeded(100_000, 0));
+    let page = PageRequest::default();
+
+    let mut group = c.benchmark_group("100k tickets");
+    group.bench_function("first page of a user's tickets", |b| {
+        let query = TicketQuery::default();
+        b.to_async(&rt).iter(|| async {
+            let p = store
+                .list_tickets(TicketScope::CreatedBy(UserId(77)), &query, page)
+                .await
+                .unwrap();
+            assert_eq!(p.items.len(), 20);
+        })
+    });
+    group.bench_function("first page of an agent's tickets", |b| {
+        let query = TicketQuery::default();
+        b.to_async(&rt).iter(|| async {
+            let p = store
+                .list_tickets(TicketScope::Involving(UserId(10)), &query, page)
+                .await
+                .unwrap();
+            assert_eq!(p.items.len(), 20);
+        })
+    });
+    group.bench_function("first page of admin status=open&priority=high", |b| {
+        let query = TicketQuery {
+            status: Some(Status::Open),
+            priority: Some(Priority::High),
+            ..TicketQuery::default()
+        };
+        b.to_async(&rt).iter(|| async {
+            let p = store
+                .list_tickets(TicketScope::All, &query, page)
+                .await
+                .unwrap();
+            assert_eq!(p.items.len(), 20);
+        })
+    });
+    // Last, so the tickets it adds do not change what the list benchmarks read.
+    group.bench_function("create one ticket", |b| {
+        b.to_async(&rt).iter(|| async {
+            let draft = TicketDraft {
+                title: "Printer on fire".into(),
+                description: "Smoke everywhere".into(),
+                priority: Priority::High,
+                created_by: UserId(77),
+                created_at: now(),
+                due_at: now(),
+            };
+            store.insert_ticket(&draft).await.unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn bench_sweep(c: &mut Criterion) {
+    const OVERDUE: i64 = 10_000;
+    let rt = Runtime::new().unwrap();
+    let (store, url) = rt.block_on(seeded(1_000_000, OVERDUE));
+    let mut conn = rt.block_on(SqliteConnection::connect(&url)).unwrap();
+
+    let mut group = c.benchmark_group("1M tickets");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.bench_function("sweep escalating 10k overdue", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                // Make the same 10,000 tickets overdue again (untimed).
+                rt.block_on(async {
+                    let t = now().timestamp_millis();
+                    sqlx::query("DELETE FROM outbox")
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    sqlx::query("DELETE FROM history WHERE kind = 'escalated'")
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    sqlx::query(
+                        "UPDATE tickets SET status = 'open', due_at = ?1 - 1000 WHERE id > ?2",
+                    )
+                    .bind(t)
+                    .bind(1_000_000 - OVERDUE)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                });
+                let start = Instant::now();
+                let report = rt.block_on(store.escalate_overdue(now())).unwrap();
+                total += start.elapsed();
+                assert_eq!(report.escalated.len() as i64, OVERDUE);
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_writes_and_lists, bench_sweep);
+criterion_main!(benches);
