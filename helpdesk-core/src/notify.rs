@@ -30,6 +30,7 @@ pub trait Notifier: Send + Sync + 'static {
 
 /// Where a queued notification stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationState {
     /// Waiting for (another) delivery attempt.

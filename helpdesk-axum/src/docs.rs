@@ -1,0 +1,177 @@
+//! The OpenAPI document, Swagger UI (bundled into the binary) and ReDoc.
+
+use std::sync::Arc;
+
+use axum::extract::{OriginalUri, Path};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use utoipa::Modify;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, Server};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_swagger_ui::Config;
+
+use crate::AppState;
+use crate::problem::{ApiError, Problem};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Helpdesk API",
+        description = "Support tickets with roles, comments, history, escalation with email alerts and reports.\n\n\
+            Sign in with `POST /auth/login` and send the token as `Authorization: Bearer <token>`. \
+            Errors are `application/problem+json` (RFC 9457). Every path also answers with a trailing slash.",
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    modifiers(&Components),
+    tags(
+        (name = "auth", description = "Sign-up, sessions and one's own account"),
+        (name = "users", description = "Accounts (agents read, admins write)"),
+        (name = "tickets", description = "Tickets, comments and history"),
+        (name = "reports", description = "Counts over the last 7 days"),
+        (name = "escalations", description = "Escalation sweeps and their email notifications"),
+        (name = "system", description = "Health"),
+        (name = "documentation", description = "This document and its viewers"),
+    ),
+)]
+pub(crate) struct ApiDoc;
+
+/// Bearer security, the problem schema and the reusable error responses.
+struct Components;
+
+impl Modify for Components {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from POST /auth/login"))
+                    .build(),
+            ),
+        );
+        let (name, schema) = (
+            <Problem as utoipa::ToSchema>::name(),
+            <Problem as utoipa::PartialSchema>::schema(),
+        );
+        components.schemas.insert(name.into_owned(), schema);
+        for (name, response) in crate::problem::all_error_responses() {
+            components.responses.insert(name.to_owned(), response);
+        }
+    }
+}
+
+/// The operations that serve the documentation themselves.
+pub(crate) fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(schema))
+        .routes(routes!(swagger_index))
+        .routes(routes!(docs_index))
+        .routes(routes!(redoc))
+}
+
+/// Swagger UI's files and the redirects to the pages' canonical (trailing-slash) paths.
+pub(crate) fn asset_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/schema/swagger",
+            get(|| async { Redirect::permanent("swagger/") }),
+        )
+        .route("/schema/swagger/{*file}", get(swagger_file))
+        .route("/docs", get(|| async { Redirect::permanent("docs/") }))
+        .route("/docs/{*file}", get(swagger_file))
+        .route("/schema/redoc", get(redoc))
+}
+
+/// The prefix the router is mounted under: the original path minus the path the router saw.
+fn prefix(original: &OriginalUri, uri: &Uri) -> String {
+    let full = original.path();
+    let own = uri.path().trim_end_matches('/');
+    full.trim_end_matches('/')
+        .strip_suffix(own)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The document as served under `prefix`.
+fn document(openapi: &OpenApi, prefix: &str) -> OpenApi {
+    let mut openapi = openapi.clone();
+    if !prefix.is_empty() {
+        openapi.servers = Some(vec![Server::new(prefix)]);
+    }
+    openapi
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(get, path = "/schema", tag = "documentation",
+    responses((status = 200, description = "The OpenAPI 3.1 document (JSON).", content_type = "application/json",
+        example = json!({"openapi": "3.1.0", "info": {"title": "Helpdesk API", "version": "0.1.0"}, "paths": {}}))))]
+async fn schema(
+    Extension(openapi): Extension<Arc<OpenApi>>,
+    original: OriginalUri,
+    uri: Uri,
+) -> Response {
+    let doc = document(&openapi, &prefix(&original, &uri));
+    match doc.to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(error) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+        }
+    }
+}
+
+fn swagger(file: &str, original: &OriginalUri, uri: &Uri) -> Response {
+    let config = Arc::new(Config::new([format!("{}/schema", prefix(original, uri))]));
+    match utoipa_swagger_ui::serve(file, config) {
+        Ok(Some(found)) => {
+            let mut response = (
+                [(header::CONTENT_TYPE, found.content_type)],
+                found.bytes.into_owned(),
+            )
+                .into_response();
+            if found.gzpipped {
+                response.headers_mut().insert(
+                    header::CONTENT_ENCODING,
+                    header::HeaderValue::from_static("gzip"),
+                );
+            }
+            response
+        }
+        Ok(None) => ApiError::not_found("no such file").into_response(),
+        Err(error) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+        }
+    }
+}
+
+async fn swagger_file(Path(file): Path<String>, original: OriginalUri, uri: Uri) -> Response {
+    swagger(&file, &original, &uri)
+}
+
+/// Swagger UI, served from the binary (works offline).
+#[utoipa::path(get, path = "/schema/swagger/", tag = "documentation",
+    responses((status = 200, description = "Swagger UI (HTML).", content_type = "text/html", example = json!("<!DOCTYPE html>..."))))]
+async fn swagger_index(original: OriginalUri, uri: Uri) -> Response {
+    swagger("", &original, &uri)
+}
+
+/// Swagger UI again, at the address the original project used.
+#[utoipa::path(get, path = "/docs/", tag = "documentation",
+    responses((status = 200, description = "Swagger UI (HTML).", content_type = "text/html", example = json!("<!DOCTYPE html>..."))))]
+async fn docs_index(original: OriginalUri, uri: Uri) -> Response {
+    swagger("", &original, &uri)
+}
+
+/// ReDoc. Its script comes from a CDN, so it renders only online; Swagger UI works offline.
+#[utoipa::path(get, path = "/schema/redoc/", tag = "documentation",
+    responses((status = 200, description = "ReDoc (HTML).", content_type = "text/html", example = json!("<!DOCTYPE html>..."))))]
+async fn redoc(
+    Extension(openapi): Extension<Arc<OpenApi>>,
+    original: OriginalUri,
+    uri: Uri,
+) -> Html<String> {
+    Html(utoipa_redoc::Redoc::new(document(&openapi, &prefix(&original, &uri))).to_html())
+}

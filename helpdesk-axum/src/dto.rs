@@ -1,0 +1,349 @@
+//! What goes over the wire: request and response bodies with their OpenAPI schemas.
+#![allow(missing_docs)] // the fields are the wire contract, documented in the OpenAPI document and API.md
+
+use chrono::{DateTime, Utc};
+use helpdesk_core::{
+    Comment, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report, Role,
+    Status, Ticket, User,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+/// An account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 7, "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
+    "role": "user", "name_email": "Ada Lovelace - ada@example.com", "is_active": true,
+    "created_at": "2026-11-26T09:00:00Z", "updated_at": "2026-11-26T09:00:00Z"
+}))]
+pub struct UserOut {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    /// `"FirstName LastName - email"`.
+    pub name_email: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        Self {
+            name_email: u.name_email(),
+            id: u.id.0,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            role: u.role,
+            is_active: u.is_active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// A support ticket.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 42, "title": "Printer on fire", "description": "Smoke is coming out of the 3rd floor printer.",
+    "priority": "high", "status": "open", "created_by": 7, "assigned_to": null,
+    "created_at": "2026-11-26T09:00:00Z", "updated_at": "2026-11-26T09:00:00Z",
+    "resolved_at": null, "escalated_at": null, "due_at": "2026-11-26T10:00:00Z", "version": 1
+}))]
+pub struct TicketOut {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub priority: Priority,
+    pub status: Status,
+    pub created_by: i64,
+    pub assigned_to: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// When the ticket escalates if nobody acts; null unless open or in progress.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Grows by one on every change; also the `ETag`.
+    pub version: i64,
+}
+
+impl From<Ticket> for TicketOut {
+    fn from(t: Ticket) -> Self {
+        Self {
+            id: t.id.0,
+            title: t.title,
+            description: t.description,
+            priority: t.priority,
+            status: t.status,
+            created_by: t.created_by.0,
+            assigned_to: t.assigned_to.map(|a| a.0),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            resolved_at: t.resolved_at,
+            escalated_at: t.escalated_at,
+            due_at: t.due_at,
+            version: t.version,
+        }
+    }
+}
+
+/// A comment on a ticket.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 3, "ticket_id": 42, "author_id": 9, "body": "Unplugged it; a new fuser is on order.", "created_at": "2026-11-26T09:20:00Z"}))]
+pub struct CommentOut {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub author_id: i64,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Comment> for CommentOut {
+    fn from(c: Comment) -> Self {
+        Self {
+            id: c.id.0,
+            ticket_id: c.ticket_id.0,
+            author_id: c.author_id.0,
+            body: c.body,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 11, "ticket_id": 42, "actor_id": 9, "kind": "status_changed", "from": "open", "to": "in_progress", "at": "2026-11-26T09:15:00Z"}))]
+pub struct EventOut {
+    pub id: i64,
+    pub ticket_id: i64,
+    /// Null for the system (the escalation engine).
+    pub actor_id: Option<i64>,
+    pub kind: HistoryKind,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<HistoryEvent> for EventOut {
+    fn from(e: HistoryEvent) -> Self {
+        Self {
+            id: e.id.0,
+            ticket_id: e.ticket_id.0,
+            actor_id: e.actor_id.map(|a| a.0),
+            kind: e.kind,
+            from: e.from,
+            to: e.to,
+            at: e.at,
+        }
+    }
+}
+
+/// A queued escalation email.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 5, "recipient": "boss@example.com", "ticket_id": 42, "state": "failed", "attempts": 10, "last_error": "Connection refused (os error 111)", "next_attempt_at": "2026-11-26T11:00:00Z", "sent_at": null}))]
+pub struct NotificationOut {
+    pub id: i64,
+    pub recipient: String,
+    pub ticket_id: i64,
+    pub state: NotificationState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<Notification> for NotificationOut {
+    fn from(n: Notification) -> Self {
+        Self {
+            id: n.id.0,
+            recipient: n.recipient,
+            ticket_id: n.ticket_id.0,
+            state: n.state,
+            attempts: n.attempts,
+            last_error: n.last_error,
+            next_attempt_at: n.next_attempt_at,
+            sent_at: n.sent_at,
+        }
+    }
+}
+
+/// A page of results, as Django REST framework's page-number pagination shapes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Paginated<T> {
+    /// How many results match in all.
+    pub count: u64,
+    /// The URL of the next page, or null.
+    pub next: Option<String>,
+    /// The URL of the previous page, or null.
+    pub previous: Option<String>,
+    /// This page.
+    pub results: Vec<T>,
+}
+
+/// Tickets opened, resolved and escalated in the last 7 days.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"opened": 12, "resolved": 8, "escalated": 3}))]
+pub struct ReportOut {
+    pub opened: u64,
+    pub resolved: u64,
+    pub escalated: u64,
+}
+
+impl From<Report> for ReportOut {
+    fn from(r: Report) -> Self {
+        Self {
+            opened: r.opened,
+            resolved: r.resolved,
+            escalated: r.escalated,
+        }
+    }
+}
+
+/// What an escalation sweep did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"escalated": [42, 43], "notifications_queued": 4}))]
+pub struct EscalationOut {
+    /// The tickets escalated.
+    pub escalated: Vec<i64>,
+    /// Emails queued for the admins and creators.
+    pub notifications_queued: u64,
+}
+
+/// Health of the service.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct HealthOut {
+    pub status: String,
+}
+
+/// A new session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "token": "3f1c0a4e9b7d2c5a8e6f1b3d5c7a9e0f2b4d6c8a0e1f3b5d7c9a1e3f5b7d9c0a",
+    "expires_at": "2026-12-10T09:00:00Z",
+    "user": {"id": 7, "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
+             "role": "user", "name_email": "Ada Lovelace - ada@example.com", "is_active": true,
+             "created_at": "2026-11-26T09:00:00Z", "updated_at": "2026-11-26T09:00:00Z"}
+}))]
+pub struct LoginOut {
+    /// Send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserOut,
+}
+
+/// Sign-up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada", "last_name": "Lovelace"}))]
+pub struct RegisterIn {
+    pub email: String,
+    /// 8 to 256 characters.
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Sign-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
+pub struct LoginIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// A change of one's own profile; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"first_name": "Augusta", "email": "augusta@example.com"}))]
+pub struct ProfilePatchIn {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A password change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+#[schema(example = json!({"current_password": "correct horse battery", "new_password": "a much longer passphrase"}))]
+pub struct PasswordIn {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// An account created by an admin.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+#[schema(example = json!({"email": "grace@example.com", "password": "correct horse battery", "first_name": "Grace", "last_name": "Hopper", "role": "agent"}))]
+pub struct UserCreateIn {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Defaults to `user`.
+    pub role: Option<Role>,
+}
+
+/// An admin's change of an account; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"role": "agent", "is_active": true}))]
+pub struct UserPatchIn {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub role: Option<Role>,
+    /// `false` deactivates the account and ends its sessions.
+    pub is_active: Option<bool>,
+}
+
+/// A new ticket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+#[schema(example = json!({"title": "Printer on fire", "description": "Smoke is coming out of the 3rd floor printer.", "priority": "high"}))]
+pub struct TicketCreateIn {
+    /// 1 to 200 characters.
+    pub title: String,
+    /// Up to 20,000 characters.
+    pub description: String,
+    /// Defaults to `medium`.
+    pub priority: Option<Priority>,
+}
+
+/// A change of a ticket; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "in_progress"}))]
+pub struct TicketPatchIn {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+    /// Checked against the transition table; `in-progress` is accepted too.
+    pub status: Option<Status>,
+}
+
+/// An assignment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"agent_id": 9}))]
+pub struct AssignIn {
+    /// The id of an active agent or admin, or null to unassign. Required.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub agent_id: Option<Option<i64>>,
+}
+
+/// Distinguishes `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(deserializer).map(Some)
+}
+
+/// A new comment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+#[schema(example = json!({"body": "Unplugged it; a new fuser is on order."}))]
+pub struct CommentIn {
+    /// 1 to 20,000 characters.
+    pub body: String,
+}

@@ -1,0 +1,169 @@
+//! Extractors that answer bad input with a problem instead of axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use helpdesk_core::FieldErrors;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// A JSON body: `400` when it is not JSON or not `application/json`, `413` over the body
+/// limit, `422` (with the failing field) when it does not fit the expected shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ApiError::bad_request(
+                "expected a JSON body (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    status,
+                    format!(
+                        "the request body is larger than {} bytes",
+                        crate::BODY_LIMIT
+                    ),
+                )
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_data() {
+                let field = if field == "." { "body" } else { field.as_str() };
+                helpdesk_core::Error::Validation(FieldErrors::single(field, inner.to_string()))
+                    .into()
+            } else {
+                ApiError::bad_request(format!("malformed JSON: {inner}"))
+            }
+        })?;
+        deserializer
+            .end()
+            .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+        Ok(Json(value))
+    }
+}
+
+/// Query parameters: `400`, naming the parameter, when one does not parse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let field = if field == "." {
+                    "query"
+                } else {
+                    field.as_str()
+                };
+                ApiError::bad_query(FieldErrors::single(field, e.into_inner().to_string()))
+            })
+    }
+}
+
+/// A numeric id from the path; anything else is `404`, as no such resource can exist.
+#[derive(Debug, Clone, Copy)]
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            <axum::extract::Path<String> as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found("not found"))?;
+        match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Id(id)),
+            _ => Err(ApiError::not_found(format!(
+                "no resource has the id {raw:?}"
+            ))),
+        }
+    }
+}
+
+/// The strong `ETag` of a ticket version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version named by an `If-Match` header, if one was sent (`*` matches any version).
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(None);
+        };
+        let bad = || {
+            ApiError::bad_request(
+                "If-Match must be an entity tag such as \"3\" (from the ETag header), or *",
+            )
+        };
+        let value = value.to_str().map_err(|_| bad())?.trim();
+        if value == "*" {
+            return Ok(Some(IfMatch(None)));
+        }
+        let tag = value.strip_prefix("W/").unwrap_or(value);
+        let version = tag
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .ok_or_else(bad)?;
+        version
+            .parse()
+            .map(|v| Some(IfMatch(Some(v))))
+            .map_err(|_| bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+    }
+}

@@ -1,0 +1,6 @@
+//! Handlers: parse, call the façade, serialise.
+
+pub(crate) mod auth;
+pub(crate) mod system;
+pub(crate) mod tickets;
+pub(crate) mod users;
