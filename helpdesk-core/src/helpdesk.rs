@@ -11,12 +11,16 @@ use crate::notify::{Notification, NotificationState};
 use crate::permissions::{Actor, can_comment, can_edit, can_view, check_ticket_transition};
 use crate::store::{CommentDraft, TicketChange, TicketDraft, UserDraft};
 use crate::{
-    Clock, Comment, Error, EscalationEngine, EscalationPolicy, EscalationReport, HistoryEvent,
-    HistoryKind, NewComment, NewEvent, NewTicket, NewUser, NotificationId, Notifier,
-    OutboxDispatcher, Page, PageRequest, PasswordChange, ProfilePatch, Registration, Report,
-    Result, Role, Status, Store, SystemClock, Ticket, TicketId, TicketPatch, TicketQuery, User,
-    UserId, UserPatch, UserQuery,
+    Clock, Comment, EmailAddress, Error, EscalationEngine, EscalationPolicy, EscalationReport,
+    FieldErrors, HistoryEvent, HistoryKind, NewComment, NewEvent, NewTicket, NewUser,
+    NotificationId, Notifier, OutboxDispatcher, Page, PageRequest, PasswordChange, ProfilePatch,
+    Registration, Report, Result, Role, Status, Store, SystemClock, Ticket, TicketId, TicketPatch,
+    TicketQuery, User, UserId, UserPatch, UserQuery,
 };
+
+/// The stored hash of accounts that cannot sign in with a password (not a PHC string, so no
+/// password ever verifies against it).
+const UNUSABLE_PASSWORD: &str = "!";
 
 /// How many times a change is recomputed when another writer got there first.
 const OPTIMISTIC_RETRIES: usize = 3;
@@ -50,6 +54,17 @@ pub struct Login {
     pub expires_at: DateTime<Utc>,
     /// Who signed in.
     pub user: User,
+}
+
+/// What [`Helpdesk::bootstrap_admin`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// A new admin account was created.
+    Created(User),
+    /// An existing account was made an active admin.
+    Promoted(User),
+    /// The account was an active admin already.
+    AlreadyAdmin(User),
 }
 
 /// Settings of a [`Helpdesk`], set through [`Helpdesk::builder`].
@@ -389,6 +404,60 @@ impl Helpdesk {
     /// admin from a command line. Host applications must not expose this to clients.
     pub async fn create_user_unchecked(&self, new: NewUser) -> Result<User> {
         self.insert_account(new.registration, new.role).await
+    }
+
+    /// The account for `email`, created (with role `user` and no usable password) if there is
+    /// none: for hosts that sign their users in themselves and plug in their own
+    /// `Authenticator`. Host applications must not expose it to clients.
+    pub async fn provision_user(
+        &self,
+        email: &str,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<User> {
+        let mut errors = FieldErrors::new();
+        let email = EmailAddress::parse(email)
+            .map_err(|m| errors.add("email", m))
+            .ok();
+        let Some(email) = email else {
+            return Err(Error::Validation(errors));
+        };
+        if let Some((user, _)) = self.inner.store.user_by_email(email.as_str()).await? {
+            return Ok(user);
+        }
+        let draft = UserDraft {
+            email: email.as_str().to_owned(),
+            password_hash: UNUSABLE_PASSWORD.to_owned(),
+            first_name: first_name.trim().to_owned(),
+            last_name: last_name.trim().to_owned(),
+            role: Role::User,
+            created_at: self.now(),
+        };
+        self.inner.store.insert_user(&draft).await
+    }
+
+    /// Makes sure an admin with this email exists, without an acting admin: creates the
+    /// account, or promotes (and reactivates) the existing one, whose password stays as it is.
+    /// For bootstrapping from a command line; host applications must not expose it to clients.
+    pub async fn bootstrap_admin(&self, registration: Registration) -> Result<AdminBootstrap> {
+        let Some((mut user, _)) = self
+            .inner
+            .store
+            .user_by_email(registration.email.as_str())
+            .await?
+        else {
+            let user = self.insert_account(registration, Role::Admin).await?;
+            return Ok(AdminBootstrap::Created(user));
+        };
+        if user.role == Role::Admin && user.is_active {
+            return Ok(AdminBootstrap::AlreadyAdmin(user));
+        }
+        user.role = Role::Admin;
+        user.is_active = true;
+        user.updated_at = self.now();
+        Ok(AdminBootstrap::Promoted(
+            self.inner.store.update_user(&user).await?,
+        ))
     }
 
     /// One account (agents and admins).

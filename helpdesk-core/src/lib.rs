@@ -62,7 +62,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::SessionToken;
 pub use error::{BoxError, Error, Result};
 pub use escalation::{AlwaysOpen, Calendar, EscalationEngine, EscalationPolicy, EscalationReport};
-pub use helpdesk::{Helpdesk, HelpdeskBuilder, Login, LoginThrottle};
+pub use helpdesk::{AdminBootstrap, Helpdesk, HelpdeskBuilder, Login, LoginThrottle};
 pub use id::{CommentId, EventId, NotificationId, TicketId, UserId};
 pub use input::{
     EmailAddress, FieldErrors, NewComment, NewTicket, NewUser, Password, PasswordChange,

@@ -28,6 +28,14 @@ pub trait Notifier: Send + Sync + 'static {
     async fn send(&self, email: &Email) -> Result<()>;
 }
 
+/// A boxed notifier is a notifier, so one chosen at run time fits where `impl Notifier` is asked.
+#[async_trait]
+impl<N: Notifier + ?Sized> Notifier for Box<N> {
+    async fn send(&self, email: &Email) -> Result<()> {
+        (**self).send(email).await
+    }
+}
+
 /// Where a queued notification stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -761,3 +761,60 @@ async fn the_engine_runs_in_the_background_until_shut_down() {
     assert!(!handle.is_finished());
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn bootstrapping_an_admin_creates_or_promotes() {
+    use helpdesk_core::AdminBootstrap;
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let new = Registration::new("root@example.com", PASSWORD, "Root", "").unwrap();
+    let AdminBootstrap::Created(root) = hd.bootstrap_admin(new.clone()).await.unwrap() else {
+        panic!("not created")
+    };
+    assert_eq!(root.role, Role::Admin);
+    assert!(matches!(
+        hd.bootstrap_admin(new).await.unwrap(),
+        AdminBootstrap::AlreadyAdmin(_)
+    ));
+    let (ada, _) = env.account("ada@example.com", Role::User).await;
+    let again = Registration::new("ADA@example.com", "another password", "", "").unwrap();
+    let AdminBootstrap::Promoted(promoted) = hd.bootstrap_admin(again).await.unwrap() else {
+        panic!("not promoted")
+    };
+    assert_eq!((promoted.id, promoted.role), (ada.id, Role::Admin));
+    assert!(
+        hd.login("ada@example.com", PASSWORD).await.is_ok(),
+        "the password stays"
+    );
+}
+
+#[tokio::test]
+async fn provisioned_users_exist_once_and_cannot_sign_in_with_a_password() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let user = hd
+        .provision_user("Host.User@example.com", "Host", "User")
+        .await
+        .unwrap();
+    assert_eq!(
+        (user.email.as_str(), user.role),
+        ("host.user@example.com", Role::User)
+    );
+    assert_eq!(
+        hd.provision_user("host.user@example.com", "", "")
+            .await
+            .unwrap()
+            .id,
+        user.id
+    );
+    for password in ["!", "", "managed-by-the-host"] {
+        assert!(matches!(
+            hd.login("host.user@example.com", password).await,
+            Err(Error::Unauthenticated)
+        ));
+    }
+    assert!(matches!(
+        hd.provision_user("nope", "", "").await,
+        Err(Error::Validation(_))
+    ));
+}

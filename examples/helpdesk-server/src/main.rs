@@ -1,3 +1,259 @@
-//! The standalone helpdesk server (filled by the server issue).
+//! `helpdesk-server`: the helpdesk REST API under `/api` on the embedded SQLite store, with the
+//! escalation engine and the email outbox running beside it. `helpdesk-server --help` lists
+//! every setting; each is a flag and an environment variable.
 
-fn main() {}
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use helpdesk_core::{AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, Registration};
+use helpdesk_mail::{ConsoleNotifier, SmtpNotifier};
+use helpdesk_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "helpdesk-server",
+    version,
+    about = "Run the helpdesk: REST API, escalation engine and email outbox"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+struct Settings {
+    /// Database URL; a SQLite file is created if missing.
+    #[arg(
+        long,
+        env = "HELPDESK_DATABASE_URL",
+        default_value = "sqlite://helpdesk.db",
+        global = true
+    )]
+    database_url: String,
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "HELPDESK_BIND",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    bind: SocketAddr,
+    /// SMTP server for escalation emails (smtp://host:25, smtps://user:pass@host:465,
+    /// smtp://host:587?tls=required); unset: emails are printed to standard output.
+    #[arg(long, env = "HELPDESK_SMTP_URL", global = true)]
+    smtp_url: Option<String>,
+    /// Sender of escalation emails.
+    #[arg(
+        long,
+        env = "HELPDESK_MAIL_FROM",
+        default_value = "Helpdesk <helpdesk@localhost>",
+        global = true
+    )]
+    mail_from: String,
+    /// Escalation window of high-priority tickets (e.g. 1h, 90s).
+    #[arg(long, env = "HELPDESK_ESCALATE_HIGH", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
+    escalate_high: Duration,
+    /// Escalation window of medium-priority tickets.
+    #[arg(long, env = "HELPDESK_ESCALATE_MEDIUM", default_value = "4h", value_parser = humantime::parse_duration, global = true)]
+    escalate_medium: Duration,
+    /// Escalation window of low-priority tickets.
+    #[arg(long, env = "HELPDESK_ESCALATE_LOW", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
+    escalate_low: Duration,
+    /// How often overdue tickets are escalated and queued emails delivered.
+    #[arg(long, env = "HELPDESK_SWEEP_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    sweep_interval: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Create the first admin, or promote an existing account to admin. The password comes
+    /// from HELPDESK_ADMIN_PASSWORD or standard input.
+    CreateAdmin {
+        /// The admin's email.
+        #[arg(long)]
+        email: String,
+        /// Given name.
+        #[arg(long, default_value = "")]
+        first_name: String,
+        /// Family name.
+        #[arg(long, default_value = "")]
+        last_name: String,
+    },
+}
+
+/// A failure with the exit code it deserves: 2 for a bad setting, 1 for anything else.
+struct Failure(u8, String);
+
+fn bad_setting(message: impl std::fmt::Display) -> Failure {
+    Failure(2, message.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = cli.settings;
+    let policy = EscalationPolicy::new(
+        settings.escalate_high,
+        settings.escalate_medium,
+        settings.escalate_low,
+    )
+    .map_err(|e| bad_setting(format!("escalation windows: {e}")))?;
+    if settings.sweep_interval.is_zero() {
+        return Err(bad_setting("the sweep interval must be more than zero"));
+    }
+    let store = SqliteStore::connect(&settings.database_url)
+        .await
+        .map_err(|e| {
+            bad_setting(format!(
+                "cannot open the database {}: {e}",
+                settings.database_url
+            ))
+        })?;
+    let helpdesk = Helpdesk::builder(store).escalation_policy(policy).build();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(helpdesk, &settings).await,
+        Command::CreateAdmin {
+            email,
+            first_name,
+            last_name,
+        } => create_admin(&helpdesk, &email, &first_name, &last_name).await,
+    }
+}
+
+fn notifier(settings: &Settings) -> Result<Box<dyn Notifier>, Failure> {
+    Ok(match &settings.smtp_url {
+        Some(url) => {
+            let smtp = SmtpNotifier::from_url(url, &settings.mail_from).map_err(bad_setting)?;
+            tracing::info!(from = %settings.mail_from, "escalation emails go out by SMTP");
+            Box::new(smtp)
+        }
+        None => {
+            tracing::info!(
+                "no SMTP server configured: escalation emails are printed to standard output"
+            );
+            Box::new(ConsoleNotifier::stdout(&settings.mail_from).map_err(bad_setting)?)
+        }
+    })
+}
+
+async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
+    let notifier = notifier(settings)?;
+    let listener = TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| bad_setting(format!("cannot listen on {}: {e}", settings.bind)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Failure(1, e.to_string()))?;
+    let engine = helpdesk.escalation_engine().spawn(settings.sweep_interval);
+    let outbox = helpdesk
+        .outbox_dispatcher(notifier)
+        .spawn(settings.sweep_interval);
+    let app = axum::Router::new().nest("/api", helpdesk_axum::router(helpdesk));
+    tracing::info!(%address, "helpdesk listening: API under /api, docs at http://{address}/api/docs/");
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    tracing::info!("stopping the escalation engine and the outbox");
+    engine.shutdown().await;
+    outbox.shutdown().await;
+    served.map_err(|e| Failure(1, format!("server failed: {e}")))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn read_password() -> Result<String, Failure> {
+    if let Ok(password) = std::env::var("HELPDESK_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Password for the admin: ")
+            .map_err(|e| Failure(1, format!("cannot read the password: {e}")));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure(1, format!("cannot read the password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn create_admin(
+    helpdesk: &Helpdesk,
+    email: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<(), Failure> {
+    let password = read_password()?;
+    let registration = Registration::new(email, &password, first_name, last_name)
+        .map_err(|e| bad_setting(format!("invalid admin: {e}")))?;
+    let outcome = helpdesk
+        .bootstrap_admin(registration)
+        .await
+        .map_err(|e| Failure(1, e.to_string()))?;
+    match outcome {
+        AdminBootstrap::Created(user) => println!("Created admin {} (id {}).", user.email, user.id),
+        AdminBootstrap::Promoted(user) => println!(
+            "{} already had an account (id {}); it is now an admin. Its password is unchanged.",
+            user.email, user.id
+        ),
+        AdminBootstrap::AlreadyAdmin(user) => println!(
+            "{} is already an admin (id {}); nothing changed.",
+            user.email, user.id
+        ),
+    }
+    Ok(())
+}
