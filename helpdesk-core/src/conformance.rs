@@ -22,10 +22,24 @@ use crate::{
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
+/// Attributes in brackets before the expression go on every test, for example a `cfg_attr`
+/// that ignores the tests when their database is not configured:
+/// `store_conformance_tests!([#[cfg_attr(not(db), ignore)]] make_store().await)`.
 #[macro_export]
 macro_rules! store_conformance_tests {
-    ($make:expr) => {
-        $crate::store_conformance_tests!(@cases $make;
+    (@cases $attrs:tt $make:expr; $($case:ident),+ $(,)?) => {
+        $( $crate::store_conformance_tests!(@case $attrs $make; $case); )+
+    };
+    (@case [$(#[$meta:meta])*] $make:expr; $case:ident) => {
+        $(#[$meta])*
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let store = $make;
+            $crate::conformance::$case(::std::sync::Arc::new(store)).await;
+        }
+    };
+    ([$(#[$meta:meta])*] $make:expr) => {
+        $crate::store_conformance_tests!(@cases [$(#[$meta])*] $make;
             users_are_stored_and_found,
             emails_are_unique,
             user_search_is_literal_and_paginated,
@@ -45,14 +59,8 @@ macro_rules! store_conformance_tests {
             erasing_a_user_keeps_their_records_anonymous,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
-        $(
-            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let store = $make;
-                $crate::conformance::$case(::std::sync::Arc::new(store)).await;
-            }
-        )+
+    ($make:expr) => {
+        $crate::store_conformance_tests!([] $make);
     };
 }
 

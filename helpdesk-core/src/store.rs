@@ -21,6 +21,25 @@ use crate::{
 #[allow(unused_imports)] // for doc links
 use crate::Error;
 
+/// The `LIKE` pattern that finds `text` anywhere, with `%`, `_` and `\` escaped by `\` (use
+/// `ESCAPE '\'`), so a search matches its text literally. For SQL adapters.
+///
+/// ```
+/// assert_eq!(helpdesk_core::store::like_contains("100%_off"), "%100\\%\\_off%");
+/// ```
+pub fn like_contains(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// The SHA-256 of a session token: all a store ever keeps of it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub [u8; 32]);

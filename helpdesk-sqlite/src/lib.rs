@@ -131,17 +131,3 @@ impl helpdesk_core::Store for SqliteStore {
         Ok(())
     }
 }
-
-/// `%text%` with LIKE's wildcards escaped (by `\`), so a search matches its text literally.
-pub(crate) fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}

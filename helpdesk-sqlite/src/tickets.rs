@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
     CommentDraft, CommentStore, Escalation, HistoryStore, TicketChange, TicketDraft, TicketStore,
+    like_contains,
 };
 use helpdesk_core::{
     AssigneeFilter, Comment, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
@@ -14,7 +15,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::rows::{
     CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ms, ticket_columns,
 };
-use crate::{SqliteStore, contains_pattern, db};
+use crate::{SqliteStore, db};
 
 fn limit_offset(qb: &mut QueryBuilder<Sqlite>, page: PageRequest) {
     qb.push(" LIMIT ")
@@ -47,7 +48,7 @@ fn ticket_filters(qb: &mut QueryBuilder<Sqlite>, scope: TicketScope, q: &TicketQ
     qb.push(" WHERE 1 = 1");
     push_scope(qb, scope);
     if let Some(search) = &q.search {
-        let pattern = contains_pattern(search);
+        let pattern = like_contains(search);
         qb.push(" AND (t.title LIKE ")
             .push_bind(pattern.clone())
             .push(" ESCAPE '\\' OR t.description LIKE ")
@@ -56,7 +57,7 @@ fn ticket_filters(qb: &mut QueryBuilder<Sqlite>, scope: TicketScope, q: &TicketQ
     }
     if let Some(title) = &q.title {
         qb.push(" AND t.title LIKE ")
-            .push_bind(contains_pattern(title))
+            .push_bind(like_contains(title))
             .push(" ESCAPE '\\'");
     }
     if let Some(status) = q.status {

@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore};
+use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_contains};
 use helpdesk_core::{Error, Page, PageRequest, Result, User, UserId, UserQuery};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::rows::{UserRow, convert, ms, time, user_columns};
-use crate::{SqliteStore, contains_pattern, db};
+use crate::{SqliteStore, db};
 
 /// Maps a unique violation (the only unique column besides keys is the email) to a conflict.
 fn email_taken(error: sqlx::Error) -> Error {
@@ -23,7 +23,7 @@ fn user_filters(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery) {
     qb.push(" WHERE deleted_at IS NULL");
     if let Some(search) = &query.search {
         qb.push(" AND name_email LIKE ")
-            .push_bind(contains_pattern(search))
+            .push_bind(like_contains(search))
             .push(" ESCAPE '\\'");
     }
     if let Some(role) = query.role {

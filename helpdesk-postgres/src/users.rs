@@ -1,0 +1,320 @@
+//! Accounts, sessions and login throttling.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_contains};
+use helpdesk_core::{Error, Page, PageRequest, Result, User, UserId, UserQuery};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::rows::{UserRow, convert, user_columns};
+use crate::{PgStore, db};
+
+/// Maps a unique violation (the only unique column besides keys is the email) to a conflict.
+fn email_taken(error: sqlx::Error) -> Error {
+    match &error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            Error::Conflict("an account with this email already exists".into())
+        }
+        _ => db(error),
+    }
+}
+
+fn user_filters(qb: &mut QueryBuilder<Postgres>, query: &UserQuery) {
+    qb.push(" WHERE deleted_at IS NULL");
+    if let Some(search) = &query.search {
+        qb.push(" AND name_email ILIKE ")
+            .push_bind(like_contains(search))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(role) = query.role {
+        qb.push(" AND role = ").push_bind(role.as_str());
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn insert_user(&self, d: &UserDraft) -> Result<User> {
+        let row: UserRow = sqlx::query_as(concat!(
+            "INSERT INTO users (email, password_hash, first_name, last_name, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+            user_columns!()
+        ))
+        .bind(&d.email)
+        .bind(&d.password_hash)
+        .bind(&d.first_name)
+        .bind(&d.last_name)
+        .bind(d.role.as_str())
+        .bind(d.created_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(email_taken)?;
+        row.try_into()
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct WithHash {
+            #[sqlx(flatten)]
+            user: UserRow,
+            password_hash: String,
+        }
+        let row: Option<WithHash> = sqlx::query_as(concat!(
+            "SELECT password_hash, ",
+            user_columns!(),
+            " FROM users WHERE email = $1 AND deleted_at IS NULL"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| Ok((User::try_from(r.user)?, r.password_hash)))
+            .transpose()
+    }
+
+    async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn update_user(&self, u: &User) -> Result<User> {
+        let mut tx = self.begin().await?;
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "UPDATE users SET email = $1, first_name = $2, last_name = $3, role = $4, is_active = $5, \
+             updated_at = $6 WHERE id = $7 AND deleted_at IS NULL RETURNING ",
+            user_columns!()
+        ))
+        .bind(&u.email)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(u.role.as_str())
+        .bind(u.is_active)
+        .bind(u.updated_at)
+        .bind(u.id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(email_taken)?;
+        let user = User::try_from(row.ok_or(Error::NotFound)?)?;
+        if !user.is_active {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(u.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(user)
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep: Option<TokenHash>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
+            .bind(password_hash)
+            .bind(now)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if updated.rows_affected() == 0 {
+            return Err(Error::NotFound);
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
+            .bind(id.0)
+            .bind(keep.map(|k| k.0.to_vec()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let email: Option<String> = sqlx::query_scalar(
+            "SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(email) = email else {
+            return Err(Error::NotFound);
+        };
+        let anonymous = format!("deleted-user-{id}@deleted.invalid");
+        sqlx::query(
+            "UPDATE users SET email = $1, first_name = '', last_name = '', password_hash = '', \
+             is_active = false, deleted_at = $2, updated_at = $2 WHERE id = $3",
+        )
+        .bind(&anonymous)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Unsent mail to the account is dropped; the record of sent mail loses the address.
+        sqlx::query("DELETE FROM outbox WHERE user_id = $1 AND state = 'pending'")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("UPDATE outbox SET recipient = $1 WHERE user_id = $2")
+            .bind(&anonymous)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(&email)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> Result<Page<User>> {
+        let mut qb = QueryBuilder::new("SELECT count(*) FROM users");
+        user_filters(&mut qb, query);
+        let count: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        let mut qb = QueryBuilder::new(concat!("SELECT ", user_columns!(), " FROM users"));
+        user_filters(&mut qb, query);
+        qb.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(page.size()))
+            .push(" OFFSET ")
+            .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
+        let rows: Vec<UserRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(Page {
+            items: convert(rows)?,
+            count: u64::try_from(count).unwrap_or_default(),
+            request: page,
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn insert_session(
+        &self,
+        token: TokenHash,
+        user: UserId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
+            .bind(user.0)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token.0.to_vec())
+            .bind(user.0)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn session_user(&self, token: TokenHash, now: DateTime<Utc>) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE is_active AND deleted_at IS NULL AND id = \
+             (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+        ))
+        .bind(token.0.to_vec())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(User::try_from).transpose()
+    }
+
+    async fn delete_session(&self, token: TokenHash) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token.0.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn record_login_failure(
+        &self,
+        email: &str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
+            .bind(email)
+            .bind(forget_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
+            .bind(email)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn login_failures(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        sqlx::query_scalar("SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at")
+            .bind(email)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
