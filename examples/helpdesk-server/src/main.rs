@@ -5,11 +5,13 @@
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use helpdesk_core::{AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, Registration};
+use helpdesk_core::{AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, Registration, Store};
 use helpdesk_mail::{ConsoleNotifier, SmtpNotifier};
+use helpdesk_postgres::PgStore;
 use helpdesk_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
@@ -28,7 +30,8 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct Settings {
-    /// Database URL; a SQLite file is created if missing.
+    /// Database URL: sqlite://FILE (created if missing) or postgres://USER@HOST/DB for several
+    /// instances on one database.
     #[arg(
         long,
         env = "HELPDESK_DATABASE_URL",
@@ -132,15 +135,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if settings.sweep_interval.is_zero() {
         return Err(bad_setting("the sweep interval must be more than zero"));
     }
-    let store = SqliteStore::connect(&settings.database_url)
-        .await
-        .map_err(|e| {
-            bad_setting(format!(
-                "cannot open the database {}: {e}",
-                settings.database_url
-            ))
-        })?;
-    let helpdesk = Helpdesk::builder(store).escalation_policy(policy).build();
+    let store = open_store(&settings.database_url).await.map_err(|e| {
+        bad_setting(format!(
+            "cannot open the database {}: {e}",
+            settings.database_url
+        ))
+    })?;
+    let helpdesk = Helpdesk::builder_shared(store)
+        .escalation_policy(policy)
+        .build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(helpdesk, &settings).await,
         Command::CreateAdmin {
@@ -149,6 +152,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             last_name,
         } => create_admin(&helpdesk, &email, &first_name, &last_name).await,
     }
+}
+
+/// The store the URL's scheme names: `sqlite:` (the default) or `postgres:`/`postgresql:`.
+async fn open_store(url: &str) -> helpdesk_core::Result<Arc<dyn Store>> {
+    let scheme = url
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    Ok(match scheme.as_str() {
+        "sqlite" => Arc::new(SqliteStore::connect(url).await?),
+        "postgres" | "postgresql" => Arc::new(PgStore::connect(url).await?),
+        _ => {
+            return Err(helpdesk_core::Error::store(
+                "unsupported scheme: use sqlite://... or postgres://...",
+            ));
+        }
+    })
 }
 
 fn notifier(settings: &Settings) -> Result<Box<dyn Notifier>, Failure> {
