@@ -4,7 +4,7 @@
 //! [`store_conformance_tests!`](crate::store_conformance_tests) with an expression that builds a
 //! fresh, empty store; every case becomes its own `#[tokio::test]`:
 //!
-//! ```ignore
+//! ```text
 //! helpdesk_core::store_conformance_tests!(helpdesk_sqlite::SqliteStore::in_memory().await.unwrap());
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

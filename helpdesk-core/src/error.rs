@@ -42,9 +42,13 @@ pub enum Error {
     /// The store failed (HTTP 503 or 500); the message is for logs, not for clients.
     #[error("store error: {0}")]
     Store(#[source] BoxError),
-    /// A notifier failed to deliver an email.
+    /// A notifier failed to deliver an email this time; the outbox retries it later.
     #[error("delivery failed: {0}")]
     Delivery(#[source] BoxError),
+    /// The email was refused for good (an SMTP 5xx reply, an invalid address): retrying
+    /// cannot help, so the outbox marks it failed at once.
+    #[error("undeliverable: {0}")]
+    Undeliverable(#[source] BoxError),
     /// A bug or an environment failure (the password hasher's thread panicked, ...).
     #[error("internal error: {0}")]
     Internal(String),

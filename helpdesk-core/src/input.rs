@@ -95,6 +95,8 @@ impl fmt::Display for FieldErrors {
     }
 }
 
+impl std::error::Error for FieldErrors {}
+
 fn no_control_chars(value: &str, allow_newlines: bool) -> Result<(), String> {
     let bad = |c: char| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t'));
     if value.chars().any(bad) {

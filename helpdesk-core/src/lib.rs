@@ -8,11 +8,11 @@
 //! (`helpdesk-mail`), builds a [`Helpdesk`], and calls its use cases directly or serves them
 //! over HTTP with `helpdesk-axum`:
 //!
-//! ```ignore
+//! ```no_run
 //! use std::time::Duration;
 //! use helpdesk_core::{Helpdesk, NewTicket, Priority, Registration};
 //!
-//! # async fn demo() -> Result<(), helpdesk_core::Error> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = helpdesk_sqlite::SqliteStore::connect("sqlite://helpdesk.db").await?;
 //! let helpdesk = Helpdesk::new(store);
 //!

@@ -127,8 +127,9 @@ impl OutboxDispatcher {
                         report.sent += 1;
                     }
                     Err(error) => {
+                        let permanent = matches!(error, crate::Error::Undeliverable(_));
                         let error = error.to_string();
-                        if notification.attempts >= self.retry.max_attempts {
+                        if permanent || notification.attempts >= self.retry.max_attempts {
                             tracing::error!(id = %notification.id, to = %notification.recipient, %error, "notification failed for good");
                             self.store.mark_failed(notification.id, now, &error).await?;
                             report.failed += 1;

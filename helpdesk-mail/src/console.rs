@@ -111,7 +111,7 @@ mod tests {
         };
         assert!(matches!(
             console.send(&bad).await,
-            Err(helpdesk_core::Error::Delivery(_))
+            Err(helpdesk_core::Error::Undeliverable(_))
         ));
     }
 }

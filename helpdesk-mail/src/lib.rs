@@ -56,8 +56,23 @@ pub enum MailError {
     Io(#[from] std::io::Error),
 }
 
+impl MailError {
+    /// Whether retrying cannot help: the server refused for good (5xx), or an address is invalid.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MailError::Smtp(e) => e.is_permanent(),
+            MailError::Address { .. } | MailError::Build(_) => true,
+            MailError::Url(_) | MailError::Io(_) => false,
+        }
+    }
+}
+
 impl From<MailError> for helpdesk_core::Error {
     fn from(error: MailError) -> Self {
-        helpdesk_core::Error::delivery(error)
+        if error.is_permanent() {
+            helpdesk_core::Error::Undeliverable(error.into())
+        } else {
+            helpdesk_core::Error::delivery(error)
+        }
     }
 }

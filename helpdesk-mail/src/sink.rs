@@ -59,6 +59,8 @@ impl ReceivedMail {
 struct Inbox {
     mail: Mutex<Vec<ReceivedMail>>,
     arrived: Notify,
+    /// Recipients refused with `550` at `RCPT TO`, like mailboxes that do not exist.
+    refused: Vec<String>,
 }
 
 /// A running in-process SMTP server. Dropping it (or [`stop`](Self::stop)) closes the port.
@@ -84,9 +86,18 @@ impl SmtpSink {
 
     /// Starts a sink on `addr` (for example the address of a sink stopped earlier).
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::start_refusing(addr, &[]).await
+    }
+
+    /// Starts a sink on `addr` that refuses the given recipients for good (`550` at `RCPT TO`).
+    pub async fn start_refusing(addr: SocketAddr, refused: &[&str]) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let inbox = Arc::new(Inbox::default());
+        let refused = refused.iter().map(|r| r.to_ascii_lowercase()).collect();
+        let inbox = Arc::new(Inbox {
+            refused,
+            ..Inbox::default()
+        });
         let mut tasks = JoinSet::new();
         let shared = inbox.clone();
         tasks.spawn(async move {
@@ -171,8 +182,13 @@ async fn converse(stream: TcpStream, inbox: &Inbox) -> std::io::Result<()> {
                 b"250 OK\r\n"
             }
             "RCPT" => {
-                to.push(angle_address(&command));
-                b"250 OK\r\n"
+                let recipient = angle_address(&command);
+                if inbox.refused.contains(&recipient.to_ascii_lowercase()) {
+                    b"550 5.1.1 mailbox unavailable\r\n"
+                } else {
+                    to.push(recipient);
+                    b"250 OK\r\n"
+                }
             }
             "DATA" if to.is_empty() => b"503 need RCPT first\r\n",
             "DATA" => {

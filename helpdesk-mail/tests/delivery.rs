@@ -290,3 +290,48 @@ async fn two_dispatchers_at_once_send_each_email_once() {
     assert_eq!(mail.len(), 120);
     assert_eq!(per_message.len(), 120, "no (recipient, ticket) twice");
 }
+
+#[tokio::test]
+async fn a_refused_recipient_fails_at_once_and_blocks_nobody() {
+    let env = env().await;
+    let sink = SmtpSink::start_refusing(([127, 0, 0, 1], 0).into(), &["ada@example.com"])
+        .await
+        .unwrap();
+    assert_eq!(env.escalate(3).await, 6);
+    let dispatcher = env.helpdesk.outbox_dispatcher(notifier(&sink.url()));
+    let report = dispatcher
+        .run_once(start() + Duration::minutes(62))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.sent, report.retried, report.failed),
+        (3, 0, 3),
+        "refused for good: no retries"
+    );
+    let mail = sink.wait_for(3, WAIT).await;
+    assert!(mail.iter().all(|m| m.to == ["boss@example.com"]));
+    let failed = env
+        .helpdesk
+        .notifications(
+            &env.admin,
+            NotificationState::Failed,
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed.count, 3);
+    assert!(
+        failed
+            .items
+            .iter()
+            .all(|n| n.recipient == "ada@example.com" && n.attempts == 1)
+    );
+    assert!(
+        failed.items[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("550")),
+        "{:?}",
+        failed.items[0].last_error
+    );
+}
