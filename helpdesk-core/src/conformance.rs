@@ -263,6 +263,32 @@ pub async fn user_search_is_literal_and_paginated(store: S) {
             .count,
         0
     );
+    // The search follows changes of names and emails.
+    let mut renamed = store
+        .list_users(&search("agent24@"), page(1, 1))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    renamed.first_name = "Zoë".into();
+    renamed.email = "zoe@example.org".into();
+    store.update_user(&renamed).await.unwrap();
+    assert_eq!(
+        store
+            .list_users(&search("agent24@"), page(1, 100))
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+    let found = store
+        .list_users(&search("zoë EXAMPLE.com - zoe@"), page(1, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [renamed.id]
+    );
     let injection = search("' OR 1=1 --");
     assert_eq!(
         store

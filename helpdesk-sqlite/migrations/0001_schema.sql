@@ -21,6 +21,22 @@ CREATE TABLE users (
 -- Escalation recipients: the active admins.
 CREATE INDEX users_active_role ON users (role) WHERE is_active = 1;
 
+-- User search matches anywhere in name_email, case-insensitively: a trigram full-text index
+-- answers `LIKE '%...%'` without scanning every account. Triggers keep it in step.
+CREATE VIRTUAL TABLE users_search USING fts5 (
+    name_email, content = 'users', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+    INSERT INTO users_search (rowid, name_email) VALUES (new.id, new.name_email);
+END;
+CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+    INSERT INTO users_search (users_search, rowid, name_email) VALUES ('delete', old.id, old.name_email);
+END;
+CREATE TRIGGER users_search_update AFTER UPDATE OF first_name, last_name, email ON users BEGIN
+    INSERT INTO users_search (users_search, rowid, name_email) VALUES ('delete', old.id, old.name_email);
+    INSERT INTO users_search (rowid, name_email) VALUES (new.id, new.name_email);
+END;
+
 CREATE TABLE sessions (
     token_hash BLOB    PRIMARY KEY,
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,

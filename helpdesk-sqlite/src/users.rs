@@ -22,9 +22,9 @@ fn email_taken(error: sqlx::Error) -> Error {
 fn user_filters(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery) {
     qb.push(" WHERE deleted_at IS NULL");
     if let Some(search) = &query.search {
-        qb.push(" AND name_email LIKE ")
+        qb.push(" AND id IN (SELECT rowid FROM users_search WHERE name_email LIKE ")
             .push_bind(like_contains(search))
-            .push(" ESCAPE '\\'");
+            .push(" ESCAPE '\\')");
     }
     if let Some(role) = query.role {
         qb.push(" AND role = ").push_bind(role.as_str());
