@@ -51,8 +51,13 @@ pub(crate) fn db(error: sqlx::Error) -> Error {
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `url`, such as `sqlite://helpdesk.db` or
-    /// `sqlite:///var/lib/helpdesk/db.sqlite`, and applies the migrations.
+    /// `sqlite:///var/lib/helpdesk/db.sqlite`, and applies the migrations. An in-memory URL
+    /// (`sqlite::memory:`, `mode=memory`) gets a fresh private database, as
+    /// [`in_memory`](Self::in_memory) does.
     pub async fn connect(url: &str) -> Result<Self> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Self::in_memory().await;
+        }
         let options = SqliteConnectOptions::from_str(url).map_err(db)?;
         Self::connect_with(options).await
     }
