@@ -4,95 +4,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
     CommentDraft, CommentStore, Escalation, HistoryStore, TicketChange, TicketDraft, TicketStore,
-    like_contains,
 };
 use helpdesk_core::{
-    AssigneeFilter, Comment, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
-    Result, Ticket, TicketId, TicketOrdering, TicketQuery, TicketScope,
+    Comment, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report, Result, Ticket,
+    TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use helpdesk_sql::{order_by, push_page, push_scope, push_ticket_filters};
 
 use crate::rows::{
     CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ticket_columns,
 };
 use crate::{PgStore, db};
-
-fn limit_offset(qb: &mut QueryBuilder<Postgres>, page: PageRequest) {
-    qb.push(" LIMIT ")
-        .push_bind(i64::from(page.size()))
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
-}
-
-/// `AND <the scope>` over a table aliased `t`.
-fn push_scope(qb: &mut QueryBuilder<Postgres>, scope: TicketScope) {
-    match scope {
-        TicketScope::All => {}
-        TicketScope::CreatedBy(id) => {
-            qb.push(" AND t.created_by = ").push_bind(id.0);
-        }
-        TicketScope::AssignedTo(id) => {
-            qb.push(" AND t.assigned_to = ").push_bind(id.0);
-        }
-        TicketScope::Involving(id) => {
-            qb.push(" AND (t.created_by = ")
-                .push_bind(id.0)
-                .push(" OR t.assigned_to = ")
-                .push_bind(id.0)
-                .push(")");
-        }
-    }
-}
-
-fn ticket_filters(qb: &mut QueryBuilder<Postgres>, scope: TicketScope, q: &TicketQuery) {
-    qb.push(" WHERE true");
-    push_scope(qb, scope);
-    if let Some(search) = &q.search {
-        let pattern = like_contains(search);
-        qb.push(" AND (t.title ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR t.description ILIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    if let Some(title) = &q.title {
-        qb.push(" AND t.title ILIKE ")
-            .push_bind(like_contains(title))
-            .push(" ESCAPE '\\'");
-    }
-    if let Some(status) = q.status {
-        qb.push(" AND t.status = ").push_bind(status.as_str());
-    }
-    if let Some(priority) = q.priority {
-        qb.push(" AND t.priority = ")
-            .push_bind(priority.rank() as i16);
-    }
-    match q.assigned_to {
-        None => {}
-        Some(AssigneeFilter::Nobody) => {
-            qb.push(" AND t.assigned_to IS NULL");
-        }
-        Some(AssigneeFilter::User(id)) => {
-            qb.push(" AND t.assigned_to = ").push_bind(id.0);
-        }
-    }
-    if let Some(id) = q.created_by {
-        qb.push(" AND t.created_by = ").push_bind(id.0);
-    }
-}
-
-fn order_by(ordering: TicketOrdering) -> &'static str {
-    match ordering {
-        TicketOrdering::CreatedAt => " ORDER BY t.created_at, t.id",
-        TicketOrdering::CreatedAtDesc => " ORDER BY t.created_at DESC, t.id DESC",
-        TicketOrdering::UpdatedAt => " ORDER BY t.updated_at, t.id",
-        TicketOrdering::UpdatedAtDesc => " ORDER BY t.updated_at DESC, t.id DESC",
-        TicketOrdering::Priority => " ORDER BY t.priority, t.id",
-        TicketOrdering::PriorityDesc => " ORDER BY t.priority DESC, t.id DESC",
-        TicketOrdering::DueAt => " ORDER BY t.due_at NULLS LAST, t.id",
-        TicketOrdering::DueAtDesc => " ORDER BY t.due_at DESC NULLS LAST, t.id DESC",
-    }
-}
 
 async fn insert_events(
     conn: &mut PgConnection,
@@ -222,12 +146,12 @@ impl TicketStore for PgStore {
         page: PageRequest,
     ) -> Result<Page<Ticket>> {
         let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
-        ticket_filters(&mut qb, scope, query);
+        push_ticket_filters(&mut qb, scope, query, "ILIKE");
         let count = count(&mut qb, self).await?;
         let mut qb = QueryBuilder::new(concat!("SELECT ", ticket_columns!(), " FROM tickets t"));
-        ticket_filters(&mut qb, scope, query);
+        push_ticket_filters(&mut qb, scope, query, "ILIKE");
         qb.push(order_by(query.ordering));
-        limit_offset(&mut qb, page);
+        push_page(&mut qb, page);
         let rows: Vec<TicketRow> = qb
             .build_query_as()
             .fetch_all(&self.pool)
@@ -352,7 +276,7 @@ impl CommentStore for PgStore {
             " FROM comments WHERE ticket_id = "
         ));
         qb.push_bind(ticket.0).push(" ORDER BY id");
-        limit_offset(&mut qb, page);
+        push_page(&mut qb, page);
         let rows: Vec<CommentRow> = qb
             .build_query_as()
             .fetch_all(&self.pool)
@@ -382,7 +306,7 @@ impl HistoryStore for PgStore {
             " FROM history WHERE ticket_id = "
         ));
         qb.push_bind(ticket.0).push(" ORDER BY id");
-        limit_offset(&mut qb, page);
+        push_page(&mut qb, page);
         let rows: Vec<EventRow> = qb
             .build_query_as()
             .fetch_all(&self.pool)
