@@ -23,7 +23,8 @@ fn now() -> DateTime<Utc> {
 /// A store in a fresh file with `tickets` tickets; the last `overdue` of them are open and
 /// overdue at `now()`, every other one is closed or not yet due.
 async fn seeded(tickets: i64, overdue: i64) -> (SqliteStore, String) {
-    let dir = std::env::temp_dir().join(format!("helpdesk-bench-{}-{tickets}", std::process::id()));
+    // One fixed place per size, replaced on every run, so runs do not pile up copies.
+    let dir = std::env::temp_dir().join(format!("helpdesk-bench-{tickets}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("bench.db").display());
