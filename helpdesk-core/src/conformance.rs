@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::store::{CommentDraft, TicketChange, TicketDraft, TokenHash, UserDraft};
+use crate::store::{ClockRestart, CommentDraft, TicketChange, TicketDraft, TokenHash, UserDraft};
 use crate::{
     AssigneeFilter, Error, HistoryKind, NewEvent, NotificationState, PageRequest, Priority, Role,
     Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery, TicketScope, User, UserId,
@@ -52,7 +52,7 @@ macro_rules! store_conformance_tests {
             sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
             concurrent_sweeps_escalate_each_ticket_once,
             concurrent_writers_all_succeed,
-            comments_are_stored_with_their_event_and_optional_change,
+            comments_are_stored_with_their_event_and_optional_clock_restart,
             report_counts_events_in_scope_and_time,
             outbox_claims_retries_and_fails,
             concurrent_claims_never_share_a_row,
@@ -839,7 +839,7 @@ pub async fn concurrent_writers_all_succeed(store: S) {
     assert_eq!(all.count, 50);
 }
 
-pub async fn comments_are_stored_with_their_event_and_optional_change(store: S) {
+pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(store: S) {
     let ada = user(&store, "ada@example.com", Role::User).await;
     let agent = user(&store, "agent@example.com", Role::Agent).await;
     let t = ticket(&store, &ada, "Printer", Priority::High, 0, 60).await;
@@ -858,29 +858,57 @@ pub async fn comments_are_stored_with_their_event_and_optional_change(store: S) 
         (first.author_id, first.body.as_str(), first.created_at),
         (ada.id, "any news?", at(1))
     );
-    let restart = change(
-        &t,
-        |n| {
-            n.clock_started_at = at(2);
-            n.due_at = Some(at(62));
-            n.updated_at = at(2);
-        },
-        vec![],
-    );
+    let restart = ClockRestart {
+        at: at(2),
+        due_by_rank: [at(1002), at(242), at(62)],
+    };
     store
         .insert_comment(&draft(&agent, "on it", 2), Some(&restart))
         .await
         .unwrap()
         .unwrap();
+    let touched = store.ticket(t.id).await.unwrap().unwrap();
     assert_eq!(
-        store.ticket(t.id).await.unwrap().unwrap().due_at,
-        Some(at(62))
+        (
+            touched.due_at,
+            touched.clock_started_at,
+            touched.updated_at,
+            touched.version
+        ),
+        (Some(at(62)), at(2), at(2), t.version + 1),
+        "a high ticket takes the high deadline"
     );
+    // A closed ticket keeps no deadline, but the restart still counts as a change.
+    let closed = change(
+        &touched,
+        |n| {
+            n.status = Status::Closed;
+            n.due_at = None;
+        },
+        vec![],
+    );
+    assert!(store.update_ticket(&closed).await.unwrap());
+    let later = ClockRestart {
+        at: at(3),
+        ..restart
+    };
+    store
+        .insert_comment(&draft(&agent, "closing note", 3), Some(&later))
+        .await
+        .unwrap()
+        .unwrap();
+    let after = store.ticket(t.id).await.unwrap().unwrap();
     assert_eq!(
-        store
-            .insert_comment(&draft(&agent, "stale", 3), Some(&restart))
-            .await
-            .unwrap(),
+        (after.due_at, after.version),
+        (None, closed.ticket.version + 1)
+    );
+    let gone = CommentDraft {
+        ticket_id: TicketId(999_999),
+        ..draft(&agent, "nowhere", 4)
+    };
+    assert_eq!(store.insert_comment(&gone, None).await.unwrap(), None);
+    assert_eq!(
+        store.insert_comment(&gone, Some(&later)).await.unwrap(),
         None
     );
     let comments = store.list_comments(t.id, page(1, 10)).await.unwrap();
@@ -890,7 +918,7 @@ pub async fn comments_are_stored_with_their_event_and_optional_change(store: S) 
             .iter()
             .map(|c| c.body.as_str())
             .collect::<Vec<_>>(),
-        ["any news?", "on it"]
+        ["any news?", "on it", "closing note"]
     );
     let history = store.list_history(t.id, page(1, 10)).await.unwrap().items;
     let kinds: Vec<_> = history.iter().map(|e| e.kind).collect();
@@ -898,6 +926,7 @@ pub async fn comments_are_stored_with_their_event_and_optional_change(store: S) 
         kinds,
         [
             HistoryKind::Created,
+            HistoryKind::Commented,
             HistoryKind::Commented,
             HistoryKind::Commented
         ]

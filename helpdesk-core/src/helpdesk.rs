@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::credentials::{self, SessionToken, looks_like_token, token_hash};
 use crate::notify::{Notification, NotificationState};
 use crate::permissions::{Actor, can_comment, can_edit, can_view, check_ticket_transition};
-use crate::store::{CommentDraft, TicketChange, TicketDraft, UserDraft};
+use crate::store::{ClockRestart, CommentDraft, TicketChange, TicketDraft, UserDraft};
 use crate::{
     Clock, Comment, EmailAddress, Error, EscalationEngine, EscalationPolicy, EscalationReport,
     FieldErrors, HistoryEvent, HistoryKind, NewComment, NewEvent, NewTicket, NewUser,
@@ -23,7 +23,16 @@ use crate::{
 const UNUSABLE_PASSWORD: &str = "!";
 
 /// How many times a change is recomputed when another writer got there first.
-const OPTIMISTIC_RETRIES: usize = 3;
+const OPTIMISTIC_RETRIES: u32 = 12;
+
+/// Waits a little before recomputing a change that lost a race: a random 0 to 2^attempt
+/// milliseconds (capped at 64), so writers that collided spread out instead of colliding again.
+async fn back_off(attempt: u32) {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    let cap = 1u64 << attempt.min(6);
+    tokio::time::sleep(StdDuration::from_millis(u64::from(byte[0]) % (cap + 1))).await;
+}
 
 /// Login throttling: after `max_failures` failed logins for one email within `window`, further
 /// attempts are refused with [`Error::RateLimited`] until the window has passed.
@@ -544,7 +553,10 @@ impl Helpdesk {
         if_match: Option<i64>,
         plan: impl Fn(&Ticket, DateTime<Utc>) -> Result<Option<TicketChange>>,
     ) -> Result<Ticket> {
-        for _ in 0..OPTIMISTIC_RETRIES {
+        for attempt in 0..OPTIMISTIC_RETRIES {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let ticket = self.get_ticket(actor, id).await?;
             if let Some(expected) = if_match
                 && expected != ticket.version
@@ -656,40 +668,25 @@ impl Helpdesk {
         id: TicketId,
         comment: NewComment,
     ) -> Result<Comment> {
-        for _ in 0..OPTIMISTIC_RETRIES {
-            let ticket = self.get_ticket(actor, id).await?;
-            if !can_comment(actor, &ticket) {
-                return Err(forbidden("you may not comment on this ticket"));
-            }
-            let now = self.now();
-            let draft = CommentDraft {
-                ticket_id: id,
-                author_id: actor.id,
-                body: comment.body.clone(),
-                created_at: now,
-            };
-            let change = actor.is_staff().then(|| {
-                finish_change(
-                    actor,
-                    &ticket,
-                    ticket.clone(),
-                    Vec::new(),
-                    &self.inner.policy,
-                    now,
-                )
-            });
-            if let Some(comment) = self
-                .inner
-                .store
-                .insert_comment(&draft, change.as_ref())
-                .await?
-            {
-                return Ok(comment);
-            }
+        let ticket = self.get_ticket(actor, id).await?;
+        if !can_comment(actor, &ticket) {
+            return Err(forbidden("you may not comment on this ticket"));
         }
-        Err(Error::Conflict(
-            "the ticket is being changed by others; try again".into(),
-        ))
+        let now = self.now();
+        let draft = CommentDraft {
+            ticket_id: id,
+            author_id: actor.id,
+            body: comment.body,
+            created_at: now,
+        };
+        let restart = actor
+            .is_staff()
+            .then(|| ClockRestart::new(&self.inner.policy, now));
+        self.inner
+            .store
+            .insert_comment(&draft, restart.as_ref())
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// A ticket's history, oldest first.

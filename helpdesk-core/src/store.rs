@@ -96,6 +96,33 @@ pub struct TicketChange {
     pub events: Vec<NewEvent>,
 }
 
+/// What a staff action does to a ticket without changing its fields: the escalation clock
+/// restarts at `at`. Stores apply it in one statement, whatever the ticket's current state, so
+/// it never conflicts with a concurrent change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockRestart {
+    /// When the clock restarts; also the new `updated_at`.
+    pub at: DateTime<Utc>,
+    /// The new `due_at` for a ticket of each priority (indexed by [`Priority::rank`]), used
+    /// only if the ticket is active (`open` or `in_progress`); otherwise `due_at` stays null.
+    pub due_by_rank: [DateTime<Utc>; 3],
+}
+
+impl ClockRestart {
+    /// The restart at `at` under `policy`.
+    pub fn new(policy: &crate::EscalationPolicy, at: DateTime<Utc>) -> Self {
+        let due = |p| policy.due_at(p, at);
+        Self {
+            at,
+            due_by_rank: [
+                due(Priority::Low),
+                due(Priority::Medium),
+                due(Priority::High),
+            ],
+        }
+    }
+}
+
 /// A comment about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentDraft {
@@ -230,13 +257,13 @@ pub trait TicketStore: Send + Sync {
 /// Comments.
 #[async_trait]
 pub trait CommentStore: Send + Sync {
-    /// Stores a comment with its `commented` event and, if given, a ticket change (staff
-    /// comments restart the escalation clock), in one transaction. `None` if the change's
-    /// version was stale; then nothing is written.
+    /// Stores a comment with its `commented` event and, if given, restarts the ticket's
+    /// escalation clock (staff comments do), bumping its version, in one transaction. `None` if
+    /// the ticket does not exist; then nothing is written.
     async fn insert_comment(
         &self,
         draft: &CommentDraft,
-        change: Option<&TicketChange>,
+        restart: Option<&ClockRestart>,
     ) -> Result<Option<Comment>>;
 
     /// A page of a ticket's comments, oldest first.

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    CommentDraft, CommentStore, Escalation, HistoryStore, TicketChange, TicketDraft, TicketStore,
+    ClockRestart, CommentDraft, CommentStore, Escalation, HistoryStore, TicketChange, TicketDraft,
+    TicketStore,
 };
 use helpdesk_core::{
     Comment, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report, Result, Ticket,
@@ -69,6 +70,30 @@ async fn apply_change(conn: &mut SqliteConnection, change: &TicketChange) -> Res
     }
     insert_events(conn, t.id, &change.events).await?;
     Ok(true)
+}
+
+/// Restarts the escalation clock of a ticket; `false` if there is no such ticket.
+async fn restart_clock(
+    conn: &mut SqliteConnection,
+    ticket: TicketId,
+    r: &ClockRestart,
+) -> Result<bool> {
+    let [low, medium, high] = r.due_by_rank.map(ms);
+    let updated = sqlx::query(
+        "UPDATE tickets SET clock_started_at = ?1, updated_at = ?1, version = version + 1, \
+         due_at = CASE WHEN status IN ('open', 'in_progress') \
+                       THEN CASE priority WHEN 0 THEN ?2 WHEN 1 THEN ?3 ELSE ?4 END END \
+         WHERE id = ?5",
+    )
+    .bind(ms(r.at))
+    .bind(low)
+    .bind(medium)
+    .bind(high)
+    .bind(ticket.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(updated.rows_affected() > 0)
 }
 
 async fn count(qb: &mut QueryBuilder<Sqlite>, store: &SqliteStore) -> Result<u64> {
@@ -250,12 +275,19 @@ impl CommentStore for SqliteStore {
     async fn insert_comment(
         &self,
         d: &CommentDraft,
-        change: Option<&TicketChange>,
+        restart: Option<&ClockRestart>,
     ) -> Result<Option<Comment>> {
         let mut tx = self.write().await?;
-        if let Some(change) = change
-            && !apply_change(&mut tx, change).await?
-        {
+        let exists = match restart {
+            Some(r) => restart_clock(&mut tx, d.ticket_id, r).await?,
+            None => sqlx::query("SELECT 1 FROM tickets WHERE id = ?")
+                .bind(d.ticket_id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .is_some(),
+        };
+        if !exists {
             return Ok(None);
         }
         let row: CommentRow = sqlx::query_as(concat!(

@@ -841,3 +841,76 @@ async fn an_in_memory_url_is_one_private_database() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_staff_actions_on_one_ticket_all_succeed() {
+    let dir = std::env::temp_dir().join(format!("helpdesk-concurrent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SqliteStore::connect(&format!("sqlite://{}", dir.join("h.db").display()))
+        .await
+        .unwrap();
+    let hd = Helpdesk::new(store);
+    let account = |email: &'static str, role| {
+        let hd = hd.clone();
+        async move {
+            let registration = Registration::new(email, PASSWORD, "", "").unwrap();
+            hd.create_user_unchecked(NewUser { registration, role })
+                .await
+                .unwrap()
+                .actor()
+        }
+    };
+    let admin = account("boss@example.com", Role::Admin).await;
+    let ada = account("ada@example.com", Role::User).await;
+    let t = hd
+        .create_ticket(&ada, NewTicket::new("busy", "", Priority::High).unwrap())
+        .await
+        .unwrap();
+    // Staff comments restart the clock in one statement: they never conflict, however many.
+    let comments: Vec<_> = (0..100)
+        .map(|i| {
+            let hd = hd.clone();
+            tokio::spawn(async move {
+                hd.add_comment(&admin, t.id, NewComment::new(&format!("note {i}")).unwrap())
+                    .await
+            })
+        })
+        .collect();
+    for task in comments {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        hd.list_comments(&admin, t.id, PageRequest::default())
+            .await
+            .unwrap()
+            .count,
+        100
+    );
+    // Edits are recomputed when they lose a race: each of 10 writers can lose at most 9 times,
+    // fewer than the façade's retries, so every one lands.
+    let edits: Vec<_> = (0..10)
+        .map(|i| {
+            let hd = hd.clone();
+            tokio::spawn(async move {
+                let title = format!("busy {i}");
+                let patch = TicketPatch::new(Some(&title), None, None, None).unwrap();
+                hd.update_ticket(&admin, t.id, patch, None).await
+            })
+        })
+        .collect();
+    for task in edits {
+        task.await.unwrap().unwrap();
+    }
+    let history = hd
+        .history(&admin, t.id, PageRequest::new(1, 100).unwrap())
+        .await
+        .unwrap();
+    let edited = history.count - 1 - 100; // minus created, minus the comments
+    assert_eq!(edited, 10, "every edit recorded once");
+    assert_eq!(
+        hd.get_ticket(&admin, t.id).await.unwrap().version,
+        1 + 100 + 10
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
