@@ -241,10 +241,14 @@ pub struct LoginOut {
 #[serde(default)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "first_name": "Ada", "last_name": "Lovelace"}))]
 pub struct RegisterIn {
+    #[schema(required = true, format = Email, max_length = 254)]
     pub email: String,
     /// 8 to 256 characters.
+    #[schema(required = true, min_length = 8, max_length = 256)]
     pub password: String,
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub first_name: String,
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub last_name: String,
 }
 
@@ -253,7 +257,9 @@ pub struct RegisterIn {
 #[serde(default)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
 pub struct LoginIn {
+    #[schema(required = true, format = Email)]
     pub email: String,
+    #[schema(required = true, min_length = 1)]
     pub password: String,
 }
 
@@ -261,8 +267,11 @@ pub struct LoginIn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"first_name": "Augusta", "email": "augusta@example.com"}))]
 pub struct ProfilePatchIn {
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub first_name: Option<String>,
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub last_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
 }
 
@@ -271,7 +280,9 @@ pub struct ProfilePatchIn {
 #[serde(default)]
 #[schema(example = json!({"current_password": "correct horse battery", "new_password": "a much longer passphrase"}))]
 pub struct PasswordIn {
+    #[schema(required = true, min_length = 1)]
     pub current_password: String,
+    #[schema(required = true, min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 
@@ -280,9 +291,13 @@ pub struct PasswordIn {
 #[serde(default)]
 #[schema(example = json!({"email": "grace@example.com", "password": "correct horse battery", "first_name": "Grace", "last_name": "Hopper", "role": "agent"}))]
 pub struct UserCreateIn {
+    #[schema(required = true, format = Email, max_length = 254)]
     pub email: String,
+    #[schema(required = true, min_length = 8, max_length = 256)]
     pub password: String,
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub first_name: String,
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub last_name: String,
     /// Defaults to `user`.
     pub role: Option<Role>,
@@ -292,8 +307,11 @@ pub struct UserCreateIn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"role": "agent", "is_active": true}))]
 pub struct UserPatchIn {
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub first_name: Option<String>,
+    #[schema(max_length = 150, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub last_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     pub role: Option<Role>,
     /// `false` deactivates the account and ends its sessions.
@@ -306,8 +324,17 @@ pub struct UserPatchIn {
 #[schema(example = json!({"title": "Printer on fire", "description": "Smoke is coming out of the 3rd floor printer.", "priority": "high"}))]
 pub struct TicketCreateIn {
     /// 1 to 200 characters.
+    #[schema(
+        required = true,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
     /// Up to 20,000 characters.
+    #[schema(
+        max_length = 20000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
     /// Defaults to `medium`.
     pub priority: Option<Priority>,
@@ -317,7 +344,15 @@ pub struct TicketCreateIn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"status": "in_progress"}))]
 pub struct TicketPatchIn {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: Option<String>,
+    #[schema(
+        max_length = 20000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
     pub priority: Option<Priority>,
     /// Checked against the transition table; `in-progress` is accepted too.
@@ -330,7 +365,7 @@ pub struct TicketPatchIn {
 pub struct AssignIn {
     /// The id of an active agent or admin, or null to unassign. Required.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, required = true)]
     pub agent_id: Option<Option<i64>>,
 }
 
@@ -345,5 +380,10 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i
 #[schema(example = json!({"body": "Unplugged it; a new fuser is on order."}))]
 pub struct CommentIn {
     /// 1 to 20,000 characters.
+    #[schema(
+        required = true,
+        max_length = 20000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub body: String,
 }

@@ -95,6 +95,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     }
 }
 
+/// For optional query parameters: an empty value (`?status=`) means the parameter was not
+/// given, as in Django REST framework's filters; anything else must parse.
+pub(crate) fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let value: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// A numeric id from the path; anything else is `404`, as no such resource can exist.
 #[derive(Debug, Clone, Copy)]
 pub struct Id(pub i64);
@@ -121,9 +136,13 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The version named by an `If-Match` header, if one was sent (`*` matches any version).
+/// The version named by an `If-Match` header, if one was sent (`*` matches any version). A
+/// value that is not one of our entity tags matches no version, so the request gets `412`.
 #[derive(Debug, Clone, Copy)]
 pub struct IfMatch(pub Option<i64>);
+
+/// What an `If-Match` that names none of our tags is compared as: no ticket has version 0.
+const NO_VERSION: i64 = 0;
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
@@ -132,24 +151,20 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
         let Some(value) = parts.headers.get(header::IF_MATCH) else {
             return Ok(None);
         };
-        let bad = || {
-            ApiError::bad_request(
-                "If-Match must be an entity tag such as \"3\" (from the ETag header), or *",
-            )
-        };
-        let value = value.to_str().map_err(|_| bad())?.trim();
+        let value = value.to_str().unwrap_or("").trim();
         if value == "*" {
             return Ok(Some(IfMatch(None)));
         }
-        let tag = value.strip_prefix("W/").unwrap_or(value);
-        let version = tag
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .ok_or_else(bad)?;
-        version
-            .parse()
-            .map(|v| Some(IfMatch(Some(v))))
-            .map_err(|_| bad())
+        // A list of tags matches if any does; ours are strong, but weak ones compare too.
+        let version = value.split(',').find_map(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            tag.strip_prefix('"')?
+                .strip_suffix('"')?
+                .parse::<i64>()
+                .ok()
+        });
+        Ok(Some(IfMatch(Some(version.unwrap_or(NO_VERSION)))))
     }
 }
 

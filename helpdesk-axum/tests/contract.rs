@@ -280,10 +280,14 @@ async fn tickets_crud_etags_and_transitions() {
     let stale = patch(json!({"title": "again"}), &user, Some("\"1\"")).await;
     stale.expect(412);
     assert_eq!(stale.header("etag"), Some("\"2\""));
+    // A tag that is none of ours matches no version (RFC 9110): 412, and nothing changes.
     patch(json!({"title": "again"}), &user, Some("garbage"))
         .await
-        .expect(400);
-    patch(json!({"title": "again"}), &user, Some("*"))
+        .expect(412);
+    patch(json!({"title": "again"}), &user, Some("W/\"2\""))
+        .await
+        .expect(200);
+    patch(json!({"title": "and again"}), &user, Some("*"))
         .await
         .expect(200);
     patch(json!({"status": "in_progress"}), &user, None)
@@ -361,6 +365,7 @@ async fn tickets_crud_etags_and_transitions() {
         kinds,
         [
             "created",
+            "edited",
             "edited",
             "edited",
             "assigned",
@@ -518,6 +523,12 @@ async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
         r.expect(400);
         assert!(r.body["errors"].is_object(), "{query}: {}", r.body);
     }
+    let ignored = api.get("/api/tickets?status=&priority=&assigned_to=&ordering=&created_by=&page=&page_size=&search=", &token).await;
+    assert_eq!(
+        ignored.expect(200)["count"],
+        1,
+        "empty filters are no filters, as in DRF"
+    );
     let long_search = format!("/api/tickets?search={}", "x".repeat(201));
     api.get(&long_search, &token).await.expect(400);
     for path in [

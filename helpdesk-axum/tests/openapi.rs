@@ -79,6 +79,27 @@ async fn the_document_covers_the_contract_with_examples_and_errors() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    let enums = [
+        ("Role", vec!["user", "agent", "admin"]),
+        ("Priority", vec!["low", "medium", "high"]),
+        (
+            "Status",
+            vec!["open", "in_progress", "resolved", "closed", "escalated"],
+        ),
+    ];
+    for (name, values) in enums {
+        assert_eq!(
+            doc["components"]["schemas"][name]["enum"],
+            serde_json::json!(values),
+            "{name}"
+        );
+    }
+    let register = &doc["components"]["schemas"]["RegisterIn"];
+    assert_eq!(
+        register["required"],
+        serde_json::json!(["email", "password"])
+    );
+    assert_eq!(register["properties"]["password"]["minLength"], 8);
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in CONTRACT {
         assert!(

@@ -26,8 +26,9 @@ macro_rules! wire_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $wire $(, alias = $alias)*)] $variant ),+
+            $( $(#[$vmeta])* $(#[serde(alias = $alias)])* $variant ),+
         }
 
         impl $name {
@@ -319,10 +320,31 @@ mod tests {
 
     #[test]
     fn enums_round_trip_through_text_and_json() {
+        fn wire<T: Serialize>(value: T) -> String {
+            serde_json::to_value(value)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+        // serde's names (and so the OpenAPI schema's) are the ones `as_str` and `FromStr` use.
         for s in Status::ALL {
+            assert_eq!(wire(s), s.as_str());
             assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
             let json = serde_json::to_string(s).unwrap();
             assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), *s);
+        }
+        for r in Role::ALL {
+            assert_eq!(
+                (wire(r), r.as_str().parse()),
+                (r.as_str().to_owned(), Ok(*r))
+            );
+        }
+        for p in Priority::ALL {
+            assert_eq!(wire(p), p.as_str());
+        }
+        for k in HistoryKind::ALL {
+            assert_eq!(wire(k), k.as_str());
         }
         for p in Priority::ALL {
             assert_eq!(Priority::from_rank(p.rank()), Some(*p));

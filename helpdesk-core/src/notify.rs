@@ -60,6 +60,21 @@ impl NotificationState {
     }
 }
 
+impl std::str::FromStr for NotificationState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            NotificationState::Pending,
+            NotificationState::Sent,
+            NotificationState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+        .ok_or_else(|| format!("unknown state {s:?}; expected one of: pending sent failed"))
+    }
+}
+
 /// A queued escalation email, with what it takes to render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {

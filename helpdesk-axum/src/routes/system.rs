@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::dto::{EscalationOut, HealthOut, NotificationOut, Paginated, ReportOut};
-use crate::extract::{Id, Query};
+use crate::extract::{Id, Query, empty_as_none};
 use crate::pagination::{page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
@@ -61,10 +61,15 @@ async fn run_escalations(
 #[into_params(parameter_in = Query)]
 struct NotificationParams {
     /// `pending`, `sent` or `failed` (default `failed`).
+    #[serde(default, deserialize_with = "empty_as_none")]
     state: Option<NotificationState>,
     /// 1-based page number.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1)]
     page: Option<u32>,
     /// Results per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
 }
 

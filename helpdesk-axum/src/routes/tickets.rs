@@ -17,7 +17,7 @@ use crate::auth::Auth;
 use crate::dto::{
     AssignIn, CommentIn, CommentOut, EventOut, Paginated, TicketCreateIn, TicketOut, TicketPatchIn,
 };
-use crate::extract::{Id, IfMatch, Json, Query, etag};
+use crate::extract::{Id, IfMatch, Json, Query, empty_as_none, etag};
 use crate::pagination::{page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
@@ -46,19 +46,26 @@ struct TicketListParams {
     /// Matches anywhere in the title, case-insensitive.
     title: Option<String>,
     /// Only this status.
+    #[serde(default, deserialize_with = "empty_as_none")]
     status: Option<Status>,
     /// Only this priority.
+    #[serde(default, deserialize_with = "empty_as_none")]
     priority: Option<Priority>,
     /// A user id, or `none` for unassigned tickets.
     assigned_to: Option<String>,
     /// Only tickets raised by this user id.
+    #[serde(default, deserialize_with = "empty_as_none")]
     created_by: Option<i64>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `priority`,
     /// `-priority`, `due_at` or `-due_at`.
     ordering: Option<String>,
     /// 1-based page number.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1)]
     page: Option<u32>,
     /// Results per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
 }
 
@@ -75,13 +82,15 @@ impl TicketListParams {
         };
         let search = text("search", self.search);
         let title = text("title", self.title);
-        let assigned_to = self.assigned_to.and_then(|v| {
+        let present = |v: &String| !v.trim().is_empty();
+        let assigned_to = self.assigned_to.filter(present).and_then(|v| {
             v.parse::<AssigneeFilter>()
                 .map_err(|m| errors.add("assigned_to", m))
                 .ok()
         });
         let ordering = self
             .ordering
+            .filter(present)
             .map_or(Ok(TicketOrdering::default()), |o| {
                 o.parse::<TicketOrdering>()
             })
@@ -259,8 +268,12 @@ async fn assign_ticket(
 #[into_params(parameter_in = Query)]
 struct PageParams {
     /// 1-based page number.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1)]
     page: Option<u32>,
     /// Results per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
 }
 

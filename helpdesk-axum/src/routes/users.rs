@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::dto::{Paginated, UserCreateIn, UserOut, UserPatchIn};
-use crate::extract::{Id, Json, Query};
+use crate::extract::{Id, Json, Query, empty_as_none};
 use crate::pagination::{page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
@@ -28,10 +28,15 @@ struct UserListParams {
     /// Matches anywhere in `name_email`, case-insensitive.
     search: Option<String>,
     /// Only this role.
+    #[serde(default, deserialize_with = "empty_as_none")]
     role: Option<Role>,
     /// 1-based page number.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1)]
     page: Option<u32>,
     /// Results per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<u32>,
 }
 
