@@ -42,8 +42,10 @@ fn with_etag(ticket: Ticket) -> impl IntoResponse {
 #[into_params(parameter_in = Query)]
 struct TicketListParams {
     /// Matches anywhere in title or description, case-insensitive.
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     search: Option<String>,
     /// Matches anywhere in the title, case-insensitive.
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     title: Option<String>,
     /// Only this status.
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -52,12 +54,14 @@ struct TicketListParams {
     #[serde(default, deserialize_with = "empty_as_none")]
     priority: Option<Priority>,
     /// A user id, or `none` for unassigned tickets.
+    #[param(pattern = r"^(none|null|[0-9]+)$")]
     assigned_to: Option<String>,
     /// Only tickets raised by this user id.
     #[serde(default, deserialize_with = "empty_as_none")]
     created_by: Option<i64>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `priority`,
     /// `-priority`, `due_at` or `-due_at`.
+    #[param(pattern = r"^-?(created_at|updated_at|priority|due_at)$")]
     ordering: Option<String>,
     /// 1-based page number.
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -183,7 +187,7 @@ async fn get_ticket(
 /// Edits a ticket (the creator while it is open, or an admin) and/or moves its status (see the
 /// transition rules). With `If-Match`, only if the ticket is still at that version.
 #[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", security(("bearer" = [])), request_body = TicketPatchIn,
-    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "An ETag from an earlier response, e.g. \"3\"")),
+    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[0-9]+")$"#, description = "An ETag from an earlier response, e.g. \"3\"; one that names no version of the ticket gets 412")),
     responses(
         (status = 200, description = "The updated ticket.", body = TicketOut, headers(("ETag" = String, description = "The ticket's version"))),
         (status = 400, response = crate::problem::BadRequest),
@@ -235,7 +239,7 @@ async fn delete_ticket(
 
 /// Assigns a ticket to an active agent or admin, or unassigns it with `null` (admins).
 #[utoipa::path(post, path = "/tickets/{id}/assign", tag = "tickets", security(("bearer" = [])), request_body = AssignIn,
-    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "An ETag from an earlier response")),
+    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[0-9]+")$"#, description = "An ETag from an earlier response; one that names no version of the ticket gets 412")),
     responses(
         (status = 200, description = "The assigned ticket.", body = TicketOut, headers(("ETag" = String, description = "The ticket's version"))),
         (status = 400, response = crate::problem::BadRequest),

@@ -26,6 +26,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 struct UserListParams {
     /// Matches anywhere in `name_email`, case-insensitive.
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     search: Option<String>,
     /// Only this role.
     #[serde(default, deserialize_with = "empty_as_none")]
