@@ -64,6 +64,31 @@ impl Modify for Components {
     }
 }
 
+/// Adds `503` to every operation that reaches the store (all but the documentation itself):
+/// any of them answers it while the store is overloaded or unreachable.
+pub(crate) fn document_unavailable(openapi: &mut OpenApi) {
+    let unavailable = utoipa::openapi::Ref::new("#/components/responses/Unavailable");
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if path.starts_with("/schema") || path.starts_with("/docs") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("503".into())
+                .or_insert_with(|| unavailable.clone().into());
+        }
+    }
+}
+
 /// The operations that serve the documentation themselves.
 pub(crate) fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

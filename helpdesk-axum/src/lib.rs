@@ -88,7 +88,7 @@ impl HelpdeskApi {
 
     /// The router, with its docs, tracing, request ids and body limit.
     pub fn into_router(self) -> Router {
-        let (api, openapi) = api_routes().split_for_parts();
+        let (api, openapi) = split(api_routes());
         let strict = api
             .merge(docs::asset_routes())
             .layer(axum::Extension(Arc::new(openapi)))
@@ -124,7 +124,14 @@ impl HelpdeskApi {
 /// The OpenAPI document of the API (without a `servers` entry: `/schema` adds the prefix the
 /// router is mounted under).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    split(api_routes()).1
+}
+
+/// The router and its finished OpenAPI document.
+fn split(routes: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = routes.split_for_parts();
+    docs::document_unavailable(&mut openapi);
+    (router, openapi)
 }
 
 fn api_routes() -> OpenApiRouter<AppState> {

@@ -116,6 +116,14 @@ impl From<Error> for ApiError {
                     &retry_after.as_secs().max(1).to_string(),
                 )
             }
+            Error::Unavailable(_) => {
+                tracing::warn!(%error, "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the service is busy or its store is unreachable; try again shortly",
+                )
+                .header(header::RETRY_AFTER, "1")
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 Self::new(
@@ -203,5 +211,5 @@ error_responses! {
     PayloadTooLarge => 413, "The body is larger than 1 MiB.", "the request body is larger than 1048576 bytes";
     Unprocessable => 422, "Validation failed; `errors` lists the messages by field.", "title: must not be empty";
     TooManyRequests => 429, "Too many failed logins for this email; `Retry-After` says when to try again.", "too many attempts; retry in 660 s";
-    Unavailable => 503, "The store does not answer.", "the store does not answer";
+    Unavailable => 503, "The service is busy or its store is unreachable; `Retry-After` says when to try again.", "the service is busy or its store is unreachable; try again shortly";
 }

@@ -651,3 +651,31 @@ async fn docs_are_served_under_the_mount_prefix() {
     assert_eq!(redoc.status, 200);
     assert!(String::from_utf8_lossy(&redoc.raw).contains("Helpdesk API"));
 }
+
+#[tokio::test]
+async fn a_store_that_is_gone_is_a_503_not_a_500() {
+    let store = helpdesk_sqlite::SqliteStore::in_memory().await.unwrap();
+    let helpdesk = helpdesk_core::Helpdesk::new(store.clone());
+    let user = helpdesk
+        .register(helpdesk_core::Registration::new("ada@example.com", PASSWORD, "", "").unwrap())
+        .await
+        .unwrap();
+    let token = helpdesk
+        .login("ada@example.com", PASSWORD)
+        .await
+        .unwrap()
+        .token
+        .into_string();
+    let api = common::Api {
+        router: axum::Router::new().nest("/api", helpdesk_axum::router(helpdesk.clone())),
+        helpdesk,
+        clock: helpdesk_core::ManualClock::new(common::start()),
+    };
+    assert_eq!(user.id.0, 1);
+    api.get("/api/tickets", &token).await.expect(200);
+    store.close().await;
+    let list = api.get("/api/tickets", &token).await;
+    list.expect(503);
+    assert_eq!(list.header("retry-after"), Some("1"));
+    api.call("GET", "/api/health", None, None).await.expect(503);
+}

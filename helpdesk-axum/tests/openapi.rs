@@ -148,6 +148,12 @@ async fn the_document_covers_the_contract_with_examples_and_errors() {
                     );
                 }
             }
+            if !path.starts_with("/schema") && !path.starts_with("/docs") {
+                assert!(
+                    responses.contains_key("503"),
+                    "{name}: reaches the store but lists no 503"
+                );
+            }
             if op.get("security").is_some() {
                 assert!(
                     responses.contains_key("401"),

@@ -39,9 +39,12 @@ pub enum Error {
         /// How long to wait before trying again.
         retry_after: Duration,
     },
-    /// The store failed (HTTP 503 or 500); the message is for logs, not for clients.
+    /// The store failed (HTTP 500); the message is for logs, not for clients.
     #[error("store error: {0}")]
     Store(#[source] BoxError),
+    /// The store cannot answer now (overloaded, unreachable): worth retrying (HTTP 503).
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
     /// A notifier failed to deliver an email this time; the outbox retries it later.
     #[error("delivery failed: {0}")]
     Delivery(#[source] BoxError),

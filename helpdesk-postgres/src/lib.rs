@@ -39,8 +39,15 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// A driver error as the library's error: overload and lost connections are `Unavailable`
+/// (worth retrying), anything else is a `Store` failure.
 pub(crate) fn db(error: sqlx::Error) -> Error {
-    Error::store(error)
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(error.into())
+        }
+        _ => Error::store(error),
+    }
 }
 
 impl PgStore {

@@ -45,8 +45,15 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
+/// A driver error as the library's error: overload and lost connections are `Unavailable`
+/// (worth retrying), anything else is a `Store` failure.
 pub(crate) fn db(error: sqlx::Error) -> Error {
-    Error::store(error)
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(error.into())
+        }
+        _ => Error::store(error),
+    }
 }
 
 impl SqliteStore {
