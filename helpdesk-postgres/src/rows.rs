@@ -123,15 +123,17 @@ pub(crate) struct CommentRow {
     created_at: DateTime<Utc>,
 }
 
-impl From<CommentRow> for Comment {
-    fn from(r: CommentRow) -> Self {
-        Comment {
+impl TryFrom<CommentRow> for Comment {
+    type Error = Error;
+
+    fn try_from(r: CommentRow) -> Result<Self> {
+        Ok(Comment {
             id: CommentId(r.id),
             ticket_id: TicketId(r.ticket_id),
             author_id: UserId(r.author_id),
             body: r.body,
             created_at: r.created_at,
-        }
+        })
     }
 }
 

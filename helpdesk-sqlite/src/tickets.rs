@@ -105,6 +105,38 @@ async fn count(qb: &mut QueryBuilder<Sqlite>, store: &SqliteStore) -> Result<u64
     Ok(u64::try_from(n).unwrap_or_default())
 }
 
+/// A page of a ticket's rows from `table` (comments or history), oldest first, with the count.
+async fn page_of_ticket<R, T>(
+    store: &SqliteStore,
+    select: &'static str,
+    table: &'static str,
+    ticket: TicketId,
+    page: PageRequest,
+) -> Result<Page<T>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    T: TryFrom<R, Error = helpdesk_core::Error>,
+{
+    let mut qb = QueryBuilder::new(format!("SELECT count(*) FROM {table} WHERE ticket_id = "));
+    qb.push_bind(ticket.0);
+    let count = count(&mut qb, store).await?;
+    let mut qb = QueryBuilder::new(select);
+    qb.push(" WHERE ticket_id = ")
+        .push_bind(ticket.0)
+        .push(" ORDER BY id");
+    push_page(&mut qb, page);
+    let rows: Vec<R> = qb
+        .build_query_as()
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db)?;
+    Ok(Page {
+        items: convert(rows)?,
+        count,
+        request: page,
+    })
+}
+
 #[async_trait]
 impl TicketStore for SqliteStore {
     async fn insert_ticket(&self, d: &TicketDraft) -> Result<Ticket> {
@@ -315,26 +347,8 @@ impl CommentStore for SqliteStore {
     }
 
     async fn list_comments(&self, ticket: TicketId, page: PageRequest) -> Result<Page<Comment>> {
-        let mut qb = QueryBuilder::new("SELECT count(*) FROM comments WHERE ticket_id = ");
-        qb.push_bind(ticket.0);
-        let count = count(&mut qb, self).await?;
-        let mut qb = QueryBuilder::new(concat!(
-            "SELECT ",
-            comment_columns!(),
-            " FROM comments WHERE ticket_id = "
-        ));
-        qb.push_bind(ticket.0).push(" ORDER BY id");
-        push_page(&mut qb, page);
-        let rows: Vec<CommentRow> = qb
-            .build_query_as()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db)?;
-        Ok(Page {
-            items: convert(rows)?,
-            count,
-            request: page,
-        })
+        let columns = concat!("SELECT ", comment_columns!(), " FROM comments");
+        page_of_ticket::<CommentRow, _>(self, columns, "comments", ticket, page).await
     }
 }
 
@@ -345,25 +359,7 @@ impl HistoryStore for SqliteStore {
         ticket: TicketId,
         page: PageRequest,
     ) -> Result<Page<HistoryEvent>> {
-        let mut qb = QueryBuilder::new("SELECT count(*) FROM history WHERE ticket_id = ");
-        qb.push_bind(ticket.0);
-        let count = count(&mut qb, self).await?;
-        let mut qb = QueryBuilder::new(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM history WHERE ticket_id = "
-        ));
-        qb.push_bind(ticket.0).push(" ORDER BY id");
-        push_page(&mut qb, page);
-        let rows: Vec<EventRow> = qb
-            .build_query_as()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db)?;
-        Ok(Page {
-            items: convert(rows)?,
-            count,
-            request: page,
-        })
+        let columns = concat!("SELECT ", event_columns!(), " FROM history");
+        page_of_ticket::<EventRow, _>(self, columns, "history", ticket, page).await
     }
 }
