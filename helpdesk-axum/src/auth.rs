@@ -46,6 +46,12 @@ pub struct Identity {
 pub trait Authenticator: Send + Sync + 'static {
     /// The identity behind the request, or [`Error::Unauthenticated`].
     async fn authenticate(&self, helpdesk: &Helpdesk, parts: &Parts) -> Result<Identity, Error>;
+
+    /// The `WWW-Authenticate` challenge of the `401` sent when [`authenticate`](Self::authenticate)
+    /// finds nobody: `Bearer` by default; `None` sends no challenge.
+    fn challenge(&self) -> Option<&str> {
+        Some("Bearer")
+    }
 }
 
 /// `Authorization: Bearer <token>` with tokens from `POST /auth/login`.
@@ -82,11 +88,16 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Auth(
-            state
-                .authenticator
-                .authenticate(&state.helpdesk, parts)
-                .await?,
-        ))
+        match state
+            .authenticator
+            .authenticate(&state.helpdesk, parts)
+            .await
+        {
+            Ok(identity) => Ok(Auth(identity)),
+            Err(Error::Unauthenticated) => {
+                Err(ApiError::unauthenticated(state.authenticator.challenge()))
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 }

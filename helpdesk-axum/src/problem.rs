@@ -64,6 +64,19 @@ impl ApiError {
         }
     }
 
+    /// A 401 with `challenge` as `WWW-Authenticate`, if any.
+    pub fn unauthenticated(challenge: Option<&str>) -> Self {
+        let detail = match challenge {
+            Some("Bearer") => "authentication required: send a valid bearer token",
+            _ => "authentication required",
+        };
+        let error = Self::new(StatusCode::UNAUTHORIZED, detail);
+        match challenge {
+            Some(challenge) => error.header(header::WWW_AUTHENTICATE, challenge),
+            None => error,
+        }
+    }
+
     /// A 404.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, detail)
@@ -96,11 +109,7 @@ impl From<Error> for ApiError {
         match error {
             Error::NotFound => Self::not_found("not found"),
             Error::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, detail),
-            Error::Unauthenticated => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "authentication required: send a valid bearer token",
-            )
-            .header(header::WWW_AUTHENTICATE, "Bearer"),
+            Error::Unauthenticated => Self::unauthenticated(Some("Bearer")),
             Error::Validation(errors) => Self {
                 errors: Some(errors.clone()),
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, errors.to_string())

@@ -679,3 +679,66 @@ async fn a_store_that_is_gone_is_a_503_not_a_500() {
     assert_eq!(list.header("retry-after"), Some("1"));
     api.call("GET", "/api/health", None, None).await.expect(503);
 }
+
+/// A host's own authentication: a trusted `X-Host-User` header naming a helpdesk user id.
+struct HostHeader;
+
+#[async_trait::async_trait]
+impl helpdesk_axum::Authenticator for HostHeader {
+    async fn authenticate(
+        &self,
+        _: &helpdesk_core::Helpdesk,
+        parts: &axum::http::request::Parts,
+    ) -> Result<helpdesk_axum::Identity, helpdesk_core::Error> {
+        let id = parts
+            .headers
+            .get("x-host-user")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let id = id.ok_or(helpdesk_core::Error::Unauthenticated)?;
+        let actor = helpdesk_core::Actor::new(helpdesk_core::UserId(id), Role::User);
+        Ok(helpdesk_axum::Identity { actor, token: None })
+    }
+
+    fn challenge(&self) -> Option<&str> {
+        Some("HostSession realm=\"example\"")
+    }
+}
+
+#[tokio::test]
+async fn a_custom_authenticator_decides_who_calls_and_how_to_ask() {
+    let base = api().await;
+    let (ada, _) = base.account("ada@example.com", Role::User).await;
+    let router = axum::Router::new().nest(
+        "/support",
+        helpdesk_axum::HelpdeskApi::new(base.helpdesk.clone())
+            .authenticator(HostHeader)
+            .into_router(),
+    );
+    let api = common::Api {
+        router,
+        helpdesk: base.helpdesk.clone(),
+        clock: base.clock.clone(),
+    };
+    let request = |user: Option<String>| {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/support/tickets")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(user) = user {
+            request = request.header("x-host-user", user);
+        }
+        request
+            .body(Body::from(json!({"title": "from the host"}).to_string()))
+            .unwrap()
+    };
+    let created = api.send(request(Some(ada.id.to_string()))).await;
+    assert_eq!(created.expect(201)["created_by"], ada.id.0);
+    let anonymous = api.send(request(None)).await;
+    anonymous.expect(401);
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some("HostSession realm=\"example\"")
+    );
+    assert_eq!(anonymous.body["detail"], "authentication required");
+}
