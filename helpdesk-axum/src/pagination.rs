@@ -1,7 +1,7 @@
 //! Page-number pagination with absolute `next` and `previous` links, as DRF renders them.
 
 use axum::extract::OriginalUri;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderName, header};
 use helpdesk_core::{Page, PageRequest, query::PAGE_SIZE_DEFAULT};
 
 use crate::dto::Paginated;
@@ -23,11 +23,7 @@ fn link(uri: &OriginalUri, headers: &HeaderMap, page: u32) -> String {
     }
     query.append_pair("page", &page.to_string());
     let path_and_query = format!("{}?{}", uri.path(), query.finish());
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
-    };
+    let header = |name: HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     match header(header::HOST) {
         Some(host) => {
             let scheme = header(HeaderName::from_static("x-forwarded-proto")).unwrap_or("http");
@@ -36,8 +32,6 @@ fn link(uri: &OriginalUri, headers: &HeaderMap, page: u32) -> String {
         None => path_and_query,
     }
 }
-
-use axum::http::HeaderName;
 
 /// Renders a page; `404` past the last page, as DRF does.
 pub fn paginate<T, U: From<T>>(

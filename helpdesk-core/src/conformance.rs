@@ -662,7 +662,7 @@ pub async fn ticket_search_is_literal(store: S) {
 pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(store: S) {
     let ada = user(&store, "ada@example.com", Role::User).await;
     let boss = user(&store, "boss@example.com", Role::Admin).await;
-    let admin2 = user(&store, "admin2@example.com", Role::Admin).await;
+    user(&store, "admin2@example.com", Role::Admin).await;
     let mut retired = user(&store, "retired@example.com", Role::Admin).await;
     retired.is_active = false;
     store.update_user(&retired).await.unwrap();
@@ -750,7 +750,6 @@ pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(
     );
     assert_eq!(n.creator, ada.name_email());
     assert_eq!(n.ticket_title, "overdue");
-    let _ = admin2;
 }
 
 pub async fn concurrent_sweeps_escalate_each_ticket_once(store: S) {

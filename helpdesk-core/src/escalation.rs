@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::background::{BackgroundHandle, spawn_periodic};
-use crate::{Clock, Error, Priority, Result, Store, store::Escalation};
+use crate::{Clock, Error, Priority, Result, Store};
 
 /// Decides when working time has elapsed. Only round-the-clock time exists today; a business
 /// hours or SLA-pause calendar plugs in here without touching the policy or the stores, since
@@ -110,22 +110,13 @@ impl EscalationPolicy {
     }
 }
 
-/// What one run of the engine did.
+/// What one escalation sweep did (a run of the engine, or the store's sweep it asks for).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EscalationReport {
     /// The tickets escalated, ascending.
     pub escalated: Vec<crate::TicketId>,
     /// How many emails were queued.
     pub notifications_queued: u64,
-}
-
-impl From<Escalation> for EscalationReport {
-    fn from(e: Escalation) -> Self {
-        Self {
-            escalated: e.escalated,
-            notifications_queued: e.notifications_queued,
-        }
-    }
 }
 
 /// Escalates overdue tickets: once on demand ([`run_once`](Self::run_once)) or periodically in
@@ -151,7 +142,7 @@ impl EscalationEngine {
 
     /// Escalates every ticket overdue at `now`, queueing its emails in the same transaction.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
-        let report = EscalationReport::from(self.store.escalate_overdue(now).await?);
+        let report = self.store.escalate_overdue(now).await?;
         if !report.escalated.is_empty() {
             tracing::info!(
                 tickets = report.escalated.len(),

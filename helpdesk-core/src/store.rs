@@ -12,6 +12,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
+use crate::EscalationReport;
 use crate::notify::{Notification, NotificationState};
 use crate::{
     Comment, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority, Report, Result,
@@ -136,15 +137,6 @@ pub struct CommentDraft {
     pub created_at: DateTime<Utc>,
 }
 
-/// What one escalation sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Escalation {
-    /// The tickets escalated, ascending.
-    pub escalated: Vec<TicketId>,
-    /// How many emails were queued in the outbox.
-    pub notifications_queued: u64,
-}
-
 /// Accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -247,7 +239,7 @@ pub trait TicketStore: Send + Sync {
     /// notification per recipient (active admins and the active creator, each address once).
     /// The statement that changes the status decides, so concurrent sweeps escalate each
     /// ticket exactly once.
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<Escalation>;
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<EscalationReport>;
 
     /// Counts of `created`, `status_changed` to resolved, and `escalated` events at or after
     /// `since`, over the tickets in `scope`.

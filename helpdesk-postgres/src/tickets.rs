@@ -3,12 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    ClockRestart, CommentDraft, CommentStore, Escalation, HistoryStore, TicketChange, TicketDraft,
-    TicketStore,
+    ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::{
-    Comment, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report, Result, Ticket,
-    TicketId, TicketQuery, TicketScope,
+    Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
+    Result, Ticket, TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -221,7 +220,7 @@ impl TicketStore for PgStore {
         })
     }
 
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<Escalation> {
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
         // One statement: lock the overdue tickets (skipping rows another sweeper holds), then
         // escalate them, record the events and queue the emails from the same locked set. A
         // sweeper that reaches a row after this one committed re-checks it and finds it escalated.
@@ -253,7 +252,7 @@ impl TicketStore for PgStore {
         .fetch_one(&self.pool)
         .await
         .map_err(db)?;
-        Ok(Escalation {
+        Ok(EscalationReport {
             escalated: escalated
                 .unwrap_or_default()
                 .into_iter()

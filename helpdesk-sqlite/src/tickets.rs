@@ -3,12 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    ClockRestart, CommentDraft, CommentStore, Escalation, HistoryStore, TicketChange, TicketDraft,
-    TicketStore,
+    ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::{
-    Comment, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report, Result, Ticket,
-    TicketId, TicketQuery, TicketScope,
+    Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
+    Result, Ticket, TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -226,7 +225,7 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<Escalation> {
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
         let now = ms(now);
         let mut tx = self.write().await?;
         // The write lock is held from BEGIN IMMEDIATE, so the overdue set cannot change between
@@ -273,7 +272,7 @@ impl TicketStore for SqliteStore {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         escalated.sort_unstable();
-        Ok(Escalation {
+        Ok(EscalationReport {
             escalated: escalated.into_iter().map(TicketId).collect(),
             notifications_queued: queued,
         })
