@@ -1,10 +1,7 @@
 //! The domain model: users, tickets, comments and history events.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{CommentId, EventId, TicketId, UserId};
 
@@ -12,9 +9,9 @@ use crate::{CommentId, EventId, TicketId, UserId};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} {value:?}; expected one of: {expected}")]
 pub struct ParseEnumError {
-    kind: &'static str,
-    value: String,
-    expected: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) value: String,
+    pub(crate) expected: &'static str,
 }
 
 macro_rules! wire_enum {
@@ -24,7 +21,7 @@ macro_rules! wire_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
@@ -41,19 +38,19 @@ macro_rules! wire_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ParseEnumError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ParseEnumError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($wire $(| $alias)* => Ok($name::$variant),)+
-                    _ => Err(ParseEnumError {
+                    _ => Err($crate::ParseEnumError {
                         kind: $kind,
                         value: s.to_owned(),
                         expected: concat!($($wire, " "),+),
@@ -63,6 +60,8 @@ macro_rules! wire_enum {
         }
     };
 }
+
+pub(crate) use wire_enum;
 
 wire_enum!(
     /// What a user may do: see [`permissions`](crate::permissions).

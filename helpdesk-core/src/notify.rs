@@ -36,44 +36,17 @@ impl<N: Notifier + ?Sized> Notifier for Box<N> {
     }
 }
 
-/// Where a queued notification stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationState {
-    /// Waiting for (another) delivery attempt.
-    Pending,
-    /// Delivered.
-    Sent,
-    /// Gave up after the last attempt; an admin may retry it.
-    Failed,
-}
-
-impl NotificationState {
-    /// The name used on the wire and in storage.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            NotificationState::Pending => "pending",
-            NotificationState::Sent => "sent",
-            NotificationState::Failed => "failed",
-        }
+crate::model::wire_enum!(
+    /// Where a queued notification stands.
+    NotificationState, "notification state" {
+        /// Waiting for (another) delivery attempt.
+        Pending = "pending",
+        /// Delivered.
+        Sent = "sent",
+        /// Gave up after the last attempt; an admin may retry it.
+        Failed = "failed",
     }
-}
-
-impl std::str::FromStr for NotificationState {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            NotificationState::Pending,
-            NotificationState::Sent,
-            NotificationState::Failed,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-        .ok_or_else(|| format!("unknown state {s:?}; expected one of: pending sent failed"))
-    }
-}
+);
 
 /// A queued escalation email, with what it takes to render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -39,16 +39,7 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-/// A driver error as the library's error: overload and lost connections are `Unavailable`
-/// (worth retrying), anything else is a `Store` failure.
-pub(crate) fn db(error: sqlx::Error) -> Error {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::Unavailable(error.into())
-        }
-        _ => Error::store(error),
-    }
-}
+pub(crate) use helpdesk_sql::store_error as db;
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`) with a pool of 10

@@ -5,7 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use helpdesk_core::store::OutboxStore;
 use helpdesk_core::{Notification, NotificationId, NotificationState, Page, PageRequest, Result};
 
-use crate::rows::{NotificationRow, convert, notification_select};
+use helpdesk_sql::convert;
+
+use crate::rows::{NotificationRow, notification_select};
 use crate::{PgStore, db};
 
 #[async_trait]

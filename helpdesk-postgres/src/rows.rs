@@ -3,22 +3,10 @@
 use chrono::{DateTime, Utc};
 use helpdesk_core::{
     Comment, CommentId, Error, EventId, HistoryEvent, Notification, NotificationId,
-    NotificationState, Priority, Result, Ticket, TicketId, User, UserId,
+    NotificationState, Result, Ticket, TicketId, User, UserId,
 };
+use helpdesk_sql::{parse_stored, priority};
 use sqlx::FromRow;
-
-pub(crate) fn corrupt(what: impl Into<String>) -> Error {
-    Error::store(format!("unexpected stored value: {}", what.into()))
-}
-
-fn parse<T: std::str::FromStr<Err = helpdesk_core::ParseEnumError>>(s: &str) -> Result<T> {
-    s.parse()
-        .map_err(|e: helpdesk_core::ParseEnumError| corrupt(e.to_string()))
-}
-
-fn priority(rank: i16) -> Result<Priority> {
-    Priority::from_rank(rank.into()).ok_or_else(|| corrupt(format!("priority rank {rank}")))
-}
 
 macro_rules! user_columns {
     () => {
@@ -49,7 +37,7 @@ impl TryFrom<UserRow> for User {
             email: r.email,
             first_name: r.first_name,
             last_name: r.last_name,
-            role: parse(&r.role)?,
+            role: parse_stored(&r.role)?,
             is_active: r.is_active,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -92,8 +80,8 @@ impl TryFrom<TicketRow> for Ticket {
             id: TicketId(r.id),
             title: r.title,
             description: r.description,
-            priority: priority(r.priority)?,
-            status: parse(&r.status)?,
+            priority: priority(r.priority.into())?,
+            status: parse_stored(&r.status)?,
             created_by: UserId(r.created_by),
             assigned_to: r.assigned_to.map(UserId),
             created_at: r.created_at,
@@ -163,7 +151,7 @@ impl TryFrom<EventRow> for HistoryEvent {
             id: EventId(r.id),
             ticket_id: TicketId(r.ticket_id),
             actor_id: r.actor_id.map(UserId),
-            kind: parse(&r.kind)?,
+            kind: parse_stored(&r.kind)?,
             from: r.from_value,
             to: r.to_value,
             at: r.at,
@@ -205,18 +193,13 @@ impl TryFrom<NotificationRow> for Notification {
     type Error = Error;
 
     fn try_from(r: NotificationRow) -> Result<Self> {
-        let state = match r.state.as_str() {
-            "pending" => NotificationState::Pending,
-            "sent" => NotificationState::Sent,
-            "failed" => NotificationState::Failed,
-            other => return Err(corrupt(format!("notification state {other}"))),
-        };
+        let state: NotificationState = parse_stored(&r.state)?;
         Ok(Notification {
             id: NotificationId(r.id),
             recipient: r.recipient,
             ticket_id: TicketId(r.ticket_id),
             ticket_title: r.ticket_title,
-            priority: priority(r.priority)?,
+            priority: priority(r.priority.into())?,
             creator: r.creator,
             assignee: r.assignee,
             due_at: r.due_at,
@@ -228,9 +211,4 @@ impl TryFrom<NotificationRow> for Notification {
             sent_at: r.sent_at,
         })
     }
-}
-
-/// Converts every row, failing on the first that does not convert.
-pub(crate) fn convert<R, T: TryFrom<R, Error = Error>>(rows: Vec<R>) -> Result<Vec<T>> {
-    rows.into_iter().map(T::try_from).collect()
 }

@@ -6,18 +6,10 @@ use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_c
 use helpdesk_core::{Error, Page, PageRequest, Result, User, UserId, UserQuery};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::rows::{UserRow, convert, user_columns};
-use crate::{PgStore, db};
+use helpdesk_sql::convert;
 
-/// Maps a unique violation (the only unique column besides keys is the email) to a conflict.
-fn email_taken(error: sqlx::Error) -> Error {
-    match &error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            Error::Conflict("an account with this email already exists".into())
-        }
-        _ => db(error),
-    }
-}
+use crate::rows::{UserRow, user_columns};
+use crate::{PgStore, db};
 
 fn user_filters(qb: &mut QueryBuilder<Postgres>, query: &UserQuery) {
     qb.push(" WHERE deleted_at IS NULL");
@@ -47,7 +39,7 @@ impl UserStore for PgStore {
         .bind(d.created_at)
         .fetch_one(&self.pool)
         .await
-        .map_err(email_taken)?;
+        .map_err(db)?;
         row.try_into()
     }
 
@@ -108,7 +100,7 @@ impl UserStore for PgStore {
         .bind(u.id.0)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(email_taken)?;
+        .map_err(db)?;
         let user = User::try_from(row.ok_or(Error::NotFound)?)?;
         if !user.is_active {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")

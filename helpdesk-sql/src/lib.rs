@@ -6,8 +6,13 @@
 //!
 //! The statements expect the tickets table aliased `t`.
 
+use std::str::FromStr;
+
 use helpdesk_core::store::like_contains;
-use helpdesk_core::{AssigneeFilter, PageRequest, TicketOrdering, TicketQuery, TicketScope};
+use helpdesk_core::{
+    AssigneeFilter, Error, PageRequest, ParseEnumError, Priority, Result, TicketOrdering,
+    TicketQuery, TicketScope,
+};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// `AND <the scope>`: which tickets the caller may see.
@@ -106,4 +111,40 @@ where
         .push_bind(i64::from(page.size()))
         .push(" OFFSET ")
         .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
+}
+
+/// A driver error as the library's error: overload and lost connections are `Unavailable`
+/// (worth retrying), a unique violation (the only unique column besides keys is the email) is
+/// a `Conflict`, anything else is a `Store` failure.
+pub fn store_error(error: sqlx::Error) -> Error {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(error.into())
+        }
+        sqlx::Error::Database(ref e) if e.is_unique_violation() => {
+            Error::Conflict("an account with this email already exists".into())
+        }
+        _ => Error::store(error),
+    }
+}
+
+/// A stored value the schema should never hold.
+pub fn corrupt(what: impl Into<String>) -> Error {
+    Error::store(format!("unexpected stored value: {}", what.into()))
+}
+
+/// A stored enum (role, status, history kind, notification state) by its wire name.
+pub fn parse_stored<T: FromStr<Err = ParseEnumError>>(text: &str) -> Result<T> {
+    text.parse()
+        .map_err(|e: ParseEnumError| corrupt(e.to_string()))
+}
+
+/// A stored priority rank.
+pub fn priority(rank: i64) -> Result<Priority> {
+    Priority::from_rank(rank).ok_or_else(|| corrupt(format!("priority rank {rank}")))
+}
+
+/// Converts every row, failing on the first that does not convert.
+pub fn convert<R, T: TryFrom<R, Error = Error>>(rows: Vec<R>) -> Result<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
 }

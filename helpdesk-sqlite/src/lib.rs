@@ -45,16 +45,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
 }
 
-/// A driver error as the library's error: overload and lost connections are `Unavailable`
-/// (worth retrying), anything else is a `Store` failure.
-pub(crate) fn db(error: sqlx::Error) -> Error {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::Unavailable(error.into())
-        }
-        _ => Error::store(error),
-    }
-}
+pub(crate) use helpdesk_sql::store_error as db;
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `url`, such as `sqlite://helpdesk.db` or

@@ -6,7 +6,9 @@ use helpdesk_core::store::OutboxStore;
 use helpdesk_core::{Notification, NotificationId, NotificationState, Page, PageRequest, Result};
 use sqlx::QueryBuilder;
 
-use crate::rows::{NotificationRow, convert, ms, notification_select};
+use helpdesk_sql::convert;
+
+use crate::rows::{NotificationRow, ms, notification_select};
 use crate::{SqliteStore, db};
 
 #[async_trait]

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use helpdesk_core::{
     Comment, CommentId, Error, EventId, HistoryEvent, Notification, NotificationId,
-    NotificationState, Priority, Result, Ticket, TicketId, User, UserId,
+    NotificationState, Result, Ticket, TicketId, User, UserId,
 };
+use helpdesk_sql::{corrupt, parse_stored, priority};
 use sqlx::FromRow;
 
 /// Unix milliseconds, the stored form of every time.
@@ -18,19 +19,6 @@ pub(crate) fn time(ms: i64) -> Result<DateTime<Utc>> {
 
 fn opt_time(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
     ms.map(time).transpose()
-}
-
-pub(crate) fn corrupt(what: impl Into<String>) -> Error {
-    Error::store(format!("unexpected stored value: {}", what.into()))
-}
-
-fn parse<T: std::str::FromStr<Err = helpdesk_core::ParseEnumError>>(s: &str) -> Result<T> {
-    s.parse()
-        .map_err(|e: helpdesk_core::ParseEnumError| corrupt(e.to_string()))
-}
-
-fn priority(rank: i64) -> Result<Priority> {
-    Priority::from_rank(rank).ok_or_else(|| corrupt(format!("priority rank {rank}")))
 }
 
 macro_rules! user_columns {
@@ -62,7 +50,7 @@ impl TryFrom<UserRow> for User {
             email: r.email,
             first_name: r.first_name,
             last_name: r.last_name,
-            role: parse(&r.role)?,
+            role: parse_stored(&r.role)?,
             is_active: r.is_active,
             created_at: time(r.created_at)?,
             updated_at: time(r.updated_at)?,
@@ -106,7 +94,7 @@ impl TryFrom<TicketRow> for Ticket {
             title: r.title,
             description: r.description,
             priority: priority(r.priority)?,
-            status: parse(&r.status)?,
+            status: parse_stored(&r.status)?,
             created_by: UserId(r.created_by),
             assigned_to: r.assigned_to.map(UserId),
             created_at: time(r.created_at)?,
@@ -176,7 +164,7 @@ impl TryFrom<EventRow> for HistoryEvent {
             id: EventId(r.id),
             ticket_id: TicketId(r.ticket_id),
             actor_id: r.actor_id.map(UserId),
-            kind: parse(&r.kind)?,
+            kind: parse_stored(&r.kind)?,
             from: r.from_value,
             to: r.to_value,
             at: time(r.at)?,
@@ -218,12 +206,7 @@ impl TryFrom<NotificationRow> for Notification {
     type Error = Error;
 
     fn try_from(r: NotificationRow) -> Result<Self> {
-        let state = match r.state.as_str() {
-            "pending" => NotificationState::Pending,
-            "sent" => NotificationState::Sent,
-            "failed" => NotificationState::Failed,
-            other => return Err(corrupt(format!("notification state {other}"))),
-        };
+        let state: NotificationState = parse_stored(&r.state)?;
         Ok(Notification {
             id: NotificationId(r.id),
             recipient: r.recipient,
@@ -241,9 +224,4 @@ impl TryFrom<NotificationRow> for Notification {
             sent_at: opt_time(r.sent_at)?,
         })
     }
-}
-
-/// Converts every row, failing on the first that does not convert.
-pub(crate) fn convert<R, T: TryFrom<R, Error = Error>>(rows: Vec<R>) -> Result<Vec<T>> {
-    rows.into_iter().map(T::try_from).collect()
 }

@@ -13,8 +13,10 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use helpdesk_sql::{order_by, push_page, push_scope, push_ticket_filters};
 
+use helpdesk_sql::convert;
+
 use crate::rows::{
-    CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ms, ticket_columns,
+    CommentRow, EventRow, TicketRow, comment_columns, event_columns, ms, ticket_columns,
 };
 use crate::{SqliteStore, db};
 

@@ -6,18 +6,10 @@ use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_c
 use helpdesk_core::{Error, Page, PageRequest, Result, User, UserId, UserQuery};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::rows::{UserRow, convert, ms, time, user_columns};
-use crate::{SqliteStore, db};
+use helpdesk_sql::convert;
 
-/// Maps a unique violation (the only unique column besides keys is the email) to a conflict.
-fn email_taken(error: sqlx::Error) -> Error {
-    match &error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            Error::Conflict("an account with this email already exists".into())
-        }
-        _ => db(error),
-    }
-}
+use crate::rows::{UserRow, ms, time, user_columns};
+use crate::{SqliteStore, db};
 
 fn user_filters(qb: &mut QueryBuilder<Sqlite>, query: &UserQuery) {
     qb.push(" WHERE deleted_at IS NULL");
@@ -48,7 +40,7 @@ impl UserStore for SqliteStore {
         .bind(ms(d.created_at))
         .fetch_one(&self.writer)
         .await
-        .map_err(email_taken)?;
+        .map_err(db)?;
         row.try_into()
     }
 
@@ -109,7 +101,7 @@ impl UserStore for SqliteStore {
         .bind(u.id.0)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(email_taken)?;
+        .map_err(db)?;
         let user = User::try_from(row.ok_or(Error::NotFound)?)?;
         if !user.is_active {
             sqlx::query("DELETE FROM sessions WHERE user_id = ?")
