@@ -601,8 +601,11 @@ impl Helpdesk {
         assignee: Option<UserId>,
         if_match: Option<i64>,
     ) -> Result<Ticket> {
-        self.get_ticket(actor, id).await?;
-        Self::require_admin(actor, "assign tickets")?;
+        if !actor.is_admin() {
+            // Whoever may not see the ticket must not learn that it exists: 404 before 403.
+            self.get_ticket(actor, id).await?;
+            return Err(forbidden("only admins may assign tickets"));
+        }
         if let Some(assignee) = assignee {
             let staff = self.inner.store.user(assignee).await?;
             if !staff.is_some_and(|u| u.is_active && u.role.is_staff()) {
@@ -640,8 +643,10 @@ impl Helpdesk {
 
     /// Deletes a ticket with its comments and history (admins).
     pub async fn delete_ticket(&self, actor: &Actor, id: TicketId) -> Result<()> {
-        self.get_ticket(actor, id).await?;
-        Self::require_admin(actor, "delete tickets")?;
+        if !actor.is_admin() {
+            self.get_ticket(actor, id).await?;
+            return Err(forbidden("only admins may delete tickets"));
+        }
         if self.inner.store.delete_ticket(id).await? {
             Ok(())
         } else {

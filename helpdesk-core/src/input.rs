@@ -49,6 +49,13 @@ impl FieldErrors {
             .push(message.into());
     }
 
+    /// Takes over every error of `other`.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
     /// Whether nothing failed.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -54,15 +54,17 @@ struct TicketListParams {
     #[serde(default, deserialize_with = "empty_as_none")]
     priority: Option<Priority>,
     /// A user id, or `none` for unassigned tickets.
-    #[param(pattern = r"^(none|null|[0-9]+)$")]
-    assigned_to: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(value_type = Option<String>, pattern = r"^(none|null|[0-9]+)$")]
+    assigned_to: Option<AssigneeFilter>,
     /// Only tickets raised by this user id.
     #[serde(default, deserialize_with = "empty_as_none")]
     created_by: Option<i64>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `priority`,
     /// `-priority`, `due_at` or `-due_at`.
-    #[param(pattern = r"^-?(created_at|updated_at|priority|due_at)$")]
-    ordering: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(value_type = Option<String>, pattern = r"^-?(created_at|updated_at|priority|due_at)$")]
+    ordering: Option<TicketOrdering>,
     /// 1-based page number.
     #[serde(default, deserialize_with = "empty_as_none")]
     #[param(minimum = 1)]
@@ -76,32 +78,13 @@ struct TicketListParams {
 impl TicketListParams {
     fn query(self) -> Result<TicketQuery, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let mut text = |field: &str, value: Option<String>| match value {
-            Some(v) => search_text(field, &v).unwrap_or_else(|e| {
-                e.iter()
-                    .for_each(|(f, m)| m.iter().for_each(|m| errors.add(f, m.clone())));
+        let mut text = |field: &str, value: Option<String>| {
+            search_text(field, value.as_deref().unwrap_or("")).unwrap_or_else(|e| {
+                errors.merge(e);
                 None
-            }),
-            None => None,
-        };
-        let search = text("search", self.search);
-        let title = text("title", self.title);
-        let present = |v: &String| !v.trim().is_empty();
-        let assigned_to = self.assigned_to.filter(present).and_then(|v| {
-            v.parse::<AssigneeFilter>()
-                .map_err(|m| errors.add("assigned_to", m))
-                .ok()
-        });
-        let ordering = self
-            .ordering
-            .filter(present)
-            .map_or(Ok(TicketOrdering::default()), |o| {
-                o.parse::<TicketOrdering>()
             })
-            .unwrap_or_else(|m| {
-                errors.add("ordering", m);
-                TicketOrdering::default()
-            });
+        };
+        let (search, title) = (text("search", self.search), text("title", self.title));
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -110,9 +93,9 @@ impl TicketListParams {
             title,
             status: self.status,
             priority: self.priority,
-            assigned_to,
+            assigned_to: self.assigned_to,
             created_by: self.created_by.map(UserId),
-            ordering,
+            ordering: self.ordering.unwrap_or_default(),
         })
     }
 }
