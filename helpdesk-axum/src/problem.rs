@@ -88,11 +88,6 @@ impl ApiError {
         }
         self
     }
-
-    /// The status this error is answered with.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 fn title(status: StatusCode) -> &'static str {

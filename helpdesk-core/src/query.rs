@@ -100,15 +100,6 @@ impl<T> Page<T> {
     pub fn is_out_of_range(&self) -> bool {
         self.request.page() > 1 && self.items.is_empty()
     }
-
-    /// Converts the items, keeping count and request.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            count: self.count,
-            request: self.request,
-        }
-    }
 }
 
 /// Checks a search or filter text: trimmed, at most 200 characters, no control characters.

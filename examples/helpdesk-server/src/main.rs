@@ -177,6 +177,14 @@ fn notifier(settings: &Settings) -> Result<Box<dyn Notifier>, Failure> {
         Some(url) => {
             let smtp = SmtpNotifier::from_url(url, &settings.mail_from).map_err(bad_setting)?;
             tracing::info!(from = %settings.mail_from, "escalation emails go out by SMTP");
+            let probe = smtp.clone();
+            tokio::spawn(async move {
+                if !matches!(probe.test_connection().await, Ok(true)) {
+                    tracing::warn!(
+                        "the SMTP server does not answer now; escalation emails wait in the outbox until it does"
+                    );
+                }
+            });
             Box::new(smtp)
         }
         None => {
