@@ -654,7 +654,9 @@ async fn docs_are_served_under_the_mount_prefix() {
 
 #[tokio::test]
 async fn a_store_that_is_gone_is_a_503_not_a_500() {
-    let store = helpdesk_sqlite::SqliteStore::in_memory().await.unwrap();
+    let store = helpdesk_sqlite::SqliteStore::connect("sqlite::memory:")
+        .await
+        .unwrap();
     let helpdesk = helpdesk_core::Helpdesk::new(store.clone());
     let user = helpdesk
         .register(helpdesk_core::Registration::new("ada@example.com", PASSWORD, "", "").unwrap())

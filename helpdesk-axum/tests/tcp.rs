@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_registers_signs_in_and_raises_a_ticket_over_http() {
-    let helpdesk = Helpdesk::new(SqliteStore::in_memory().await.unwrap());
+    let helpdesk = Helpdesk::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
     let app = Router::new().nest("/support", helpdesk_axum::router(helpdesk));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/support", listener.local_addr().unwrap());

@@ -5,7 +5,7 @@
 //! fresh, empty store; every case becomes its own `#[tokio::test]`:
 //!
 //! ```text
-//! helpdesk_core::store_conformance_tests!(helpdesk_sqlite::SqliteStore::in_memory().await.unwrap());
+//! helpdesk_core::store_conformance_tests!(helpdesk_sqlite::SqliteStore::connect("sqlite::memory:").await.unwrap());
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

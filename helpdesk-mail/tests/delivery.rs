@@ -25,7 +25,7 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let store = SqliteStore::in_memory().await.unwrap();
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     let helpdesk = Helpdesk::builder(store)
         .clock(ManualClock::new(start()))
         .build();

@@ -1,9 +1,11 @@
 //! # helpdesk-postgres
 //!
-//! Every port of `helpdesk-core` on PostgreSQL through sqlx, for running several
-//! `helpdesk-server` instances behind a load balancer on one database. Escalation sweeps and
-//! outbox claims lock rows with `FOR UPDATE SKIP LOCKED`, so any number of instances running at
-//! once escalate each ticket once and send each email once.
+//! Every port of `helpdesk-core` on PostgreSQL, for running several `helpdesk-server`
+//! instances behind a load balancer on one database. The statements are `helpdesk-sql`'s,
+//! written once for every SQL database; this crate is PostgreSQL's [`Dialect`], its
+//! connection setup and its schema. Escalation sweeps and outbox claims lock rows with
+//! `FOR UPDATE SKIP LOCKED`, so any number of instances running at once escalate each ticket
+//! once and send each email once.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), helpdesk_core::Error> {
@@ -19,67 +21,73 @@
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use helpdesk_core::{Error, Result};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use helpdesk_sql::{Dialect, SqlStore, store_error as db};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::{Postgres, QueryBuilder};
 
-mod outbox;
-mod rows;
 #[cfg(feature = "testing")]
 mod testing;
-mod tickets;
-mod users;
 
 #[cfg(feature = "testing")]
 pub use testing::fresh_schema_url;
 
 /// Every port of `helpdesk-core` on one PostgreSQL database. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
+pub type PgStore = SqlStore<PgDialect>;
+
+/// PostgreSQL's answers to [`Dialect`]: `timestamptz`, row locks (`FOR UPDATE SKIP LOCKED` for
+/// claims), and user search with `ILIKE` on a trigram index.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PgDialect;
+
+impl Dialect for PgDialect {
+    type Db = Postgres;
+    type Time = DateTime<Utc>;
+
+    fn encode_time(at: DateTime<Utc>) -> DateTime<Utc> {
+        at
+    }
+
+    fn decode_time(stored: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        Ok(stored)
+    }
+
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const TRUE: &'static str = "true";
+    const LIKE: &'static str = "ILIKE";
+    const IS_DISTINCT_FROM: &'static str = "IS DISTINCT FROM";
+    const CLAIM: &'static str = " FOR UPDATE SKIP LOCKED";
+    const LOCK: &'static str = " FOR UPDATE";
+    const KEEP: &'static str = " FOR SHARE";
+
+    fn push_user_search(qb: &mut QueryBuilder<Postgres>, pattern: String) {
+        qb.push(" AND name_email ILIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    async fn connect(url: &str) -> Result<PgStore> {
+        connect_with(PgConnectOptions::from_str(url).map_err(db)?, 10).await
+    }
 }
 
-pub(crate) use helpdesk_sql::store_error as db;
-
-impl PgStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database`) with a pool of 10
-    /// connections and applies the migrations.
-    pub async fn connect(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url).map_err(db)?;
-        Self::connect_with(options, 10).await
-    }
-
-    /// [`connect`](Self::connect) with options of your own (a `search_path`, TLS, ...) and pool size.
-    pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .connect_with(options)
-            .await
-            .map_err(db)?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(Error::store)?;
-        Ok(Self { pool })
-    }
-
-    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(db)
-    }
-
-    /// Closes every connection.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-}
-
-#[async_trait::async_trait]
-impl helpdesk_core::Store for PgStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
-    }
+/// Connects with options of your own (a `search_path`, TLS, ...) and a pool of
+/// `max_connections`, and applies the migrations. [`PgStore::connect`] with a URL (and a pool
+/// of 10) is the usual way.
+pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<PgStore> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .connect_with(options)
+        .await
+        .map_err(db)?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .map_err(Error::store)?;
+    Ok(PgStore::from_pools(pool.clone(), pool))
 }

@@ -1,150 +1,187 @@
 //! # helpdesk-sql
 //!
-//! What a ticket scope, a list filter, an ordering and a page mean in SQL, written once for
-//! every store adapter (`helpdesk-sqlite`, `helpdesk-postgres`). Every value is a bound
-//! parameter; only fixed fragments from this crate are spliced into the statement.
+//! The store of the helpdesk library written once for every SQL database: [`SqlStore`]
+//! implements every port of `helpdesk-core` over sqlx, generic over a [`Dialect`] that names
+//! what one database does differently from another. The adapter crates are a dialect each,
+//! with their connection setup and migrations: `helpdesk-sqlite` (the embedded default) and
+//! `helpdesk-postgres` (several server instances on one database).
 //!
-//! The statements expect the tickets table aliased `t`.
+//! ## Why a generic store and not a query builder crate
+//!
+//! The two databases share almost all of their SQL: after the placeholders (which sqlx's
+//! [`QueryBuilder`](sqlx::QueryBuilder) and `push_bind` number for each driver) the real
+//! differences are a handful of tokens: how an instant is stored, how a write transaction
+//! starts, the row-claiming clause, null-safe inequality, the boolean literal, and the user
+//! search index. Those are the hooks of [`Dialect`]; everything else is one statement text,
+//! bound through sqlx's generic `Database` traits. A SQL builder crate such as sea-query would
+//! add a second way of writing SQL (and a dependency) to hide differences that are this small,
+//! and would still need the same per-database hooks for locking and search.
+//!
+//! Each statement is checked on both databases by the shared conformance suite
+//! (`helpdesk_core::store_conformance_tests!`), run by each adapter crate.
+//!
+//! ## One sweep for both databases
+//!
+//! The escalation sweep shows the pattern. In one write transaction it
+//! 1. records an `escalated` event for every overdue active ticket, claiming those tickets
+//!    ([`Dialect::CLAIM`]: PostgreSQL skips rows another sweeper holds; SQLite holds the
+//!    write lock),
+//! 2. queues the emails of exactly the tickets it claimed: still active, overdue, and with an
+//!    `escalated` event at this sweep's instant (another sweeper's events for other tickets
+//!    are either uncommitted, hence invisible, or committed together with those tickets'
+//!    new status, hence no longer active),
+//! 3. moves the same tickets to `escalated`.
+//!
+//! So each ticket escalates once, whatever number of sweepers run at once.
+//!
+//! ## Trait bounds
+//!
+//! Generic sqlx code has to state what it needs of the driver (Rust does not infer bounds on
+//! foreign types from a trait's declaration), so every generic `impl` here carries the same
+//! `where` clause: the driver's connections execute queries, rows are indexed by column name
+//! and position, and the column types used by the schema (`i64`, `i32`, `i16`, `bool`, text,
+//! bytes) encode and decode. Both sqlx drivers satisfy it.
 
-use std::str::FromStr;
+use std::fmt;
+use std::marker::PhantomData;
 
-use helpdesk_core::store::like_contains;
-use helpdesk_core::{
-    AssigneeFilter, Error, PageRequest, ParseEnumError, Priority, Result, TicketOrdering,
-    TicketQuery, TicketScope,
+use helpdesk_core::Result;
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type,
 };
-use sqlx::{Database, Encode, QueryBuilder, Type};
 
-/// `AND <the scope>`: which tickets the caller may see.
-pub fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
+mod dialect;
+mod error;
+mod filters;
+mod outbox;
+mod rows;
+mod tickets;
+mod users;
+
+pub use dialect::Dialect;
+pub use error::store_error;
+
+/// A column type the store binds and reads on `DB`.
+pub trait Value<DB: Database>:
+    for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> + Send + Sync + 'static
+{
+}
+
+impl<DB: Database, T> Value<DB> for T where
+    T: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB> + Send + Sync + 'static
+{
+}
+
+/// Every port of `helpdesk-core` on one SQL database. Cheap to clone.
+///
+/// Reads go through `reader`, writes through `writer`; they are the same pool on PostgreSQL
+/// and two pools on SQLite (read-only connections, and exactly one writer connection).
+/// Adapters construct it; hosts call `connect` on the adapter's alias:
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), helpdesk_core::Error> {
+/// let store = helpdesk_sqlite::SqliteStore::connect("sqlite://helpdesk.db").await?;
+/// let helpdesk = helpdesk_core::Helpdesk::new(store);
+/// # Ok(()) }
+/// ```
+pub struct SqlStore<D: Dialect> {
+    reader: Pool<D::Db>,
+    writer: Pool<D::Db>,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> Clone for SqlStore<D> {
+    fn clone(&self) -> Self {
+        Self {
+            reader: self.reader.clone(),
+            writer: self.writer.clone(),
+            dialect: PhantomData,
+        }
+    }
+}
+
+impl<D: Dialect> fmt::Debug for SqlStore<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("dialect", &std::any::type_name::<D>())
+            .field("reader", &self.reader)
+            .field("writer", &self.writer)
+            .finish()
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// Opens the store at `url` with the dialect's connection setup, applying its migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        D::connect(url).await
+    }
+
+    /// A store over pools whose database is already migrated; for adapters. Pass the same
+    /// pool twice where reads and writes share connections.
+    pub fn from_pools(reader: Pool<D::Db>, writer: Pool<D::Db>) -> Self {
+        Self {
+            reader,
+            writer,
+            dialect: PhantomData,
+        }
+    }
+
+    /// The pool reads go through.
+    pub fn reader(&self) -> &Pool<D::Db> {
+        &self.reader
+    }
+
+    /// The pool writes go through.
+    pub fn writer(&self) -> &Pool<D::Db> {
+        &self.writer
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// Starts a write transaction ([`Dialect::BEGIN_WRITE`]).
+    async fn write(&self) -> Result<Transaction<'static, D::Db>> {
+        self.writer
+            .begin_with(D::BEGIN_WRITE)
+            .await
+            .map_err(store_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl<D> helpdesk_core::Store for SqlStore<D>
 where
-    DB: Database,
-    i64: Encode<'static, DB> + Type<DB>,
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
 {
-    match scope {
-        TicketScope::All => {}
-        TicketScope::CreatedBy(id) => {
-            qb.push(" AND t.created_by = ").push_bind(id.0);
-        }
-        TicketScope::AssignedTo(id) => {
-            qb.push(" AND t.assigned_to = ").push_bind(id.0);
-        }
-        TicketScope::Involving(id) => {
-            qb.push(" AND (t.created_by = ")
-                .push_bind(id.0)
-                .push(" OR t.assigned_to = ")
-                .push_bind(id.0)
-                .push(")");
-        }
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 }
 
-/// ` WHERE <scope and filters>`. `like` is the case-insensitive pattern operator of the
-/// dialect (`LIKE` in SQLite, `ILIKE` in PostgreSQL); patterns escape with `\`.
-pub fn push_ticket_filters<DB>(
-    qb: &mut QueryBuilder<DB>,
-    scope: TicketScope,
-    q: &TicketQuery,
-    like: &str,
-) where
-    DB: Database,
-    i64: Encode<'static, DB> + Type<DB>,
-    String: Encode<'static, DB> + Type<DB>,
-{
-    qb.push(" WHERE 1 = 1");
-    push_scope(qb, scope);
-    if let Some(search) = &q.search {
-        let pattern = like_contains(search);
-        qb.push(format_args!(" AND (t.title {like} "))
-            .push_bind(pattern.clone())
-            .push(format_args!(" ESCAPE '\\' OR t.description {like} "))
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    if let Some(title) = &q.title {
-        qb.push(format_args!(" AND t.title {like} "))
-            .push_bind(like_contains(title))
-            .push(" ESCAPE '\\'");
-    }
-    if let Some(status) = q.status {
-        qb.push(" AND t.status = ")
-            .push_bind(status.as_str().to_owned());
-    }
-    if let Some(priority) = q.priority {
-        qb.push(" AND t.priority = ").push_bind(priority.rank());
-    }
-    match q.assigned_to {
-        None => {}
-        Some(AssigneeFilter::Nobody) => {
-            qb.push(" AND t.assigned_to IS NULL");
-        }
-        Some(AssigneeFilter::User(id)) => {
-            qb.push(" AND t.assigned_to = ").push_bind(id.0);
-        }
-    }
-    if let Some(id) = q.created_by {
-        qb.push(" AND t.created_by = ").push_bind(id.0);
-    }
-}
-
-/// ` ORDER BY ...`, ties broken by id in the same direction; tickets without a due time last.
-pub fn order_by(ordering: TicketOrdering) -> &'static str {
-    match ordering {
-        TicketOrdering::CreatedAt => " ORDER BY t.created_at, t.id",
-        TicketOrdering::CreatedAtDesc => " ORDER BY t.created_at DESC, t.id DESC",
-        TicketOrdering::UpdatedAt => " ORDER BY t.updated_at, t.id",
-        TicketOrdering::UpdatedAtDesc => " ORDER BY t.updated_at DESC, t.id DESC",
-        TicketOrdering::Priority => " ORDER BY t.priority, t.id",
-        TicketOrdering::PriorityDesc => " ORDER BY t.priority DESC, t.id DESC",
-        TicketOrdering::DueAt => " ORDER BY t.due_at IS NULL, t.due_at, t.id",
-        TicketOrdering::DueAtDesc => " ORDER BY t.due_at IS NULL, t.due_at DESC, t.id DESC",
-    }
-}
-
-/// ` LIMIT ... OFFSET ...` of a page.
-pub fn push_page<DB>(qb: &mut QueryBuilder<DB>, page: PageRequest)
-where
-    DB: Database,
-    i64: Encode<'static, DB> + Type<DB>,
-{
-    qb.push(" LIMIT ")
-        .push_bind(i64::from(page.size()))
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
-}
-
-/// A driver error as the library's error: overload and lost connections are `Unavailable`
-/// (worth retrying), a unique violation (the only unique column besides keys is the email) is
-/// a `Conflict`, anything else is a `Store` failure.
-pub fn store_error(error: sqlx::Error) -> Error {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::Unavailable(error.into())
-        }
-        sqlx::Error::Database(ref e) if e.is_unique_violation() => {
-            Error::Conflict("an account with this email already exists".into())
-        }
-        _ => Error::store(error),
-    }
-}
-
-/// A stored value the schema should never hold.
-pub fn corrupt(what: impl Into<String>) -> Error {
-    Error::store(format!("unexpected stored value: {}", what.into()))
-}
-
-/// A stored enum (role, status, history kind, notification state) by its wire name.
-pub fn parse_stored<T: FromStr<Err = ParseEnumError>>(text: &str) -> Result<T> {
-    text.parse()
-        .map_err(|e: ParseEnumError| corrupt(e.to_string()))
-}
-
-/// A stored priority rank.
-pub fn priority(rank: i64) -> Result<Priority> {
-    Priority::from_rank(rank).ok_or_else(|| corrupt(format!("priority rank {rank}")))
-}
-
-/// Converts every row, failing on the first that does not convert.
-pub fn convert<R, T: TryFrom<R, Error = Error>>(rows: Vec<R>) -> Result<Vec<T>> {
-    rows.into_iter().map(T::try_from).collect()
+/// A statement assembled from this crate's fixed text and a dialect's constant fragments,
+/// never from values (those are always bound).
+fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
 }

@@ -1,7 +1,9 @@
 //! # helpdesk-sqlite
 //!
-//! The embedded default store of the helpdesk library: every port of `helpdesk-core` on SQLite
-//! through sqlx, with embedded migrations applied on connect.
+//! The embedded default store of the helpdesk library: every port of `helpdesk-core` on SQLite,
+//! with embedded migrations applied on connect. The statements are `helpdesk-sql`'s, written
+//! once for every SQL database; this crate is SQLite's [`Dialect`], its connection setup and
+//! its schema.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), helpdesk_core::Error> {
@@ -12,6 +14,9 @@
 //! let helpdesk = Helpdesk::new(store);
 //! # Ok(()) }
 //! ```
+//!
+//! `SqliteStore::connect("sqlite::memory:")` opens a fresh private in-memory database, for
+//! tests and demos.
 //!
 //! ## Concurrency
 //!
@@ -24,113 +29,113 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use helpdesk_core::{Error, Result};
+use helpdesk_sql::{Dialect, SqlStore, store_error as db};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
-
-mod outbox;
-mod rows;
-mod tickets;
-mod users;
+use sqlx::{QueryBuilder, Sqlite};
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every port of `helpdesk-core` on one SQLite database. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    reader: SqlitePool,
-    writer: SqlitePool,
-}
+pub type SqliteStore = SqlStore<SqliteDialect>;
 
-pub(crate) use helpdesk_sql::store_error as db;
+/// SQLite's answers to [`Dialect`]: times as Unix milliseconds, `BEGIN IMMEDIATE`, no row
+/// locks (the single writer excludes every other), and user search through an FTS5 trigram
+/// index.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteDialect;
 
-impl SqliteStore {
-    /// Opens (creating it if missing) the database at `url`, such as `sqlite://helpdesk.db` or
-    /// `sqlite:///var/lib/helpdesk/db.sqlite`, and applies the migrations. An in-memory URL
-    /// (`sqlite::memory:`, `mode=memory`) gets a fresh private database, as
-    /// [`in_memory`](Self::in_memory) does.
-    pub async fn connect(url: &str) -> Result<Self> {
+impl Dialect for SqliteDialect {
+    type Db = Sqlite;
+    type Time = i64;
+
+    fn encode_time(at: DateTime<Utc>) -> i64 {
+        at.timestamp_millis()
+    }
+
+    fn decode_time(ms: i64) -> Result<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| Error::store(format!("unexpected stored value: time {ms} out of range")))
+    }
+
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const TRUE: &'static str = "1";
+    const LIKE: &'static str = "LIKE";
+    const IS_DISTINCT_FROM: &'static str = "IS NOT";
+    const CLAIM: &'static str = "";
+    const LOCK: &'static str = "";
+    const KEEP: &'static str = "";
+
+    fn push_user_search(qb: &mut QueryBuilder<Sqlite>, pattern: String) {
+        qb.push(" AND id IN (SELECT rowid FROM users_search WHERE name_email LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    async fn connect(url: &str) -> Result<SqliteStore> {
         if url.contains(":memory:") || url.contains("mode=memory") {
-            return Self::in_memory().await;
+            return in_memory().await;
         }
-        let options = SqliteConnectOptions::from_str(url).map_err(db)?;
-        Self::connect_with(options).await
-    }
-
-    /// [`connect`](Self::connect) with options of your own; WAL, foreign keys, the busy timeout
-    /// and `create_if_missing` are set on top of them.
-    pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self> {
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("temp_store", "memory");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(db)?;
-        sqlx::migrate!("./migrations")
-            .run(&writer)
-            .await
-            .map_err(Error::store)?;
-        let readers = std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 8));
-        let reader = SqlitePoolOptions::new()
-            .max_connections(readers as u32)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(db)?;
-        Ok(Self { reader, writer })
-    }
-
-    /// A fresh private in-memory database, for tests and demos. It lives as long as the store
-    /// (and its clones); it has one connection for reads and writes.
-    pub async fn in_memory() -> Result<Self> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(db)?
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(Error::store)?;
-        Ok(Self {
-            reader: pool.clone(),
-            writer: pool,
-        })
-    }
-
-    /// Starts a write transaction that holds the write lock from its first statement.
-    pub(crate) async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
-    }
-
-    /// Closes every connection (checkpointing the WAL).
-    pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        connect_with(SqliteConnectOptions::from_str(url).map_err(db)?).await
     }
 }
 
-#[async_trait::async_trait]
-impl helpdesk_core::Store for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(db)?;
-        Ok(())
-    }
+/// Opens (creating it if missing) the database with options of your own and applies the
+/// migrations; WAL, foreign keys, the busy timeout and `create_if_missing` are set on top of
+/// them. [`SqliteStore::connect`] with a URL is the usual way.
+pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .pragma("temp_store", "memory");
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .map_err(db)?;
+    migrate(&writer).await?;
+    let readers = std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 8));
+    let reader = SqlitePoolOptions::new()
+        .max_connections(readers as u32)
+        .connect_with(options.read_only(true))
+        .await
+        .map_err(db)?;
+    Ok(SqliteStore::from_pools(reader, writer))
+}
+
+/// A fresh private in-memory database: it lives as long as the store (and its clones) and has
+/// one connection for reads and writes.
+async fn in_memory() -> Result<SqliteStore> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")
+        .map_err(db)?
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .map_err(db)?;
+    migrate(&pool).await?;
+    Ok(SqliteStore::from_pools(pool.clone(), pool))
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .map_err(Error::store)
 }

@@ -2,7 +2,7 @@
 
 mod in_memory {
     helpdesk_core::store_conformance_tests!(
-        helpdesk_sqlite::SqliteStore::in_memory()
+        helpdesk_sqlite::SqliteStore::connect("sqlite::memory:")
             .await
             .expect("in-memory store")
     );

@@ -24,7 +24,7 @@ fn start() -> DateTime<Utc> {
 
 async fn env() -> Env {
     let clock = ManualClock::new(start());
-    let store = SqliteStore::in_memory().await.unwrap();
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     let helpdesk = Helpdesk::builder(store).clock(clock.clone()).build();
     Env { helpdesk, clock }
 }
@@ -101,7 +101,7 @@ async fn register_login_authenticate_logout() {
 #[tokio::test]
 async fn sessions_expire_after_their_lifetime() {
     let clock = ManualClock::new(start());
-    let store = SqliteStore::in_memory().await.unwrap();
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     let hd = Helpdesk::builder(store)
         .clock(clock.clone())
         .session_ttl(StdDuration::from_secs(3600))

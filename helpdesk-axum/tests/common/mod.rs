@@ -61,7 +61,7 @@ impl Response {
 
 pub async fn api() -> Api {
     let clock = ManualClock::new(start());
-    let store = SqliteStore::in_memory().await.unwrap();
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     let helpdesk = Helpdesk::builder(store).clock(clock.clone()).build();
     let router = Router::new().nest("/api", helpdesk_axum::router(helpdesk.clone()));
     Api {

@@ -4,19 +4,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_contains};
 use helpdesk_core::{Error, Page, PageRequest, Result, User, UserId, UserQuery};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
-use helpdesk_sql::convert;
+use crate::error::store_error as db;
+use crate::filters::push_page;
+use crate::rows::{UserRow, convert, user_columns};
+use crate::{Dialect, SqlStore, Value, sql};
 
-use crate::rows::{UserRow, user_columns};
-use crate::{PgStore, db};
-
-fn user_filters(qb: &mut QueryBuilder<Postgres>, query: &UserQuery) {
+fn user_filters<D: Dialect>(qb: &mut QueryBuilder<D::Db>, query: &UserQuery)
+where
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+{
     qb.push(" WHERE deleted_at IS NULL");
     if let Some(search) = &query.search {
-        qb.push(" AND name_email ILIKE ")
-            .push_bind(like_contains(search))
-            .push(" ESCAPE '\\'");
+        D::push_user_search(qb, like_contains(search));
     }
     if let Some(role) = query.role {
         qb.push(" AND role = ").push_bind(role.as_str());
@@ -24,11 +25,29 @@ fn user_filters(qb: &mut QueryBuilder<Postgres>, query: &UserQuery) {
 }
 
 #[async_trait]
-impl UserStore for PgStore {
+impl<D> UserStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
+{
     async fn insert_user(&self, d: &UserDraft) -> Result<User> {
-        let row: UserRow = sqlx::query_as(concat!(
+        let row: UserRow<D::Time> = sqlx::query_as(concat!(
             "INSERT INTO users (email, password_hash, first_name, last_name, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
             user_columns!()
         ))
         .bind(&d.email)
@@ -36,57 +55,58 @@ impl UserStore for PgStore {
         .bind(&d.first_name)
         .bind(&d.last_name)
         .bind(d.role.as_str())
-        .bind(d.created_at)
-        .fetch_one(&self.pool)
+        .bind(D::encode_time(d.created_at))
+        .bind(D::encode_time(d.created_at))
+        .fetch_one(&self.writer)
         .await
         .map_err(db)?;
-        row.try_into()
+        row.into_user::<D>()
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
+        let row: Option<UserRow<D::Time>> = sqlx::query_as(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE id = $1"
         ))
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(db)?;
-        row.map(User::try_from).transpose()
+        row.map(UserRow::into_user::<D>).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
         #[derive(sqlx::FromRow)]
-        struct WithHash {
+        struct WithHash<T> {
             #[sqlx(flatten)]
-            user: UserRow,
+            user: UserRow<T>,
             password_hash: String,
         }
-        let row: Option<WithHash> = sqlx::query_as(concat!(
+        let row: Option<WithHash<D::Time>> = sqlx::query_as(concat!(
             "SELECT password_hash, ",
             user_columns!(),
             " FROM users WHERE email = $1 AND deleted_at IS NULL"
         ))
         .bind(email)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await
         .map_err(db)?;
-        row.map(|r| Ok((User::try_from(r.user)?, r.password_hash)))
+        row.map(|r| Ok((r.user.into_user::<D>()?, r.password_hash)))
             .transpose()
     }
 
     async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
         sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL")
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
             .map_err(db)
     }
 
     async fn update_user(&self, u: &User) -> Result<User> {
-        let mut tx = self.begin().await?;
-        let row: Option<UserRow> = sqlx::query_as(concat!(
+        let mut tx = self.write().await?;
+        let row: Option<UserRow<D::Time>> = sqlx::query_as(concat!(
             "UPDATE users SET email = $1, first_name = $2, last_name = $3, role = $4, is_active = $5, \
              updated_at = $6 WHERE id = $7 AND deleted_at IS NULL RETURNING ",
             user_columns!()
@@ -96,12 +116,12 @@ impl UserStore for PgStore {
         .bind(&u.last_name)
         .bind(u.role.as_str())
         .bind(u.is_active)
-        .bind(u.updated_at)
+        .bind(D::encode_time(u.updated_at))
         .bind(u.id.0)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
-        let user = User::try_from(row.ok_or(Error::NotFound)?)?;
+        let user = row.ok_or(Error::NotFound)?.into_user::<D>()?;
         if !user.is_active {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(u.id.0)
@@ -120,18 +140,24 @@ impl UserStore for PgStore {
         keep: Option<TokenHash>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let updated = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL")
-            .bind(password_hash)
-            .bind(now)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        if updated.rows_affected() == 0 {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL",
+        )
+        .bind(password_hash)
+        .bind(D::encode_time(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if D::rows_affected(&updated) == 0 {
             return Err(Error::NotFound);
         }
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
+        let revoke = format!(
+            "DELETE FROM sessions WHERE user_id = $1 AND token_hash {} $2",
+            D::IS_DISTINCT_FROM
+        );
+        sqlx::query(sql(revoke))
             .bind(id.0)
             .bind(keep.map(|k| k.0.to_vec()))
             .execute(&mut *tx)
@@ -141,24 +167,28 @@ impl UserStore for PgStore {
     }
 
     async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let email: Option<String> = sqlx::query_scalar(
-            "SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-        )
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?;
+        let mut tx = self.write().await?;
+        let lookup = format!(
+            "SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL{}",
+            D::LOCK
+        );
+        let email: Option<String> = sqlx::query_scalar(sql(lookup))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
         let Some(email) = email else {
             return Err(Error::NotFound);
         };
         let anonymous = format!("deleted-user-{id}@deleted.invalid");
         sqlx::query(
             "UPDATE users SET email = $1, first_name = '', last_name = '', password_hash = '', \
-             is_active = false, deleted_at = $2, updated_at = $2 WHERE id = $3",
+             is_active = $2, deleted_at = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(&anonymous)
-        .bind(now)
+        .bind(false)
+        .bind(D::encode_time(now))
+        .bind(D::encode_time(now))
         .bind(id.0)
         .execute(&mut *tx)
         .await
@@ -190,25 +220,23 @@ impl UserStore for PgStore {
 
     async fn list_users(&self, query: &UserQuery, page: PageRequest) -> Result<Page<User>> {
         let mut qb = QueryBuilder::new("SELECT count(*) FROM users");
-        user_filters(&mut qb, query);
+        user_filters::<D>(&mut qb, query);
         let count: i64 = qb
             .build_query_scalar()
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await
             .map_err(db)?;
         let mut qb = QueryBuilder::new(concat!("SELECT ", user_columns!(), " FROM users"));
-        user_filters(&mut qb, query);
-        qb.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(page.size()))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
-        let rows: Vec<UserRow> = qb
+        user_filters::<D>(&mut qb, query);
+        qb.push(" ORDER BY id");
+        push_page(&mut qb, page);
+        let rows: Vec<UserRow<D::Time>> = qb
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
             .map_err(db)?;
         Ok(Page {
-            items: convert(rows)?,
+            items: convert(rows, UserRow::into_user::<D>)?,
             count: u64::try_from(count).unwrap_or_default(),
             request: page,
         })
@@ -216,7 +244,25 @@ impl UserStore for PgStore {
 }
 
 #[async_trait]
-impl SessionStore for PgStore {
+impl<D> SessionStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
+{
     async fn insert_session(
         &self,
         token: TokenHash,
@@ -224,43 +270,46 @@ impl SessionStore for PgStore {
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
             .bind(user.0)
-            .bind(created_at)
+            .bind(D::encode_time(created_at))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token.0.to_vec())
-            .bind(user.0)
-            .bind(created_at)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token.0.to_vec())
+        .bind(user.0)
+        .bind(D::encode_time(created_at))
+        .bind(D::encode_time(expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
     async fn session_user(&self, token: TokenHash, now: DateTime<Utc>) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
-            "SELECT ",
+        let select = format!(
+            "SELECT {} FROM users WHERE is_active = {} AND deleted_at IS NULL AND id = \
+             (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)",
             user_columns!(),
-            " FROM users WHERE is_active AND deleted_at IS NULL AND id = \
-             (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
-        ))
-        .bind(token.0.to_vec())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        row.map(User::try_from).transpose()
+            D::TRUE
+        );
+        let row: Option<UserRow<D::Time>> = sqlx::query_as(sql(select))
+            .bind(token.0.to_vec())
+            .bind(D::encode_time(now))
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db)?;
+        row.map(UserRow::into_user::<D>).transpose()
     }
 
     async fn delete_session(&self, token: TokenHash) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token.0.to_vec())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db)?;
         Ok(())
@@ -272,16 +321,16 @@ impl SessionStore for PgStore {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
             .bind(email)
-            .bind(forget_before)
+            .bind(D::encode_time(forget_before))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
             .bind(email)
-            .bind(at)
+            .bind(D::encode_time(at))
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -293,18 +342,21 @@ impl SessionStore for PgStore {
         email: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>> {
-        sqlx::query_scalar("SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at")
-            .bind(email)
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)
+        let times: Vec<D::Time> = sqlx::query_scalar(
+            "SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at",
+        )
+        .bind(email)
+        .bind(D::encode_time(since))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        times.into_iter().map(D::decode_time).collect()
     }
 
     async fn clear_login_failures(&self, email: &str) -> Result<()> {
         sqlx::query("DELETE FROM login_failures WHERE email = $1")
             .bind(email)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db)?;
         Ok(())

@@ -1,0 +1,70 @@
+//! What differs between the SQL databases, as named hooks.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use helpdesk_core::Result;
+use sqlx::{Database, QueryBuilder};
+
+use crate::{SqlStore, Value};
+
+/// Everything one SQL database does differently from another, for [`SqlStore`].
+///
+/// The statements of the store are written once against these hooks; an adapter crate
+/// (`helpdesk-sqlite`, `helpdesk-postgres`) implements the trait on a unit type and adds its
+/// connection setup and migrations. Every hook is a fixed fragment or a function of values the
+/// store binds as parameters, so no client input is ever spliced into SQL.
+pub trait Dialect: Debug + Send + Sync + Sized + 'static {
+    /// The sqlx driver.
+    type Db: Database;
+
+    /// How an instant is stored: Unix milliseconds (`i64`) in SQLite, `timestamptz`
+    /// (`DateTime<Utc>`) in PostgreSQL. Bound and compared as is, so deadlines compare in SQL.
+    type Time: Value<Self::Db> + Copy + Unpin;
+
+    /// The stored form of an instant.
+    fn encode_time(at: DateTime<Utc>) -> Self::Time;
+
+    /// An instant from its stored form; an out-of-range value is a store error.
+    fn decode_time(stored: Self::Time) -> Result<DateTime<Utc>>;
+
+    /// The statement that starts a write transaction. SQLite takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so a transaction never fails to upgrade its lock half way;
+    /// PostgreSQL locks rows as it goes (`BEGIN`).
+    const BEGIN_WRITE: &'static str;
+
+    /// The boolean literal `true` as the schema stores it (`1` in SQLite, where partial indexes
+    /// are written against `1`; `true` in PostgreSQL).
+    const TRUE: &'static str;
+
+    /// The case-insensitive pattern operator (`LIKE` in SQLite, `ILIKE` in PostgreSQL).
+    const LIKE: &'static str;
+
+    /// Null-safe inequality: `IS NOT` in SQLite, `IS DISTINCT FROM` in PostgreSQL.
+    const IS_DISTINCT_FROM: &'static str;
+
+    /// Appended to a `SELECT` that claims rows for this transaction while other transactions
+    /// claim others: `FOR UPDATE SKIP LOCKED` in PostgreSQL; empty in SQLite, where the write
+    /// lock taken by [`BEGIN_WRITE`](Self::BEGIN_WRITE) already excludes every other writer.
+    const CLAIM: &'static str;
+
+    /// Appended to a `SELECT` inside a write transaction that must keep the rows it read from
+    /// changing until commit (`FOR UPDATE` in PostgreSQL, empty in SQLite).
+    const LOCK: &'static str;
+
+    /// Appended to a `SELECT` inside a write transaction that must keep the rows it read from
+    /// being deleted until commit (`FOR SHARE` in PostgreSQL, empty in SQLite).
+    const KEEP: &'static str;
+
+    /// ` AND <the account matches pattern>` for user search, where `pattern` is a
+    /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed
+    /// `name_email`. SQLite asks its FTS5 trigram index, PostgreSQL `ILIKE` on a trigram index.
+    fn push_user_search(qb: &mut QueryBuilder<Self::Db>, pattern: String);
+
+    /// How many rows a statement changed.
+    fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
+
+    /// Opens a store at `url`: the adapter's connection setup and migrations.
+    fn connect(url: &str) -> impl Future<Output = Result<SqlStore<Self>>> + Send;
+}

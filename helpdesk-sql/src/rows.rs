@@ -1,0 +1,214 @@
+//! Rows as the databases return them, and their conversion into the domain model. Time
+//! columns have the dialect's stored type `T`.
+
+use helpdesk_core::{
+    Comment, CommentId, Error, EventId, HistoryEvent, Notification, NotificationId, Result, Ticket,
+    TicketId, User, UserId,
+};
+use sqlx::FromRow;
+
+use crate::Dialect;
+use crate::error::{parse_stored, priority};
+
+fn opt_time<D: Dialect>(stored: Option<D::Time>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    stored.map(D::decode_time).transpose()
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, email, first_name, last_name, role, is_active, created_at, updated_at, deleted_at"
+    };
+}
+pub(crate) use user_columns;
+
+#[derive(FromRow)]
+pub(crate) struct UserRow<T> {
+    id: i64,
+    email: String,
+    first_name: String,
+    last_name: String,
+    role: String,
+    is_active: bool,
+    created_at: T,
+    updated_at: T,
+    deleted_at: Option<T>,
+}
+
+impl<T> UserRow<T> {
+    pub(crate) fn into_user<D: Dialect<Time = T>>(self) -> Result<User> {
+        Ok(User {
+            id: UserId(self.id),
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            role: parse_stored(&self.role)?,
+            is_active: self.is_active,
+            created_at: D::decode_time(self.created_at)?,
+            updated_at: D::decode_time(self.updated_at)?,
+            deleted_at: opt_time::<D>(self.deleted_at)?,
+        })
+    }
+}
+
+macro_rules! ticket_columns {
+    () => {
+        "id, title, description, priority, status, created_by, assigned_to, created_at, \
+         updated_at, resolved_at, escalated_at, due_at, clock_started_at, version"
+    };
+}
+pub(crate) use ticket_columns;
+
+#[derive(FromRow)]
+pub(crate) struct TicketRow<T> {
+    id: i64,
+    title: String,
+    description: String,
+    priority: i16,
+    status: String,
+    created_by: i64,
+    assigned_to: Option<i64>,
+    created_at: T,
+    updated_at: T,
+    resolved_at: Option<T>,
+    escalated_at: Option<T>,
+    due_at: Option<T>,
+    clock_started_at: T,
+    version: i64,
+}
+
+impl<T> TicketRow<T> {
+    pub(crate) fn into_ticket<D: Dialect<Time = T>>(self) -> Result<Ticket> {
+        Ok(Ticket {
+            id: TicketId(self.id),
+            title: self.title,
+            description: self.description,
+            priority: priority(self.priority)?,
+            status: parse_stored(&self.status)?,
+            created_by: UserId(self.created_by),
+            assigned_to: self.assigned_to.map(UserId),
+            created_at: D::decode_time(self.created_at)?,
+            updated_at: D::decode_time(self.updated_at)?,
+            resolved_at: opt_time::<D>(self.resolved_at)?,
+            escalated_at: opt_time::<D>(self.escalated_at)?,
+            due_at: opt_time::<D>(self.due_at)?,
+            version: self.version,
+            clock_started_at: D::decode_time(self.clock_started_at)?,
+        })
+    }
+}
+
+macro_rules! comment_columns {
+    () => {
+        "id, ticket_id, author_id, body, created_at"
+    };
+}
+pub(crate) use comment_columns;
+
+#[derive(FromRow)]
+pub(crate) struct CommentRow<T> {
+    id: i64,
+    ticket_id: i64,
+    author_id: i64,
+    body: String,
+    created_at: T,
+}
+
+impl<T> CommentRow<T> {
+    pub(crate) fn into_comment<D: Dialect<Time = T>>(self) -> Result<Comment> {
+        Ok(Comment {
+            id: CommentId(self.id),
+            ticket_id: TicketId(self.ticket_id),
+            author_id: UserId(self.author_id),
+            body: self.body,
+            created_at: D::decode_time(self.created_at)?,
+        })
+    }
+}
+
+macro_rules! event_columns {
+    () => {
+        "id, ticket_id, actor_id, kind, from_value, to_value, at"
+    };
+}
+pub(crate) use event_columns;
+
+#[derive(FromRow)]
+pub(crate) struct EventRow<T> {
+    id: i64,
+    ticket_id: i64,
+    actor_id: Option<i64>,
+    kind: String,
+    from_value: Option<String>,
+    to_value: Option<String>,
+    at: T,
+}
+
+impl<T> EventRow<T> {
+    pub(crate) fn into_event<D: Dialect<Time = T>>(self) -> Result<HistoryEvent> {
+        Ok(HistoryEvent {
+            id: EventId(self.id),
+            ticket_id: TicketId(self.ticket_id),
+            actor_id: self.actor_id.map(UserId),
+            kind: parse_stored(&self.kind)?,
+            from: self.from_value,
+            to: self.to_value,
+            at: D::decode_time(self.at)?,
+        })
+    }
+}
+
+/// A notification joined with what its email needs.
+macro_rules! notification_select {
+    () => {
+        "SELECT o.id, o.recipient, o.ticket_id, t.title AS ticket_title, t.priority, \
+         c.name_email AS creator, a.name_email AS assignee, o.due_at, o.escalated_at, o.state, \
+         o.attempts, o.last_error, o.next_attempt_at, o.sent_at \
+         FROM outbox o JOIN tickets t ON t.id = o.ticket_id JOIN users c ON c.id = t.created_by \
+         LEFT JOIN users a ON a.id = t.assigned_to"
+    };
+}
+pub(crate) use notification_select;
+
+#[derive(FromRow)]
+pub(crate) struct NotificationRow<T> {
+    id: i64,
+    recipient: String,
+    ticket_id: i64,
+    ticket_title: String,
+    priority: i16,
+    creator: String,
+    assignee: Option<String>,
+    due_at: T,
+    escalated_at: T,
+    state: String,
+    attempts: i32,
+    last_error: Option<String>,
+    next_attempt_at: T,
+    sent_at: Option<T>,
+}
+
+impl<T> NotificationRow<T> {
+    pub(crate) fn into_notification<D: Dialect<Time = T>>(self) -> Result<Notification> {
+        Ok(Notification {
+            id: NotificationId(self.id),
+            recipient: self.recipient,
+            ticket_id: TicketId(self.ticket_id),
+            ticket_title: self.ticket_title,
+            priority: priority(self.priority)?,
+            creator: self.creator,
+            assignee: self.assignee,
+            due_at: D::decode_time(self.due_at)?,
+            escalated_at: D::decode_time(self.escalated_at)?,
+            state: parse_stored(&self.state)?,
+            attempts: u32::try_from(self.attempts).unwrap_or_default(),
+            last_error: self.last_error,
+            next_attempt_at: D::decode_time(self.next_attempt_at)?,
+            sent_at: opt_time::<D>(self.sent_at)?,
+        })
+    }
+}
+
+/// Converts every row, failing on the first that does not convert.
+pub(crate) fn convert<R, T>(rows: Vec<R>, f: impl FnMut(R) -> Result<T, Error>) -> Result<Vec<T>> {
+    rows.into_iter().map(f).collect()
+}

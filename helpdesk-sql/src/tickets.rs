@@ -1,0 +1,461 @@
+//! Tickets, comments, history, the escalation sweep and the report.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use helpdesk_core::store::{
+    ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
+};
+use helpdesk_core::{
+    Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Priority,
+    Report, Result, Ticket, TicketId, TicketQuery, TicketScope,
+};
+use sqlx::{
+    ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Transaction,
+    Type,
+};
+
+use crate::error::store_error as db;
+use crate::filters::{order_by, push_page, push_scope, push_ticket_filters};
+use crate::rows::{
+    CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ticket_columns,
+};
+use crate::{Dialect, SqlStore, Value, sql};
+
+/// The stored form of a priority: its rank, so ordering by priority orders by a number.
+fn rank(priority: Priority) -> i16 {
+    match priority {
+        Priority::Low => 0,
+        Priority::Medium => 1,
+        Priority::High => 2,
+    }
+}
+
+/// The active tickets overdue at `$1` that this sweep has recorded an `escalated` event for:
+/// exactly the ones it claimed (see the crate documentation).
+const ESCALATING: &str = "t.status IN ('open', 'in_progress') AND t.due_at <= $1 \
+     AND EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'escalated' \
+                 AND h.at = $1)";
+
+impl<D> SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
+{
+    async fn insert_events(
+        tx: &mut Transaction<'static, D::Db>,
+        ticket: TicketId,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        for e in events {
+            sqlx::query(
+                "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(ticket.0)
+            .bind(e.actor_id.map(|a| a.0))
+            .bind(e.kind.as_str())
+            .bind(e.from.clone())
+            .bind(e.to.clone())
+            .bind(D::encode_time(e.at))
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Restarts the escalation clock of a ticket; `false` if there is no such ticket.
+    async fn restart_clock(
+        tx: &mut Transaction<'static, D::Db>,
+        ticket: TicketId,
+        r: &ClockRestart,
+    ) -> Result<bool> {
+        let [low, medium, high] = r.due_by_rank.map(D::encode_time);
+        let updated = sqlx::query(
+            "UPDATE tickets SET clock_started_at = $1, updated_at = $1, version = version + 1, \
+             due_at = CASE WHEN status IN ('open', 'in_progress') \
+                           THEN CASE priority WHEN 0 THEN $2 WHEN 1 THEN $3 ELSE $4 END END \
+             WHERE id = $5",
+        )
+        .bind(D::encode_time(r.at))
+        .bind(low)
+        .bind(medium)
+        .bind(high)
+        .bind(ticket.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok(D::rows_affected(&updated) > 0)
+    }
+
+    async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> Result<u64> {
+        let n: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    /// A page of a ticket's rows from `table` (comments or history), oldest first, with the count.
+    async fn page_of_ticket<R, T>(
+        &self,
+        select: &'static str,
+        table: &'static str,
+        ticket: TicketId,
+        page: PageRequest,
+        convert_row: fn(R) -> Result<T>,
+    ) -> Result<Page<T>>
+    where
+        R: for<'r> FromRow<'r, <D::Db as Database>::Row> + Send + Unpin,
+    {
+        let mut qb = QueryBuilder::new(format!("SELECT count(*) FROM {table} WHERE ticket_id = "));
+        qb.push_bind(ticket.0);
+        let count = self.count(&mut qb).await?;
+        let mut qb = QueryBuilder::new(select);
+        qb.push(" WHERE ticket_id = ")
+            .push_bind(ticket.0)
+            .push(" ORDER BY id");
+        push_page(&mut qb, page);
+        let rows: Vec<R> = qb
+            .build_query_as()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(Page {
+            items: convert(rows, convert_row)?,
+            count,
+            request: page,
+        })
+    }
+}
+
+#[async_trait]
+impl<D> TicketStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
+{
+    async fn insert_ticket(&self, d: &TicketDraft) -> Result<Ticket> {
+        let mut tx = self.write().await?;
+        let row: TicketRow<D::Time> = sqlx::query_as(concat!(
+            "INSERT INTO tickets (title, description, priority, status, created_by, created_at, \
+             updated_at, due_at, clock_started_at) VALUES ($1, $2, $3, 'open', $4, $5, $5, $6, $5) \
+             RETURNING ",
+            ticket_columns!()
+        ))
+        .bind(&d.title)
+        .bind(&d.description)
+        .bind(rank(d.priority))
+        .bind(d.created_by.0)
+        .bind(D::encode_time(d.created_at))
+        .bind(D::encode_time(d.due_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let ticket = row.into_ticket::<D>()?;
+        let created = NewEvent {
+            actor_id: Some(d.created_by),
+            kind: HistoryKind::Created,
+            from: None,
+            to: Some(ticket.status.to_string()),
+            at: d.created_at,
+        };
+        Self::insert_events(&mut tx, ticket.id, &[created]).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(ticket)
+    }
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+        let row: Option<TicketRow<D::Time>> = sqlx::query_as(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?;
+        row.map(TicketRow::into_ticket::<D>).transpose()
+    }
+
+    async fn update_ticket(&self, change: &TicketChange) -> Result<bool> {
+        let t = &change.ticket;
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(
+            "UPDATE tickets SET title = $1, description = $2, priority = $3, status = $4, \
+             assigned_to = $5, updated_at = $6, resolved_at = $7, escalated_at = $8, due_at = $9, \
+             clock_started_at = $10, version = version + 1 WHERE id = $11 AND version = $12",
+        )
+        .bind(&t.title)
+        .bind(&t.description)
+        .bind(rank(t.priority))
+        .bind(t.status.as_str())
+        .bind(t.assigned_to.map(|a| a.0))
+        .bind(D::encode_time(t.updated_at))
+        .bind(t.resolved_at.map(D::encode_time))
+        .bind(t.escalated_at.map(D::encode_time))
+        .bind(t.due_at.map(D::encode_time))
+        .bind(D::encode_time(t.clock_started_at))
+        .bind(t.id.0)
+        .bind(change.expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if D::rows_affected(&updated) == 0 {
+            return Ok(false);
+        }
+        Self::insert_events(&mut tx, t.id, &change.events).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn delete_ticket(&self, id: TicketId) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM tickets WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(D::rows_affected(&deleted) > 0)
+    }
+
+    async fn list_tickets(
+        &self,
+        scope: TicketScope,
+        query: &TicketQuery,
+        page: PageRequest,
+    ) -> Result<Page<Ticket>> {
+        let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
+        push_ticket_filters(&mut qb, scope, query, D::LIKE);
+        let count = self.count(&mut qb).await?;
+        let mut qb = QueryBuilder::new(concat!("SELECT ", ticket_columns!(), " FROM tickets t"));
+        push_ticket_filters(&mut qb, scope, query, D::LIKE);
+        qb.push(order_by(query.ordering));
+        push_page(&mut qb, page);
+        let rows: Vec<TicketRow<D::Time>> = qb
+            .build_query_as()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db)?;
+        Ok(Page {
+            items: convert(rows, TicketRow::into_ticket::<D>)?,
+            count,
+            request: page,
+        })
+    }
+
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
+        let now = D::encode_time(now);
+        let mut tx = self.write().await?;
+        // 1. Claim the overdue tickets by recording their events (see the crate docs).
+        let claim = format!(
+            "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
+             SELECT id, NULL, 'escalated', status, 'escalated', $1 FROM tickets \
+             WHERE status IN ('open', 'in_progress') AND due_at <= $1 ORDER BY id{}",
+            D::CLAIM
+        );
+        sqlx::query(sql(claim))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // 2. One email per recipient: the active creator, and every other active admin.
+        let mail = format!(
+            "INSERT INTO outbox (ticket_id, user_id, recipient, due_at, escalated_at, next_attempt_at) \
+             SELECT t.id, u.id, u.email, t.due_at, $1, $1 FROM tickets t \
+               JOIN users u ON u.id = t.created_by WHERE {ESCALATING} AND u.is_active = {yes} \
+             UNION ALL \
+             SELECT t.id, a.id, a.email, t.due_at, $1, $1 FROM tickets t \
+               CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = {yes}) a \
+              WHERE {ESCALATING} AND a.id <> t.created_by",
+            yes = D::TRUE
+        );
+        let queued = sqlx::query(sql(mail))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // 3. Escalate them.
+        let escalate = format!(
+            "UPDATE tickets AS t SET status = 'escalated', escalated_at = $1, updated_at = $1, \
+             due_at = NULL, version = version + 1 WHERE {ESCALATING} RETURNING id"
+        );
+        let mut escalated: Vec<i64> = sqlx::query_scalar(sql(escalate))
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        escalated.sort_unstable();
+        Ok(EscalationReport {
+            escalated: escalated.into_iter().map(TicketId).collect(),
+            notifications_queued: D::rows_affected(&queued),
+        })
+    }
+
+    async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> Result<Report> {
+        let mut qb = QueryBuilder::new(
+            "SELECT count(*) FILTER (WHERE h.kind = 'created'), \
+             count(*) FILTER (WHERE h.kind = 'status_changed' AND h.to_value = 'resolved'), \
+             count(*) FILTER (WHERE h.kind = 'escalated') \
+             FROM history h JOIN tickets t ON t.id = h.ticket_id WHERE h.at >= ",
+        );
+        qb.push_bind(D::encode_time(since));
+        push_scope(&mut qb, scope);
+        let (opened, resolved, escalated): (i64, i64, i64) = qb
+            .build_query_as()
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db)?;
+        let n = |v: i64| u64::try_from(v).unwrap_or_default();
+        Ok(Report {
+            opened: n(opened),
+            resolved: n(resolved),
+            escalated: n(escalated),
+        })
+    }
+}
+
+#[async_trait]
+impl<D> CommentStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
+{
+    async fn insert_comment(
+        &self,
+        d: &CommentDraft,
+        restart: Option<&ClockRestart>,
+    ) -> Result<Option<Comment>> {
+        let mut tx = self.write().await?;
+        let exists = match restart {
+            Some(r) => Self::restart_clock(&mut tx, d.ticket_id, r).await?,
+            None => {
+                let keep = format!("SELECT 1 FROM tickets WHERE id = $1{}", D::KEEP);
+                sqlx::query(sql(keep))
+                    .bind(d.ticket_id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .is_some()
+            }
+        };
+        if !exists {
+            return Ok(None);
+        }
+        let row: CommentRow<D::Time> = sqlx::query_as(concat!(
+            "INSERT INTO comments (ticket_id, author_id, body, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING ",
+            comment_columns!()
+        ))
+        .bind(d.ticket_id.0)
+        .bind(d.author_id.0)
+        .bind(&d.body)
+        .bind(D::encode_time(d.created_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let comment = row.into_comment::<D>()?;
+        let event = NewEvent {
+            actor_id: Some(d.author_id),
+            kind: HistoryKind::Commented,
+            from: None,
+            to: Some(comment.id.to_string()),
+            at: d.created_at,
+        };
+        Self::insert_events(&mut tx, d.ticket_id, &[event]).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(comment))
+    }
+
+    async fn list_comments(&self, ticket: TicketId, page: PageRequest) -> Result<Page<Comment>> {
+        let select = concat!("SELECT ", comment_columns!(), " FROM comments");
+        self.page_of_ticket(
+            select,
+            "comments",
+            ticket,
+            page,
+            CommentRow::<D::Time>::into_comment::<D>,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<D> HistoryStore for SqlStore<D>
+where
+    D: Dialect,
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    for<'r> &'r str: ColumnIndex<<D::Db as Database>::Row>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
+    i64: Value<D::Db>,
+    i32: Value<D::Db>,
+    i16: Value<D::Db>,
+    bool: Value<D::Db>,
+    String: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+    Option<i64>: Value<D::Db>,
+    Option<String>: Value<D::Db>,
+    Option<Vec<u8>>: Value<D::Db>,
+    Option<D::Time>: Value<D::Db>,
+{
+    async fn list_history(
+        &self,
+        ticket: TicketId,
+        page: PageRequest,
+    ) -> Result<Page<HistoryEvent>> {
+        let select = concat!("SELECT ", event_columns!(), " FROM history");
+        self.page_of_ticket(
+            select,
+            "history",
+            ticket,
+            page,
+            EventRow::<D::Time>::into_event::<D>,
+        )
+        .await
+    }
+}
