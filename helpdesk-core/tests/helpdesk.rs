@@ -819,29 +819,6 @@ async fn provisioned_users_exist_once_and_cannot_sign_in_with_a_password() {
     ));
 }
 
-#[tokio::test]
-async fn an_in_memory_url_is_one_private_database() {
-    for url in ["sqlite::memory:", "sqlite://demo?mode=memory"] {
-        let hd = Helpdesk::new(SqliteStore::connect(url).await.unwrap());
-        let user = hd
-            .register(Registration::new("ada@example.com", PASSWORD, "", "").unwrap())
-            .await
-            .unwrap();
-        let ticket = hd
-            .create_ticket(
-                &user.actor(),
-                NewTicket::new("t", "", Priority::Low).unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            hd.get_ticket(&user.actor(), ticket.id).await.unwrap().id,
-            ticket.id,
-            "{url}"
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_staff_actions_on_one_ticket_all_succeed() {
     let dir = std::env::temp_dir().join(format!("helpdesk-concurrent-{}", std::process::id()));

@@ -1,0 +1,189 @@
+//! The [`Helpdesk`] façade: every use case, with its permission checks and validation, one
+//! file per area: [`accounts`](self) (sign-up, sessions, one's own account), users
+//! (administration), tickets, comments and history, notifications.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::permissions::Actor;
+use crate::{
+    Clock, Error, EscalationEngine, EscalationPolicy, Notifier, OutboxDispatcher, Result, Store,
+    SystemClock,
+};
+
+mod accounts;
+mod comments;
+mod notifications;
+mod tickets;
+mod users;
+
+pub use accounts::{Login, LoginThrottle};
+pub use users::AdminBootstrap;
+
+/// Settings of a [`Helpdesk`], set through [`Helpdesk::builder`].
+pub struct HelpdeskBuilder {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policy: EscalationPolicy,
+    session_ttl: Duration,
+    throttle: LoginThrottle,
+}
+
+impl fmt::Debug for HelpdeskBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HelpdeskBuilder")
+            .field("policy", &self.policy)
+            .field("session_ttl", &self.session_ttl)
+            .field("throttle", &self.throttle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HelpdeskBuilder {
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The escalation windows (default: high 1 h, medium 4 h, low 24 h).
+    pub fn escalation_policy(mut self, policy: EscalationPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How long a session lasts (default: 14 days).
+    pub fn session_ttl(mut self, ttl: StdDuration) -> Self {
+        self.session_ttl = Duration::from_std(ttl).unwrap_or(self.session_ttl);
+        self
+    }
+
+    /// Login throttling (default: 5 failures within 15 minutes).
+    pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = throttle;
+        self
+    }
+
+    /// The configured helpdesk.
+    pub fn build(self) -> Helpdesk {
+        Helpdesk {
+            inner: Arc::new(Inner {
+                store: self.store,
+                clock: self.clock,
+                policy: self.policy,
+                session_ttl: self.session_ttl,
+                throttle: self.throttle,
+            }),
+        }
+    }
+}
+
+/// The helpdesk: every use case of the HTTP API, callable from any front end.
+///
+/// Cheap to clone; clones share the store and settings. Every method that acts for someone
+/// takes the [`Actor`] and checks what that actor may do; a ticket the actor may not see is
+/// [`Error::NotFound`], never [`Error::Forbidden`], so ids of other people's tickets leak nothing.
+#[derive(Debug, Clone)]
+pub struct Helpdesk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policy: EscalationPolicy,
+    session_ttl: Duration,
+    throttle: LoginThrottle,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Helpdesk")
+            .field("now", &self.clock.now())
+            .field("policy", &self.policy)
+            .field("session_ttl", &self.session_ttl)
+            .field("throttle", &self.throttle)
+            .finish_non_exhaustive()
+    }
+}
+
+fn forbidden(message: &str) -> Error {
+    Error::Forbidden(message.to_owned())
+}
+
+/// Agents and admins only.
+fn require_staff(actor: &Actor) -> Result<()> {
+    if actor.is_staff() {
+        Ok(())
+    } else {
+        Err(forbidden("only agents and admins may see users"))
+    }
+}
+
+/// Admins only; `what` completes "only admins may ...".
+fn require_admin(actor: &Actor, what: &str) -> Result<()> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("only admins may {what}")))
+    }
+}
+
+impl Helpdesk {
+    /// A helpdesk with default settings over `store`.
+    pub fn new(store: impl Store) -> Self {
+        Self::builder(store).build()
+    }
+
+    /// Starts configuring a helpdesk over `store`.
+    pub fn builder(store: impl Store) -> HelpdeskBuilder {
+        Self::builder_shared(Arc::new(store))
+    }
+
+    /// [`builder`](Self::builder) for a store that is already shared.
+    pub fn builder_shared(store: Arc<dyn Store>) -> HelpdeskBuilder {
+        HelpdeskBuilder {
+            store,
+            clock: Arc::new(SystemClock),
+            policy: EscalationPolicy::default(),
+            session_ttl: Duration::days(14),
+            throttle: LoginThrottle::default(),
+        }
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The escalation policy.
+    pub fn escalation_policy(&self) -> &EscalationPolicy {
+        &self.inner.policy
+    }
+
+    /// The escalation engine over this helpdesk's store and clock.
+    pub fn escalation_engine(&self) -> EscalationEngine {
+        EscalationEngine::new(self.inner.store.clone(), self.inner.clock.clone())
+    }
+
+    /// An outbox dispatcher delivering through `notifier`.
+    pub fn outbox_dispatcher(&self, notifier: impl Notifier) -> OutboxDispatcher {
+        OutboxDispatcher::new(
+            self.inner.store.clone(),
+            Arc::new(notifier),
+            self.inner.clock.clone(),
+        )
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Checks that the store answers.
+    pub async fn health(&self) -> Result<()> {
+        self.inner.store.ping().await
+    }
+}

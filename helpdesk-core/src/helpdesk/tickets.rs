@@ -1,0 +1,169 @@
+//! Tickets: listing, raising, reading, changing (with optimistic concurrency), assigning,
+//! deleting; the report and a manual escalation sweep.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Helpdesk, forbidden, require_admin};
+use crate::changes::{plan_assignment, plan_update};
+use crate::permissions::{Actor, can_view};
+use crate::store::{TicketChange, TicketDraft};
+use crate::{
+    Error, EscalationReport, NewTicket, Page, PageRequest, Report, Result, Ticket, TicketId,
+    TicketPatch, TicketQuery, UserId,
+};
+
+/// How many times a change is recomputed when another writer got there first.
+const OPTIMISTIC_RETRIES: u32 = 12;
+
+/// Waits a little before recomputing a change that lost a race: a random 0 to 2^attempt
+/// milliseconds (capped at 64), so writers that collided spread out instead of colliding again.
+async fn back_off(attempt: u32) {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    let cap = 1u64 << attempt.min(6);
+    tokio::time::sleep(StdDuration::from_millis(u64::from(byte[0]) % (cap + 1))).await;
+}
+
+impl Helpdesk {
+    /// The tickets the actor may see that match `query`.
+    pub async fn list_tickets(
+        &self,
+        actor: &Actor,
+        query: &TicketQuery,
+        page: PageRequest,
+    ) -> Result<Page<Ticket>> {
+        self.inner
+            .store
+            .list_tickets(actor.scope(), query, page)
+            .await
+    }
+
+    /// Raises a ticket (status `open`, escalation clock started).
+    pub async fn create_ticket(&self, actor: &Actor, new: NewTicket) -> Result<Ticket> {
+        let now = self.now();
+        let draft = TicketDraft {
+            due_at: self.inner.policy.due_at(new.priority, now),
+            title: new.title,
+            description: new.description,
+            priority: new.priority,
+            created_by: actor.id,
+            created_at: now,
+        };
+        self.inner.store.insert_ticket(&draft).await
+    }
+
+    /// A ticket the actor may see.
+    pub async fn get_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        match self.inner.store.ticket(id).await? {
+            Some(ticket) if can_view(actor, &ticket) => Ok(ticket),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Reads the ticket, computes a change with `plan`, and writes it if nobody changed the
+    /// ticket meanwhile; recomputes on a lost race unless the caller pinned a version.
+    async fn change_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        if_match: Option<i64>,
+        plan: impl Fn(&Ticket, DateTime<Utc>) -> Result<Option<TicketChange>>,
+    ) -> Result<Ticket> {
+        for attempt in 0..OPTIMISTIC_RETRIES {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
+            let ticket = self.get_ticket(actor, id).await?;
+            if let Some(expected) = if_match
+                && expected != ticket.version
+            {
+                return Err(Error::PreconditionFailed {
+                    current: ticket.version,
+                });
+            }
+            let Some(change) = plan(&ticket, self.now())? else {
+                return Ok(ticket);
+            };
+            if self.inner.store.update_ticket(&change).await? {
+                return Ok(change.ticket);
+            }
+        }
+        Err(Error::Conflict(
+            "the ticket is being changed by others; try again".into(),
+        ))
+    }
+
+    /// Edits a ticket and/or moves its status, as the ticket rules allow. With `if_match`,
+    /// [`Error::PreconditionFailed`] if the ticket is no longer at that version.
+    pub async fn update_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        patch: TicketPatch,
+        if_match: Option<i64>,
+    ) -> Result<Ticket> {
+        let policy = &self.inner.policy;
+        self.change_ticket(actor, id, if_match, |ticket, now| {
+            plan_update(actor, ticket, &patch, policy, now)
+        })
+        .await
+    }
+
+    /// Assigns a ticket to an active agent or admin, or unassigns it with `None` (admins).
+    pub async fn assign_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        assignee: Option<UserId>,
+        if_match: Option<i64>,
+    ) -> Result<Ticket> {
+        if !actor.is_admin() {
+            // Whoever may not see the ticket must not learn that it exists: 404 before 403.
+            self.get_ticket(actor, id).await?;
+            return Err(forbidden("only admins may assign tickets"));
+        }
+        if let Some(assignee) = assignee {
+            let staff = self.inner.store.user(assignee).await?;
+            if !staff.is_some_and(|u| u.is_active && u.role.is_staff()) {
+                return Err(Error::invalid(
+                    "agent_id",
+                    "must be the id of an active agent or admin",
+                ));
+            }
+        }
+        let policy = &self.inner.policy;
+        self.change_ticket(actor, id, if_match, |ticket, now| {
+            Ok(plan_assignment(actor, ticket, assignee, policy, now))
+        })
+        .await
+    }
+
+    /// Deletes a ticket with its comments and history (admins).
+    pub async fn delete_ticket(&self, actor: &Actor, id: TicketId) -> Result<()> {
+        if !actor.is_admin() {
+            self.get_ticket(actor, id).await?;
+            return Err(forbidden("only admins may delete tickets"));
+        }
+        if self.inner.store.delete_ticket(id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Tickets opened, resolved and escalated in the last 7 days, among those the actor may see.
+    pub async fn report_last_7_days(&self, actor: &Actor) -> Result<Report> {
+        self.inner
+            .store
+            .report(actor.scope(), self.now() - Duration::days(7))
+            .await
+    }
+
+    /// Runs one escalation sweep now (admins).
+    pub async fn run_escalation(&self, actor: &Actor) -> Result<EscalationReport> {
+        require_admin(actor, "run escalations")?;
+        self.escalation_engine().run_once(self.now()).await
+    }
+}
