@@ -24,59 +24,40 @@ pub use accounts::{Login, LoginThrottle};
 pub use users::AdminBootstrap;
 
 /// Settings of a [`Helpdesk`], set through [`Helpdesk::builder`].
+#[derive(Debug)]
 pub struct HelpdeskBuilder {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    policy: EscalationPolicy,
-    session_ttl: Duration,
-    throttle: LoginThrottle,
-}
-
-impl fmt::Debug for HelpdeskBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HelpdeskBuilder")
-            .field("policy", &self.policy)
-            .field("session_ttl", &self.session_ttl)
-            .field("throttle", &self.throttle)
-            .finish_non_exhaustive()
-    }
+    inner: Inner,
 }
 
 impl HelpdeskBuilder {
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.inner.clock = Arc::new(clock);
         self
     }
 
     /// The escalation windows (default: high 1 h, medium 4 h, low 24 h).
     pub fn escalation_policy(mut self, policy: EscalationPolicy) -> Self {
-        self.policy = policy;
+        self.inner.policy = policy;
         self
     }
 
     /// How long a session lasts (default: 14 days).
     pub fn session_ttl(mut self, ttl: StdDuration) -> Self {
-        self.session_ttl = Duration::from_std(ttl).unwrap_or(self.session_ttl);
+        self.inner.session_ttl = Duration::from_std(ttl).unwrap_or(self.inner.session_ttl);
         self
     }
 
     /// Login throttling (default: 5 failures within 15 minutes).
     pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
-        self.throttle = throttle;
+        self.inner.throttle = throttle;
         self
     }
 
     /// The configured helpdesk.
     pub fn build(self) -> Helpdesk {
         Helpdesk {
-            inner: Arc::new(Inner {
-                store: self.store,
-                clock: self.clock,
-                policy: self.policy,
-                session_ttl: self.session_ttl,
-                throttle: self.throttle,
-            }),
+            inner: Arc::new(self.inner),
         }
     }
 }
@@ -101,7 +82,7 @@ struct Inner {
 
 impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Helpdesk")
+        f.debug_struct("Settings")
             .field("now", &self.clock.now())
             .field("policy", &self.policy)
             .field("session_ttl", &self.session_ttl)
@@ -146,11 +127,13 @@ impl Helpdesk {
     /// [`builder`](Self::builder) for a store that is already shared.
     pub fn builder_shared(store: Arc<dyn Store>) -> HelpdeskBuilder {
         HelpdeskBuilder {
-            store,
-            clock: Arc::new(SystemClock),
-            policy: EscalationPolicy::default(),
-            session_ttl: Duration::days(14),
-            throttle: LoginThrottle::default(),
+            inner: Inner {
+                store,
+                clock: Arc::new(SystemClock),
+                policy: EscalationPolicy::default(),
+                session_ttl: Duration::days(14),
+                throttle: LoginThrottle::default(),
+            },
         }
     }
 
