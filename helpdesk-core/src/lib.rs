@@ -77,4 +77,4 @@ pub use notify::{Email, Notification, NotificationState, Notifier};
 pub use outbox::{DispatchReport, OutboxDispatcher, RetryPolicy};
 pub use permissions::{Actor, TicketScope};
 pub use query::{AssigneeFilter, Page, PageRequest, TicketOrdering, TicketQuery, UserQuery};
-pub use store::Store;
+pub use store::{Store, StoreError, StoreResult};

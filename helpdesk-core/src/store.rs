@@ -3,8 +3,12 @@
 //! Each trait holds one aggregate's queries; [`Store`] bundles them, so a host hands the
 //! library one value. Writes that belong together (a ticket change and its history events, an
 //! escalation and its queued emails) are single methods, so an adapter can make each one
-//! transaction. Adapters report unique-email violations as [`Error::Conflict`] and everything
-//! else that fails as [`Error::Store`].
+//! transaction.
+//!
+//! Every method returns a [`StoreError`]: a unique constraint that refused a write (named, so
+//! core can say what was taken), a store that cannot answer now, or any other failure of the
+//! backend. Core converts it into the library's [`Error`] in one place; "not found" is never
+//! an error here but an `Option` or a `bool` that each method documents.
 //!
 //! `helpdesk-sqlite` is the reference adapter; its conformance suite is written once so any
 //! other adapter can run the same tests.
@@ -15,12 +19,57 @@ use chrono::{DateTime, Duration, Utc};
 use crate::EscalationReport;
 use crate::notify::{Notification, NotificationState};
 use crate::{
-    Comment, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority, Report, Result,
-    Role, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
+    BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
+    Report, Role, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
 };
 
-#[allow(unused_imports)] // for doc links
-use crate::Error;
+/// The unique constraint on account emails, as [`StoreError::UniqueViolation`] names it.
+pub const USERS_EMAIL: &str = "users.email";
+
+/// What a store reports when a method fails.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique constraint refused the write; nothing was written. `constraint` names it as
+    /// `table.column` (for example [`USERS_EMAIL`]).
+    #[error("unique constraint {constraint} violated")]
+    UniqueViolation {
+        /// `table.column` of the constraint.
+        constraint: String,
+    },
+    /// The store cannot answer now (pool exhausted, connection lost, shutting down); nothing
+    /// was written and the call is worth retrying later.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// Any other failure of the backend, or a stored value the schema should never hold.
+    #[error("store failure: {0}")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// A backend failure from any error.
+    pub fn backend(error: impl Into<BoxError>) -> Self {
+        StoreError::Backend(error.into())
+    }
+}
+
+/// The result of a store method.
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+impl From<StoreError> for Error {
+    /// The one conversion of store failures: a taken email is a [`Error::Conflict`] the client
+    /// can act on; an unavailable store is [`Error::Unavailable`]; anything else, including
+    /// other unique violations that no client input can cause, is [`Error::Store`].
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UniqueViolation { constraint } if constraint == USERS_EMAIL => {
+                Error::Conflict("an account with this email already exists".into())
+            }
+            StoreError::Unavailable(e) => Error::Unavailable(e),
+            other => Error::Store(other.into()),
+        }
+    }
+}
 
 /// The `LIKE` pattern that finds `text` anywhere, with `%`, `_` and `\` escaped by `\` (use
 /// `ESCAPE '\'`), so a search matches its text literally. For SQL adapters.
@@ -140,40 +189,43 @@ pub struct CommentDraft {
 /// Accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Stores a new account; [`Error::Conflict`] when the email is taken.
-    async fn insert_user(&self, draft: &UserDraft) -> Result<User>;
+    /// Stores a new account. MUST return [`StoreError::UniqueViolation`] naming
+    /// [`USERS_EMAIL`] when the email is taken.
+    async fn insert_user(&self, draft: &UserDraft) -> StoreResult<User>;
 
     /// An account by id, deleted ones included.
-    async fn user(&self, id: UserId) -> Result<Option<User>>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
 
     /// A not-deleted account and its password hash, by normalised email.
-    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
 
     /// The password hash of a not-deleted account.
-    async fn password_hash(&self, id: UserId) -> Result<Option<String>>;
+    async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>>;
 
     /// Writes email, names, role, `is_active` and `updated_at`; revokes every session in the
-    /// same transaction when `is_active` is false. [`Error::NotFound`] for a missing or
-    /// deleted account, [`Error::Conflict`] when the email is taken.
-    async fn update_user(&self, user: &User) -> Result<User>;
+    /// same transaction when `is_active` is false. The stored account, or `None` (and nothing
+    /// written) for a missing or deleted one. MUST return [`StoreError::UniqueViolation`]
+    /// naming [`USERS_EMAIL`] when the email is taken.
+    async fn update_user(&self, user: &User) -> StoreResult<Option<User>>;
 
-    /// Replaces the password hash and revokes every session but `keep`, in one transaction.
+    /// Replaces the password hash and revokes every session but `keep`, in one transaction;
+    /// `false` (and nothing written) for a missing or deleted account.
     async fn set_password(
         &self,
         id: UserId,
         password_hash: &str,
         keep: Option<TokenHash>,
         now: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> StoreResult<bool>;
 
     /// Deletes an account: erases email, names and password, deactivates it, revokes its
     /// sessions and drops its unsent notifications, in one transaction. Tickets, comments and
-    /// history keep pointing at the now anonymous account. [`Error::NotFound`] if missing or
-    /// already deleted.
-    async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> Result<()>;
+    /// history keep pointing at the now anonymous account. `false` (and nothing written) if
+    /// missing or already deleted.
+    async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// A page of not-deleted accounts, ordered by id.
-    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> Result<Page<User>>;
+    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
 }
 
 /// Sign-in sessions and login throttling.
@@ -186,13 +238,14 @@ pub trait SessionStore: Send + Sync {
         user: UserId,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> StoreResult<()>;
 
     /// The active, not-deleted user of an unexpired session.
-    async fn session_user(&self, token: TokenHash, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn session_user(&self, token: TokenHash, now: DateTime<Utc>)
+    -> StoreResult<Option<User>>;
 
     /// Revokes one session; revoking an unknown one is not an error.
-    async fn delete_session(&self, token: TokenHash) -> Result<()>;
+    async fn delete_session(&self, token: TokenHash) -> StoreResult<()>;
 
     /// Records a failed login for a normalised email, forgetting failures older than `forget_before`.
     async fn record_login_failure(
@@ -200,31 +253,34 @@ pub trait SessionStore: Send + Sync {
         email: &str,
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> StoreResult<()>;
 
     /// The failed logins for `email` strictly after `since`, oldest first.
-    async fn login_failures(&self, email: &str, since: DateTime<Utc>)
-    -> Result<Vec<DateTime<Utc>>>;
+    async fn login_failures(
+        &self,
+        email: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>>;
 
     /// Forgets the failed logins for `email` (after a successful one).
-    async fn clear_login_failures(&self, email: &str) -> Result<()>;
+    async fn clear_login_failures(&self, email: &str) -> StoreResult<()>;
 }
 
 /// Tickets, the escalation sweep and the report.
 #[async_trait]
 pub trait TicketStore: Send + Sync {
     /// Stores a new ticket (status `open`, version 1) and its `created` event.
-    async fn insert_ticket(&self, draft: &TicketDraft) -> Result<Ticket>;
+    async fn insert_ticket(&self, draft: &TicketDraft) -> StoreResult<Ticket>;
 
     /// A ticket by id.
-    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>>;
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;
 
     /// Applies a change if the stored version is still the expected one; `false` if it is not
     /// (or the ticket is gone), in which case nothing is written.
-    async fn update_ticket(&self, change: &TicketChange) -> Result<bool>;
+    async fn update_ticket(&self, change: &TicketChange) -> StoreResult<bool>;
 
     /// Deletes a ticket with its comments, history and unsent notifications; `false` if missing.
-    async fn delete_ticket(&self, id: TicketId) -> Result<bool>;
+    async fn delete_ticket(&self, id: TicketId) -> StoreResult<bool>;
 
     /// A page of the tickets in `scope` that match `query`, in the query's order.
     async fn list_tickets(
@@ -232,18 +288,18 @@ pub trait TicketStore: Send + Sync {
         scope: TicketScope,
         query: &TicketQuery,
         page: PageRequest,
-    ) -> Result<Page<Ticket>>;
+    ) -> StoreResult<Page<Ticket>>;
 
     /// In one transaction: moves every `open` or `in_progress` ticket whose `due_at` is at or
     /// before `now` to `escalated`, records an `escalated` event for each, and queues one
     /// notification per recipient (active admins and the active creator, each address once).
     /// The statement that changes the status decides, so concurrent sweeps escalate each
     /// ticket exactly once.
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<EscalationReport>;
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport>;
 
     /// Counts of `created`, `status_changed` to resolved, and `escalated` events at or after
     /// `since`, over the tickets in `scope`.
-    async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> Result<Report>;
+    async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Report>;
 }
 
 /// Comments.
@@ -256,18 +312,25 @@ pub trait CommentStore: Send + Sync {
         &self,
         draft: &CommentDraft,
         restart: Option<&ClockRestart>,
-    ) -> Result<Option<Comment>>;
+    ) -> StoreResult<Option<Comment>>;
 
     /// A page of a ticket's comments, oldest first.
-    async fn list_comments(&self, ticket: TicketId, page: PageRequest) -> Result<Page<Comment>>;
+    async fn list_comments(
+        &self,
+        ticket: TicketId,
+        page: PageRequest,
+    ) -> StoreResult<Page<Comment>>;
 }
 
 /// Ticket history.
 #[async_trait]
 pub trait HistoryStore: Send + Sync {
     /// A page of a ticket's history, oldest first.
-    async fn list_history(&self, ticket: TicketId, page: PageRequest)
-    -> Result<Page<HistoryEvent>>;
+    async fn list_history(
+        &self,
+        ticket: TicketId,
+        page: PageRequest,
+    ) -> StoreResult<Page<HistoryEvent>>;
 }
 
 /// The transactional outbox of notifications.
@@ -281,10 +344,10 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<Notification>>;
+    ) -> StoreResult<Vec<Notification>>;
 
     /// Marks a claimed notification delivered.
-    async fn mark_sent(&self, id: NotificationId, at: DateTime<Utc>) -> Result<()>;
+    async fn mark_sent(&self, id: NotificationId, at: DateTime<Utc>) -> StoreResult<()>;
 
     /// Records a failed attempt; the notification becomes due again at `retry_at`.
     async fn mark_retry(
@@ -292,21 +355,27 @@ pub trait OutboxStore: Send + Sync {
         id: NotificationId,
         retry_at: DateTime<Utc>,
         error: &str,
-    ) -> Result<()>;
+    ) -> StoreResult<()>;
 
     /// Records the last failed attempt; the notification stays `failed` until retried by hand.
-    async fn mark_failed(&self, id: NotificationId, at: DateTime<Utc>, error: &str) -> Result<()>;
+    async fn mark_failed(
+        &self,
+        id: NotificationId,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()>;
 
     /// A page of notifications in a state, newest first.
     async fn list_notifications(
         &self,
         state: NotificationState,
         page: PageRequest,
-    ) -> Result<Page<Notification>>;
+    ) -> StoreResult<Page<Notification>>;
 
     /// Moves a `failed` notification back to `pending`, due at `now`, with its attempts reset;
     /// `false` if there is no failed notification with that id.
-    async fn retry_notification(&self, id: NotificationId, now: DateTime<Utc>) -> Result<bool>;
+    async fn retry_notification(&self, id: NotificationId, now: DateTime<Utc>)
+    -> StoreResult<bool>;
 }
 
 /// Everything the library needs from storage.
@@ -315,5 +384,5 @@ pub trait Store:
     UserStore + SessionStore + TicketStore + CommentStore + HistoryStore + OutboxStore + 'static
 {
     /// Checks that the store answers (for health checks).
-    async fn ping(&self) -> Result<()>;
+    async fn ping(&self) -> StoreResult<()>;
 }

@@ -22,8 +22,10 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use helpdesk_core::store::StoreResult;
 use helpdesk_core::{Error, Result};
-use helpdesk_sql::{Dialect, SqlStore, store_error as db};
+use helpdesk_sql::{Dialect, SqlStore, store_error};
+use sqlx::error::DatabaseError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, QueryBuilder};
 
@@ -32,6 +34,10 @@ mod testing;
 
 #[cfg(feature = "testing")]
 pub use testing::fresh_schema_url;
+
+pub(crate) fn db(error: sqlx::Error) -> Error {
+    store_error::<PgDialect>(error).into()
+}
 
 /// Every port of `helpdesk-core` on one PostgreSQL database. Cheap to clone.
 pub type PgStore = SqlStore<PgDialect>;
@@ -49,7 +55,7 @@ impl Dialect for PgDialect {
         at
     }
 
-    fn decode_time(stored: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    fn decode_time(stored: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
         Ok(stored)
     }
 
@@ -65,6 +71,23 @@ impl Dialect for PgDialect {
         qb.push(" AND name_email ILIKE ")
             .push_bind(pattern)
             .push(" ESCAPE '\\'");
+    }
+
+    /// PostgreSQL names the constraint (`users_email_key` by its default naming) and the
+    /// table; the column is what the name has between them.
+    fn unique_constraint(error: &dyn DatabaseError) -> String {
+        let constraint = error.constraint().unwrap_or_default();
+        match error.table() {
+            Some(table) => {
+                let column = constraint
+                    .strip_prefix(table)
+                    .and_then(|c| c.strip_prefix('_'))
+                    .and_then(|c| c.strip_suffix("_key"))
+                    .unwrap_or(constraint);
+                format!("{table}.{column}")
+            }
+            None => constraint.to_owned(),
+        }
     }
 
     fn rows_affected(result: &PgQueryResult) -> u64 {

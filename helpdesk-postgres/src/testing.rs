@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use helpdesk_core::{Error, Result};
 use sqlx::{Connection, PgConnection};
 
-use helpdesk_sql::store_error as db;
+use crate::db;
 
 /// Test schemas older than this are dropped by the next test that starts.
 const STALE_AFTER_SECS: u64 = 3600;

@@ -5,6 +5,8 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::Result;
+use helpdesk_core::store::StoreResult;
+use sqlx::error::DatabaseError;
 use sqlx::{Database, QueryBuilder};
 
 use crate::{SqlStore, Value};
@@ -27,7 +29,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     fn encode_time(at: DateTime<Utc>) -> Self::Time;
 
     /// An instant from its stored form; an out-of-range value is a store error.
-    fn decode_time(stored: Self::Time) -> Result<DateTime<Utc>>;
+    fn decode_time(stored: Self::Time) -> StoreResult<DateTime<Utc>>;
 
     /// The statement that starts a write transaction. SQLite takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a transaction never fails to upgrade its lock half way;
@@ -61,6 +63,11 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed
     /// `name_email`. SQLite asks its FTS5 trigram index, PostgreSQL `ILIKE` on a trigram index.
     fn push_user_search(qb: &mut QueryBuilder<Self::Db>, pattern: String);
+
+    /// The unique constraint a unique violation broke, as `table.column` (for example
+    /// `users.email`, [`USERS_EMAIL`](helpdesk_core::store::USERS_EMAIL)): SQLite names it in
+    /// the message, PostgreSQL names the constraint (`users_email_key`) and its table.
+    fn unique_constraint(error: &dyn DatabaseError) -> String;
 
     /// How many rows a statement changed.
     fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;

@@ -2,35 +2,38 @@
 
 use std::str::FromStr;
 
-use helpdesk_core::{Error, ParseEnumError, Priority, Result};
+use helpdesk_core::store::{StoreError, StoreResult};
+use helpdesk_core::{ParseEnumError, Priority};
 
-/// A driver error as the library's error: overload and lost connections are `Unavailable`
-/// (worth retrying), a unique violation (the only unique column besides keys is the email) is
-/// a `Conflict`, anything else is a `Store` failure.
-pub fn store_error(error: sqlx::Error) -> Error {
+use crate::Dialect;
+
+/// A driver error as a [`StoreError`]: overload and lost connections are `Unavailable`
+/// (worth retrying), a unique violation names its constraint in the dialect's words
+/// ([`Dialect::unique_constraint`]), anything else is a `Backend` failure.
+pub fn store_error<D: Dialect>(error: sqlx::Error) -> StoreError {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::Unavailable(error.into())
+            StoreError::Unavailable(error.into())
         }
-        sqlx::Error::Database(ref e) if e.is_unique_violation() => {
-            Error::Conflict("an account with this email already exists".into())
-        }
-        _ => Error::store(error),
+        sqlx::Error::Database(ref e) if e.is_unique_violation() => StoreError::UniqueViolation {
+            constraint: D::unique_constraint(e.as_ref()),
+        },
+        _ => StoreError::backend(error),
     }
 }
 
 /// A stored value the schema should never hold.
-pub(crate) fn corrupt(what: impl Into<String>) -> Error {
-    Error::store(format!("unexpected stored value: {}", what.into()))
+pub(crate) fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::backend(format!("unexpected stored value: {}", what.into()))
 }
 
 /// A stored enum (role, status, history kind, notification state) by its wire name.
-pub(crate) fn parse_stored<T: FromStr<Err = ParseEnumError>>(text: &str) -> Result<T> {
+pub(crate) fn parse_stored<T: FromStr<Err = ParseEnumError>>(text: &str) -> StoreResult<T> {
     text.parse()
         .map_err(|e: ParseEnumError| corrupt(e.to_string()))
 }
 
 /// A stored priority rank.
-pub(crate) fn priority(rank: i16) -> Result<Priority> {
+pub(crate) fn priority(rank: i16) -> StoreResult<Priority> {
     Priority::from_rank(rank.into()).ok_or_else(|| corrupt(format!("priority rank {rank}")))
 }

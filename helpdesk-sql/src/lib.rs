@@ -46,6 +46,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use helpdesk_core::Result;
+use helpdesk_core::store::StoreResult;
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type,
 };
@@ -143,11 +144,11 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Starts a write transaction ([`Dialect::BEGIN_WRITE`]).
-    async fn write(&self) -> Result<Transaction<'static, D::Db>> {
+    async fn write(&self) -> StoreResult<Transaction<'static, D::Db>> {
         self.writer
             .begin_with(D::BEGIN_WRITE)
             .await
-            .map_err(store_error)
+            .map_err(store_error::<D>)
     }
 }
 
@@ -171,11 +172,11 @@ where
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,
 {
-    async fn ping(&self) -> Result<()> {
+    async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.reader)
             .await
-            .map_err(store_error)?;
+            .map_err(store_error::<D>)?;
         Ok(())
     }
 }

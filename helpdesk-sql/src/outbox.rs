@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use helpdesk_core::store::OutboxStore;
-use helpdesk_core::{Notification, NotificationId, NotificationState, Page, PageRequest, Result};
+use helpdesk_core::store::StoreResult;
+use helpdesk_core::{Notification, NotificationId, NotificationState, Page, PageRequest};
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use crate::error::store_error as db;
@@ -36,7 +37,7 @@ where
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<Notification>> {
+    ) -> StoreResult<Vec<Notification>> {
         let mut tx = self.write().await?;
         let claim = format!(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 \
@@ -51,7 +52,7 @@ where
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -61,13 +62,16 @@ where
             list.push_bind(id);
         }
         qb.push(") ORDER BY o.id");
-        let rows: Vec<NotificationRow<D::Time>> =
-            qb.build_query_as().fetch_all(&mut *tx).await.map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        let rows: Vec<NotificationRow<D::Time>> = qb
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)?;
         convert(rows, NotificationRow::into_notification::<D>)
     }
 
-    async fn mark_sent(&self, id: NotificationId, at: DateTime<Utc>) -> Result<()> {
+    async fn mark_sent(&self, id: NotificationId, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             "UPDATE outbox SET state = 'sent', sent_at = $1, last_error = NULL WHERE id = $2",
         )
@@ -75,7 +79,7 @@ where
         .bind(id.0)
         .execute(&self.writer)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         Ok(())
     }
 
@@ -84,7 +88,7 @@ where
         id: NotificationId,
         retry_at: DateTime<Utc>,
         error: &str,
-    ) -> Result<()> {
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE outbox SET next_attempt_at = $1, last_error = $2 \
              WHERE id = $3 AND state = 'pending'",
@@ -94,11 +98,16 @@ where
         .bind(id.0)
         .execute(&self.writer)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         Ok(())
     }
 
-    async fn mark_failed(&self, id: NotificationId, at: DateTime<Utc>, error: &str) -> Result<()> {
+    async fn mark_failed(
+        &self,
+        id: NotificationId,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE outbox SET state = 'failed', next_attempt_at = $1, last_error = $2 \
              WHERE id = $3 AND state = 'pending'",
@@ -108,7 +117,7 @@ where
         .bind(id.0)
         .execute(&self.writer)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         Ok(())
     }
 
@@ -116,12 +125,12 @@ where
         &self,
         state: NotificationState,
         page: PageRequest,
-    ) -> Result<Page<Notification>> {
+    ) -> StoreResult<Page<Notification>> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE state = $1")
             .bind(state.as_str())
             .fetch_one(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         let mut qb = QueryBuilder::new(concat!(notification_select!(), " WHERE o.state = "));
         qb.push_bind(state.as_str()).push(" ORDER BY o.id DESC");
         push_page(&mut qb, page);
@@ -129,7 +138,7 @@ where
             .build_query_as()
             .fetch_all(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, NotificationRow::into_notification::<D>)?,
             count: u64::try_from(count).unwrap_or_default(),
@@ -137,7 +146,11 @@ where
         })
     }
 
-    async fn retry_notification(&self, id: NotificationId, now: DateTime<Utc>) -> Result<bool> {
+    async fn retry_notification(
+        &self,
+        id: NotificationId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let updated = sqlx::query(
             "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $1 \
              WHERE id = $2 AND state = 'failed'",
@@ -146,7 +159,7 @@ where
         .bind(id.0)
         .execute(&self.writer)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         Ok(D::rows_affected(&updated) > 0)
     }
 }

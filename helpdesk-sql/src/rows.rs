@@ -1,16 +1,19 @@
 //! Rows as the databases return them, and their conversion into the domain model. Time
 //! columns have the dialect's stored type `T`.
 
+use helpdesk_core::store::StoreResult;
 use helpdesk_core::{
-    Comment, CommentId, Error, EventId, HistoryEvent, Notification, NotificationId, Result, Ticket,
-    TicketId, User, UserId,
+    Comment, CommentId, EventId, HistoryEvent, Notification, NotificationId, Ticket, TicketId,
+    User, UserId,
 };
 use sqlx::FromRow;
 
 use crate::Dialect;
 use crate::error::{parse_stored, priority};
 
-fn opt_time<D: Dialect>(stored: Option<D::Time>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+fn opt_time<D: Dialect>(
+    stored: Option<D::Time>,
+) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
     stored.map(D::decode_time).transpose()
 }
 
@@ -35,7 +38,7 @@ pub(crate) struct UserRow<T> {
 }
 
 impl<T> UserRow<T> {
-    pub(crate) fn into_user<D: Dialect<Time = T>>(self) -> Result<User> {
+    pub(crate) fn into_user<D: Dialect<Time = T>>(self) -> StoreResult<User> {
         Ok(User {
             id: UserId(self.id),
             email: self.email,
@@ -77,7 +80,7 @@ pub(crate) struct TicketRow<T> {
 }
 
 impl<T> TicketRow<T> {
-    pub(crate) fn into_ticket<D: Dialect<Time = T>>(self) -> Result<Ticket> {
+    pub(crate) fn into_ticket<D: Dialect<Time = T>>(self) -> StoreResult<Ticket> {
         Ok(Ticket {
             id: TicketId(self.id),
             title: self.title,
@@ -114,7 +117,7 @@ pub(crate) struct CommentRow<T> {
 }
 
 impl<T> CommentRow<T> {
-    pub(crate) fn into_comment<D: Dialect<Time = T>>(self) -> Result<Comment> {
+    pub(crate) fn into_comment<D: Dialect<Time = T>>(self) -> StoreResult<Comment> {
         Ok(Comment {
             id: CommentId(self.id),
             ticket_id: TicketId(self.ticket_id),
@@ -144,7 +147,7 @@ pub(crate) struct EventRow<T> {
 }
 
 impl<T> EventRow<T> {
-    pub(crate) fn into_event<D: Dialect<Time = T>>(self) -> Result<HistoryEvent> {
+    pub(crate) fn into_event<D: Dialect<Time = T>>(self) -> StoreResult<HistoryEvent> {
         Ok(HistoryEvent {
             id: EventId(self.id),
             ticket_id: TicketId(self.ticket_id),
@@ -188,7 +191,7 @@ pub(crate) struct NotificationRow<T> {
 }
 
 impl<T> NotificationRow<T> {
-    pub(crate) fn into_notification<D: Dialect<Time = T>>(self) -> Result<Notification> {
+    pub(crate) fn into_notification<D: Dialect<Time = T>>(self) -> StoreResult<Notification> {
         Ok(Notification {
             id: NotificationId(self.id),
             recipient: self.recipient,
@@ -209,6 +212,9 @@ impl<T> NotificationRow<T> {
 }
 
 /// Converts every row, failing on the first that does not convert.
-pub(crate) fn convert<R, T>(rows: Vec<R>, f: impl FnMut(R) -> Result<T, Error>) -> Result<Vec<T>> {
+pub(crate) fn convert<R, T>(
+    rows: Vec<R>,
+    f: impl FnMut(R) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
     rows.into_iter().map(f).collect()
 }

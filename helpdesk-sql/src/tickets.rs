@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use helpdesk_core::store::StoreResult;
 use helpdesk_core::store::{
     ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::{
     Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Priority,
-    Report, Result, Ticket, TicketId, TicketQuery, TicketScope,
+    Report, Ticket, TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{
     ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Transaction,
@@ -59,7 +60,7 @@ where
         tx: &mut Transaction<'static, D::Db>,
         ticket: TicketId,
         events: &[NewEvent],
-    ) -> Result<()> {
+    ) -> StoreResult<()> {
         for e in events {
             sqlx::query(
                 "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
@@ -73,7 +74,7 @@ where
             .bind(D::encode_time(e.at))
             .execute(&mut **tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         }
         Ok(())
     }
@@ -83,7 +84,7 @@ where
         tx: &mut Transaction<'static, D::Db>,
         ticket: TicketId,
         r: &ClockRestart,
-    ) -> Result<bool> {
+    ) -> StoreResult<bool> {
         let [low, medium, high] = r.due_by_rank.map(D::encode_time);
         let updated = sqlx::query(
             "UPDATE tickets SET clock_started_at = $1, updated_at = $1, version = version + 1, \
@@ -98,16 +99,16 @@ where
         .bind(ticket.0)
         .execute(&mut **tx)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         Ok(D::rows_affected(&updated) > 0)
     }
 
-    async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> Result<u64> {
+    async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> StoreResult<u64> {
         let n: i64 = qb
             .build_query_scalar()
             .fetch_one(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
@@ -118,8 +119,8 @@ where
         table: &'static str,
         ticket: TicketId,
         page: PageRequest,
-        convert_row: fn(R) -> Result<T>,
-    ) -> Result<Page<T>>
+        convert_row: fn(R) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>>
     where
         R: for<'r> FromRow<'r, <D::Db as Database>::Row> + Send + Unpin,
     {
@@ -135,7 +136,7 @@ where
             .build_query_as()
             .fetch_all(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, convert_row)?,
             count,
@@ -164,7 +165,7 @@ where
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,
 {
-    async fn insert_ticket(&self, d: &TicketDraft) -> Result<Ticket> {
+    async fn insert_ticket(&self, d: &TicketDraft) -> StoreResult<Ticket> {
         let mut tx = self.write().await?;
         let row: TicketRow<D::Time> = sqlx::query_as(concat!(
             "INSERT INTO tickets (title, description, priority, status, created_by, created_at, \
@@ -180,7 +181,7 @@ where
         .bind(D::encode_time(d.due_at))
         .fetch_one(&mut *tx)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         let ticket = row.into_ticket::<D>()?;
         let created = NewEvent {
             actor_id: Some(d.created_by),
@@ -190,11 +191,11 @@ where
             at: d.created_at,
         };
         Self::insert_events(&mut tx, ticket.id, &[created]).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await.map_err(db::<D>)?;
         Ok(ticket)
     }
 
-    async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
         let row: Option<TicketRow<D::Time>> = sqlx::query_as(concat!(
             "SELECT ",
             ticket_columns!(),
@@ -203,11 +204,11 @@ where
         .bind(id.0)
         .fetch_optional(&self.reader)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         row.map(TicketRow::into_ticket::<D>).transpose()
     }
 
-    async fn update_ticket(&self, change: &TicketChange) -> Result<bool> {
+    async fn update_ticket(&self, change: &TicketChange) -> StoreResult<bool> {
         let t = &change.ticket;
         let mut tx = self.write().await?;
         let updated = sqlx::query(
@@ -229,21 +230,21 @@ where
         .bind(change.expected_version)
         .execute(&mut *tx)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         if D::rows_affected(&updated) == 0 {
             return Ok(false);
         }
         Self::insert_events(&mut tx, t.id, &change.events).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await.map_err(db::<D>)?;
         Ok(true)
     }
 
-    async fn delete_ticket(&self, id: TicketId) -> Result<bool> {
+    async fn delete_ticket(&self, id: TicketId) -> StoreResult<bool> {
         let deleted = sqlx::query("DELETE FROM tickets WHERE id = $1")
             .bind(id.0)
             .execute(&self.writer)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(D::rows_affected(&deleted) > 0)
     }
 
@@ -252,7 +253,7 @@ where
         scope: TicketScope,
         query: &TicketQuery,
         page: PageRequest,
-    ) -> Result<Page<Ticket>> {
+    ) -> StoreResult<Page<Ticket>> {
         let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
         push_ticket_filters(&mut qb, scope, query, D::LIKE);
         let count = self.count(&mut qb).await?;
@@ -264,7 +265,7 @@ where
             .build_query_as()
             .fetch_all(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, TicketRow::into_ticket::<D>)?,
             count,
@@ -272,7 +273,7 @@ where
         })
     }
 
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
+    async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport> {
         let now = D::encode_time(now);
         let mut tx = self.write().await?;
         // 1. Claim the overdue tickets by recording their events (see the crate docs).
@@ -286,7 +287,7 @@ where
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         // 2. One email per recipient: the active creator, and every other active admin.
         let mail = format!(
             "INSERT INTO outbox (ticket_id, user_id, recipient, due_at, escalated_at, next_attempt_at) \
@@ -302,7 +303,7 @@ where
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         // 3. Escalate them.
         let escalate = format!(
             "UPDATE tickets AS t SET status = 'escalated', escalated_at = $1, updated_at = $1, \
@@ -312,8 +313,8 @@ where
             .bind(now)
             .fetch_all(&mut *tx)
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+            .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)?;
         escalated.sort_unstable();
         Ok(EscalationReport {
             escalated: escalated.into_iter().map(TicketId).collect(),
@@ -321,7 +322,7 @@ where
         })
     }
 
-    async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> Result<Report> {
+    async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Report> {
         let mut qb = QueryBuilder::new(
             "SELECT count(*) FILTER (WHERE h.kind = 'created'), \
              count(*) FILTER (WHERE h.kind = 'status_changed' AND h.to_value = 'resolved'), \
@@ -334,7 +335,7 @@ where
             .build_query_as()
             .fetch_one(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         let n = |v: i64| u64::try_from(v).unwrap_or_default();
         Ok(Report {
             opened: n(opened),
@@ -368,7 +369,7 @@ where
         &self,
         d: &CommentDraft,
         restart: Option<&ClockRestart>,
-    ) -> Result<Option<Comment>> {
+    ) -> StoreResult<Option<Comment>> {
         let mut tx = self.write().await?;
         let exists = match restart {
             Some(r) => Self::restart_clock(&mut tx, d.ticket_id, r).await?,
@@ -378,7 +379,7 @@ where
                     .bind(d.ticket_id.0)
                     .fetch_optional(&mut *tx)
                     .await
-                    .map_err(db)?
+                    .map_err(db::<D>)?
                     .is_some()
             }
         };
@@ -396,7 +397,7 @@ where
         .bind(D::encode_time(d.created_at))
         .fetch_one(&mut *tx)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         let comment = row.into_comment::<D>()?;
         let event = NewEvent {
             actor_id: Some(d.author_id),
@@ -406,11 +407,15 @@ where
             at: d.created_at,
         };
         Self::insert_events(&mut tx, d.ticket_id, &[event]).await?;
-        tx.commit().await.map_err(db)?;
+        tx.commit().await.map_err(db::<D>)?;
         Ok(Some(comment))
     }
 
-    async fn list_comments(&self, ticket: TicketId, page: PageRequest) -> Result<Page<Comment>> {
+    async fn list_comments(
+        &self,
+        ticket: TicketId,
+        page: PageRequest,
+    ) -> StoreResult<Page<Comment>> {
         let select = concat!("SELECT ", comment_columns!(), " FROM comments");
         self.page_of_ticket(
             select,
@@ -447,7 +452,7 @@ where
         &self,
         ticket: TicketId,
         page: PageRequest,
-    ) -> Result<Page<HistoryEvent>> {
+    ) -> StoreResult<Page<HistoryEvent>> {
         let select = concat!("SELECT ", event_columns!(), " FROM history");
         self.page_of_ticket(
             select,

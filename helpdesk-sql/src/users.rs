@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use helpdesk_core::store::StoreResult;
 use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_contains};
-use helpdesk_core::{Error, Page, PageRequest, Result, User, UserId, UserQuery};
+use helpdesk_core::{Page, PageRequest, User, UserId, UserQuery};
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use crate::error::store_error as db;
@@ -44,7 +45,7 @@ where
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,
 {
-    async fn insert_user(&self, d: &UserDraft) -> Result<User> {
+    async fn insert_user(&self, d: &UserDraft) -> StoreResult<User> {
         let row: UserRow<D::Time> = sqlx::query_as(concat!(
             "INSERT INTO users (email, password_hash, first_name, last_name, role, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
@@ -59,11 +60,11 @@ where
         .bind(D::encode_time(d.created_at))
         .fetch_one(&self.writer)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         row.into_user::<D>()
     }
 
-    async fn user(&self, id: UserId) -> Result<Option<User>> {
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         let row: Option<UserRow<D::Time>> = sqlx::query_as(concat!(
             "SELECT ",
             user_columns!(),
@@ -72,11 +73,11 @@ where
         .bind(id.0)
         .fetch_optional(&self.reader)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         row.map(UserRow::into_user::<D>).transpose()
     }
 
-    async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
         #[derive(sqlx::FromRow)]
         struct WithHash<T> {
             #[sqlx(flatten)]
@@ -91,20 +92,20 @@ where
         .bind(email)
         .fetch_optional(&self.reader)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         row.map(|r| Ok((r.user.into_user::<D>()?, r.password_hash)))
             .transpose()
     }
 
-    async fn password_hash(&self, id: UserId) -> Result<Option<String>> {
+    async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>> {
         sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL")
             .bind(id.0)
             .fetch_optional(&self.reader)
             .await
-            .map_err(db)
+            .map_err(db::<D>)
     }
 
-    async fn update_user(&self, u: &User) -> Result<User> {
+    async fn update_user(&self, u: &User) -> StoreResult<Option<User>> {
         let mut tx = self.write().await?;
         let row: Option<UserRow<D::Time>> = sqlx::query_as(concat!(
             "UPDATE users SET email = $1, first_name = $2, last_name = $3, role = $4, is_active = $5, \
@@ -120,17 +121,20 @@ where
         .bind(u.id.0)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(db)?;
-        let user = row.ok_or(Error::NotFound)?.into_user::<D>()?;
+        .map_err(db::<D>)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user = row.into_user::<D>()?;
         if !user.is_active {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(u.id.0)
                 .execute(&mut *tx)
                 .await
-                .map_err(db)?;
+                .map_err(db::<D>)?;
         }
-        tx.commit().await.map_err(db)?;
-        Ok(user)
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(Some(user))
     }
 
     async fn set_password(
@@ -139,7 +143,7 @@ where
         password_hash: &str,
         keep: Option<TokenHash>,
         now: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let updated = sqlx::query(
             "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL",
@@ -149,9 +153,9 @@ where
         .bind(id.0)
         .execute(&mut *tx)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         if D::rows_affected(&updated) == 0 {
-            return Err(Error::NotFound);
+            return Ok(false);
         }
         let revoke = format!(
             "DELETE FROM sessions WHERE user_id = $1 AND token_hash {} $2",
@@ -162,11 +166,12 @@ where
             .bind(keep.map(|k| k.0.to_vec()))
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+            .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(true)
     }
 
-    async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> Result<()> {
+    async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let lookup = format!(
             "SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL{}",
@@ -176,9 +181,9 @@ where
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         let Some(email) = email else {
-            return Err(Error::NotFound);
+            return Ok(false);
         };
         let anonymous = format!("deleted-user-{id}@deleted.invalid");
         sqlx::query(
@@ -192,40 +197,41 @@ where
         .bind(id.0)
         .execute(&mut *tx)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         // Unsent mail to the account is dropped; the record of sent mail loses the address.
         sqlx::query("DELETE FROM outbox WHERE user_id = $1 AND state = 'pending'")
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         sqlx::query("UPDATE outbox SET recipient = $1 WHERE user_id = $2")
             .bind(&anonymous)
             .bind(id.0)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         sqlx::query("DELETE FROM login_failures WHERE email = $1")
             .bind(&email)
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+            .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(true)
     }
 
-    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> Result<Page<User>> {
+    async fn list_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
         let mut qb = QueryBuilder::new("SELECT count(*) FROM users");
         user_filters::<D>(&mut qb, query);
         let count: i64 = qb
             .build_query_scalar()
             .fetch_one(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         let mut qb = QueryBuilder::new(concat!("SELECT ", user_columns!(), " FROM users"));
         user_filters::<D>(&mut qb, query);
         qb.push(" ORDER BY id");
@@ -234,7 +240,7 @@ where
             .build_query_as()
             .fetch_all(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, UserRow::into_user::<D>)?,
             count: u64::try_from(count).unwrap_or_default(),
@@ -269,14 +275,14 @@ where
         user: UserId,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
             .bind(user.0)
             .bind(D::encode_time(created_at))
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -286,11 +292,15 @@ where
         .bind(D::encode_time(expires_at))
         .execute(&mut *tx)
         .await
-        .map_err(db)?;
-        tx.commit().await.map_err(db)
+        .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)
     }
 
-    async fn session_user(&self, token: TokenHash, now: DateTime<Utc>) -> Result<Option<User>> {
+    async fn session_user(
+        &self,
+        token: TokenHash,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
         let select = format!(
             "SELECT {} FROM users WHERE is_active = {} AND deleted_at IS NULL AND id = \
              (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)",
@@ -302,16 +312,16 @@ where
             .bind(D::encode_time(now))
             .fetch_optional(&self.reader)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         row.map(UserRow::into_user::<D>).transpose()
     }
 
-    async fn delete_session(&self, token: TokenHash) -> Result<()> {
+    async fn delete_session(&self, token: TokenHash) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token.0.to_vec())
             .execute(&self.writer)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(())
     }
 
@@ -320,28 +330,28 @@ where
         email: &str,
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
-    ) -> Result<()> {
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
             .bind(email)
             .bind(D::encode_time(forget_before))
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
             .bind(email)
             .bind(D::encode_time(at))
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+            .map_err(db::<D>)?;
+        tx.commit().await.map_err(db::<D>)
     }
 
     async fn login_failures(
         &self,
         email: &str,
         since: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>> {
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
         let times: Vec<D::Time> = sqlx::query_scalar(
             "SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at",
         )
@@ -349,16 +359,16 @@ where
         .bind(D::encode_time(since))
         .fetch_all(&self.reader)
         .await
-        .map_err(db)?;
+        .map_err(db::<D>)?;
         times.into_iter().map(D::decode_time).collect()
     }
 
-    async fn clear_login_failures(&self, email: &str) -> Result<()> {
+    async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE email = $1")
             .bind(email)
             .execute(&self.writer)
             .await
-            .map_err(db)?;
+            .map_err(db::<D>)?;
         Ok(())
     }
 }

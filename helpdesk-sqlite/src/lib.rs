@@ -30,13 +30,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{Error, Result};
-use helpdesk_sql::{Dialect, SqlStore, store_error as db};
+use helpdesk_sql::{Dialect, SqlStore, store_error};
+use sqlx::error::DatabaseError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
+
+fn db(error: sqlx::Error) -> Error {
+    store_error::<SqliteDialect>(error).into()
+}
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,9 +64,10 @@ impl Dialect for SqliteDialect {
         at.timestamp_millis()
     }
 
-    fn decode_time(ms: i64) -> Result<DateTime<Utc>> {
-        DateTime::from_timestamp_millis(ms)
-            .ok_or_else(|| Error::store(format!("unexpected stored value: time {ms} out of range")))
+    fn decode_time(ms: i64) -> StoreResult<DateTime<Utc>> {
+        DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+            StoreError::backend(format!("unexpected stored value: time {ms} out of range"))
+        })
     }
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
@@ -75,6 +82,15 @@ impl Dialect for SqliteDialect {
         qb.push(" AND id IN (SELECT rowid FROM users_search WHERE name_email LIKE ")
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
+    }
+
+    /// SQLite says `UNIQUE constraint failed: users.email`.
+    fn unique_constraint(error: &dyn DatabaseError) -> String {
+        let message = error.message();
+        message
+            .strip_prefix("UNIQUE constraint failed: ")
+            .unwrap_or(message)
+            .to_owned()
     }
 
     fn rows_affected(result: &SqliteQueryResult) -> u64 {

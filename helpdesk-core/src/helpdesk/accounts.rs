@@ -57,7 +57,7 @@ impl Helpdesk {
             role,
             created_at: self.now(),
         };
-        self.inner.store.insert_user(&draft).await
+        Ok(self.inner.store.insert_user(&draft).await?)
     }
 
     /// Signs up a new account, always with role `user`. [`Error::Conflict`] if the email is taken.
@@ -133,7 +133,7 @@ impl Helpdesk {
 
     /// Ends a session; the token stops working at once.
     pub async fn logout(&self, token: &str) -> Result<()> {
-        self.inner.store.delete_session(token_hash(token)).await
+        Ok(self.inner.store.delete_session(token_hash(token)).await?)
     }
 
     /// The actor's own account.
@@ -161,7 +161,11 @@ impl Helpdesk {
         let mut user = self.me(actor).await?;
         Self::apply_profile(&mut user, patch);
         user.updated_at = self.now();
-        self.inner.store.update_user(&user).await
+        self.inner
+            .store
+            .update_user(&user)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// Changes the actor's password after checking the current one, and revokes every other
@@ -189,12 +193,19 @@ impl Helpdesk {
         self.inner
             .store
             .set_password(actor.id, &new_hash, keep, self.now())
-            .await
+            .await?
+            .then_some(())
+            .ok_or(Error::NotFound)
     }
 
     /// Deletes the actor's account: personal data erased, sessions revoked; tickets and
     /// comments stay, pointing at the anonymous account.
     pub async fn delete_account(&self, actor: &Actor) -> Result<()> {
-        self.inner.store.erase_user(actor.id, self.now()).await
+        self.inner
+            .store
+            .erase_user(actor.id, self.now())
+            .await?
+            .then_some(())
+            .ok_or(Error::NotFound)
     }
 }

@@ -14,7 +14,7 @@ impl Helpdesk {
         page: PageRequest,
     ) -> Result<Page<Comment>> {
         self.get_ticket(actor, id).await?;
-        self.inner.store.list_comments(id, page).await
+        Ok(self.inner.store.list_comments(id, page).await?)
     }
 
     /// Adds a comment (the creator, the assigned agent, or an admin). A comment by staff
@@ -54,6 +54,6 @@ impl Helpdesk {
         page: PageRequest,
     ) -> Result<Page<HistoryEvent>> {
         self.get_ticket(actor, id).await?;
-        self.inner.store.list_history(id, page).await
+        Ok(self.inner.store.list_history(id, page).await?)
     }
 }

@@ -167,6 +167,6 @@ impl Helpdesk {
 
     /// Checks that the store answers.
     pub async fn health(&self) -> Result<()> {
-        self.inner.store.ping().await
+        Ok(self.inner.store.ping().await?)
     }
 }

@@ -14,7 +14,7 @@ impl Helpdesk {
         page: PageRequest,
     ) -> Result<Page<Notification>> {
         require_admin(actor, "see notifications")?;
-        self.inner.store.list_notifications(state, page).await
+        Ok(self.inner.store.list_notifications(state, page).await?)
     }
 
     /// Queues a failed notification for delivery again (admins).

@@ -34,10 +34,11 @@ impl Helpdesk {
         query: &TicketQuery,
         page: PageRequest,
     ) -> Result<Page<Ticket>> {
-        self.inner
+        Ok(self
+            .inner
             .store
             .list_tickets(actor.scope(), query, page)
-            .await
+            .await?)
     }
 
     /// Raises a ticket (status `open`, escalation clock started).
@@ -51,7 +52,7 @@ impl Helpdesk {
             created_by: actor.id,
             created_at: now,
         };
-        self.inner.store.insert_ticket(&draft).await
+        Ok(self.inner.store.insert_ticket(&draft).await?)
     }
 
     /// A ticket the actor may see.
@@ -155,10 +156,8 @@ impl Helpdesk {
 
     /// Tickets opened, resolved and escalated in the last 7 days, among those the actor may see.
     pub async fn report_last_7_days(&self, actor: &Actor) -> Result<Report> {
-        self.inner
-            .store
-            .report(actor.scope(), self.now() - Duration::days(7))
-            .await
+        let since = self.now() - Duration::days(7);
+        Ok(self.inner.store.report(actor.scope(), since).await?)
     }
 
     /// Runs one escalation sweep now (admins).

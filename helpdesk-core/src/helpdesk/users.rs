@@ -34,7 +34,7 @@ impl Helpdesk {
         page: PageRequest,
     ) -> Result<Page<User>> {
         require_staff(actor)?;
-        self.inner.store.list_users(query, page).await
+        Ok(self.inner.store.list_users(query, page).await?)
     }
 
     /// Creates an account with any role (admins).
@@ -76,7 +76,7 @@ impl Helpdesk {
             role: Role::User,
             created_at: self.now(),
         };
-        self.inner.store.insert_user(&draft).await
+        Ok(self.inner.store.insert_user(&draft).await?)
     }
 
     /// Makes sure an admin with this email exists, without an acting admin: creates the
@@ -99,7 +99,11 @@ impl Helpdesk {
         user.is_active = true;
         user.updated_at = self.now();
         Ok(AdminBootstrap::Promoted(
-            self.inner.store.update_user(&user).await?,
+            self.inner
+                .store
+                .update_user(&user)
+                .await?
+                .ok_or(Error::NotFound)?,
         ))
     }
 
@@ -132,12 +136,21 @@ impl Helpdesk {
             user.is_active = is_active;
         }
         user.updated_at = self.now();
-        self.inner.store.update_user(&user).await
+        self.inner
+            .store
+            .update_user(&user)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// Deletes an account (admins), as if its owner had deleted it.
     pub async fn delete_user(&self, actor: &Actor, id: UserId) -> Result<()> {
         require_admin(actor, "delete accounts")?;
-        self.inner.store.erase_user(id, self.now()).await
+        self.inner
+            .store
+            .erase_user(id, self.now())
+            .await?
+            .then_some(())
+            .ok_or(Error::NotFound)
     }
 }
