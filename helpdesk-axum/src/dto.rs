@@ -1,5 +1,5 @@
 //! What goes over the wire: request and response bodies with their OpenAPI schemas.
-#![allow(missing_docs)] // the fields are the wire contract, documented in the OpenAPI document and API.md
+#![allow(missing_docs)] // the fields are the wire contract, documented in the OpenAPI document and docs/api.md
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::{

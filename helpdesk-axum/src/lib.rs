@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Every path is served with and without a trailing slash. Errors are
-//! `application/problem+json`. See `shared/API.md` or the served `/schema` for the contract.
+//! `application/problem+json`. See `docs/api.md` in the repository, or the served `/schema`, for the contract.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! The HTTP contract of shared/API.md, row by row, through the router.
+//! The HTTP contract of docs/api.md, row by row, through the router.
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -1,4 +1,4 @@
-//! The OpenAPI document: valid 3.1 JSON, complete against API.md and the router, with an
+//! The OpenAPI document: valid 3.1 JSON, complete against docs/api.md and the router, with an
 //! example and every error status on every operation.
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +8,7 @@ use common::api;
 use helpdesk_core::Role;
 use serde_json::Value;
 
-/// Every endpoint of the API.md table (paths relative to the mount point).
+/// Every endpoint of the table in docs/api.md (paths relative to the mount point).
 const CONTRACT: &[(&str, &str)] = &[
     ("post", "/auth/register"),
     ("post", "/auth/login"),

@@ -187,7 +187,7 @@ mod tests {
     use crate::testing::ticket;
     use Status::*;
 
-    /// The table of API.md written out row by row, independently of the functions above.
+    /// The status table of docs/api.md written out row by row, independently of the functions above.
     fn expected(who: &str, from: Status, to: Status) -> bool {
         let staff: &[(Status, Status)] = &[
             (Open, InProgress),

@@ -32,10 +32,12 @@ fn rank(priority: Priority) -> i16 {
 }
 
 /// The active tickets overdue at `$1` that this sweep has recorded an `escalated` event for:
-/// exactly the ones it claimed (see the crate documentation).
+/// exactly the ones it claimed (see the crate documentation). A list subquery, not a
+/// correlated `EXISTS`: both databases then read this sweep's events once through the
+/// `history (at, kind)` index and look the tickets up by id (a correlated `EXISTS` made SQLite
+/// scan every event of the sweep per ticket: 23 s instead of 0.18 s for 10,000 tickets).
 const ESCALATING: &str = "t.status IN ('open', 'in_progress') AND t.due_at <= $1 \
-     AND EXISTS (SELECT 1 FROM history h WHERE h.ticket_id = t.id AND h.kind = 'escalated' \
-                 AND h.at = $1)";
+     AND t.id IN (SELECT h.ticket_id FROM history h WHERE h.kind = 'escalated' AND h.at = $1)";
 
 impl<D> SqlStore<D>
 where
@@ -280,7 +282,7 @@ where
         let claim = format!(
             "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
              SELECT id, NULL, 'escalated', status, 'escalated', $1 FROM tickets \
-             WHERE status IN ('open', 'in_progress') AND due_at <= $1 ORDER BY id{}",
+             WHERE status IN ('open', 'in_progress') AND due_at <= $1{}",
             D::CLAIM
         );
         sqlx::query(sql(claim))
