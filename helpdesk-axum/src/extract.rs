@@ -11,7 +11,7 @@ use crate::problem::ApiError;
 /// A JSON body: `400` when it is not JSON or not `application/json`, `413` over the body
 /// limit, `422` (with the failing field) when it does not fit the expected shape.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Json<T>(pub T);
+pub(crate) struct Json<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
     let mime = content_type
@@ -72,7 +72,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
 /// Query parameters: `400`, naming the parameter, when one does not parse.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Query<T>(pub T);
+pub(crate) struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
@@ -112,7 +112,7 @@ where
 
 /// A numeric id from the path; anything else is `404`, as no such resource can exist.
 #[derive(Debug, Clone, Copy)]
-pub struct Id(pub i64);
+pub(crate) struct Id(pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
@@ -132,14 +132,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 }
 
 /// The strong `ETag` of a ticket version.
-pub fn etag(version: i64) -> String {
+pub(crate) fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
 /// The version named by an `If-Match` header, if one was sent (`*` matches any version). A
 /// value that is not one of our entity tags matches no version, so the request gets `412`.
 #[derive(Debug, Clone, Copy)]
-pub struct IfMatch(pub Option<i64>);
+pub(crate) struct IfMatch(pub Option<i64>);
 
 /// What an `If-Match` that names none of our tags is compared as: no ticket has version 0.
 const NO_VERSION: i64 = 0;

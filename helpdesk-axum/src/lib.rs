@@ -59,12 +59,21 @@ pub struct AppState {
     authenticator: Arc<dyn Authenticator>,
 }
 
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("helpdesk", &self.helpdesk)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The API over `helpdesk` with bearer-token authentication.
 pub fn router(helpdesk: Helpdesk) -> Router {
     HelpdeskApi::new(helpdesk).into_router()
 }
 
 /// Builds the API router; use it to plug in a custom [`Authenticator`].
+#[derive(Debug)]
 pub struct HelpdeskApi {
     state: AppState,
 }

@@ -8,7 +8,7 @@ use crate::dto::Paginated;
 use crate::problem::{ApiError, ApiResult};
 
 /// The requested page, `400` for a zero page or a size outside 1..=100.
-pub fn page_request(page: Option<u32>, page_size: Option<u32>) -> ApiResult<PageRequest> {
+pub(crate) fn page_request(page: Option<u32>, page_size: Option<u32>) -> ApiResult<PageRequest> {
     PageRequest::new(page.unwrap_or(1), page_size.unwrap_or(PAGE_SIZE_DEFAULT))
         .map_err(ApiError::bad_query)
 }
@@ -34,7 +34,7 @@ fn link(uri: &OriginalUri, headers: &HeaderMap, page: u32) -> String {
 }
 
 /// Renders a page; `404` past the last page, as DRF does.
-pub fn paginate<T, U: From<T>>(
+pub(crate) fn paginate<T, U: From<T>>(
     page: Page<T>,
     uri: &OriginalUri,
     headers: &HeaderMap,

@@ -168,14 +168,14 @@ impl IntoResponse for ApiError {
 }
 
 /// The result of a handler.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Reusable OpenAPI responses for the error statuses, referenced from every operation.
 macro_rules! error_responses {
     ($($name:ident => $status:literal, $description:literal, $detail:literal;)+) => {
         $(
             #[doc = $description]
-            pub struct $name;
+            pub(crate) struct $name;
 
             impl<'r> utoipa::ToResponse<'r> for $name {
                 fn response() -> (&'r str, RefOr<OpenApiResponse>) {

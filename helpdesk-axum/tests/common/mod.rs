@@ -13,19 +13,19 @@ use helpdesk_sqlite::SqliteStore;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-pub fn start() -> DateTime<Utc> {
+pub(crate) fn start() -> DateTime<Utc> {
     "2026-11-26T09:00:00Z".parse().unwrap()
 }
 
-pub struct Api {
+pub(crate) struct Api {
     pub router: Router,
     pub helpdesk: Helpdesk,
     pub clock: ManualClock,
 }
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
@@ -33,13 +33,13 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// Asserts the status, and that errors are problem documents with that status.
     #[track_caller]
-    pub fn expect(&self, status: u16) -> &Value {
+    pub(crate) fn expect(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         if status >= 400 {
             assert_eq!(
@@ -59,7 +59,7 @@ impl Response {
     }
 }
 
-pub async fn api() -> Api {
+pub(crate) async fn api() -> Api {
     let clock = ManualClock::new(start());
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     let helpdesk = Helpdesk::builder(store).clock(clock.clone()).build();
@@ -72,7 +72,7 @@ pub async fn api() -> Api {
 }
 
 impl Api {
-    pub async fn send(&self, request: Request<Body>) -> Response {
+    pub(crate) async fn send(&self, request: Request<Body>) -> Response {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -89,7 +89,7 @@ impl Api {
         }
     }
 
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -112,12 +112,12 @@ impl Api {
         self.send(request.unwrap()).await
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Response {
         self.call("GET", path, Some(token), None).await
     }
 
     /// An account with `role`, and a bearer token for it.
-    pub async fn account(&self, email: &str, role: Role) -> (User, String) {
+    pub(crate) async fn account(&self, email: &str, role: Role) -> (User, String) {
         let registration =
             Registration::new(email, PASSWORD, "Test", email.split('@').next().unwrap()).unwrap();
         let user = self
@@ -135,7 +135,7 @@ impl Api {
         (user, token)
     }
 
-    pub async fn ticket(&self, owner: &User, title: &str) -> Ticket {
+    pub(crate) async fn ticket(&self, owner: &User, title: &str) -> Ticket {
         let new = NewTicket::new(title, "details", Priority::High).unwrap();
         self.helpdesk
             .create_ticket(&owner.actor(), new)
