@@ -1,11 +1,16 @@
 //! Extractors that answer bad input with a problem instead of axum's plain-text rejections.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
+};
 use axum::http::{StatusCode, header, request::Parts};
 use helpdesk_core::FieldErrors;
 use serde::de::DeserializeOwned;
 
+use crate::AppState;
 use crate::problem::ApiError;
 
 /// A JSON body: `400` when it is not JSON or not `application/json`, `413` over the body
@@ -181,4 +186,46 @@ mod tests {
         assert!(!is_json(""));
         assert!(!is_json("application/x-www-form-urlencoded"));
     }
+}
+
+/// The client's address, for throttling: the connection's peer (present when the host serves
+/// with `into_make_service_with_connect_info::<SocketAddr>()`, as the standalone server does),
+/// or behind a trusted proxy ([`HelpdeskApi::trust_proxy`](crate::HelpdeskApi::trust_proxy))
+/// the last address of `X-Forwarded-For`, the one our proxy added. `None` when unknown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        if !state.network.trust_proxy {
+            return Ok(Self(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|entry| entry.trim().parse::<IpAddr>().ok());
+        Ok(Self(forwarded.or(peer)))
+    }
+}
+
+/// Whether a client's `X-Request-Id` is safe to log and echo: 1 to 64 characters of letters,
+/// digits, `-`, `_` and `.`. Anything else is replaced by a generated id.
+pub(crate) fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }

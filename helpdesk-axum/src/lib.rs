@@ -20,10 +20,12 @@
 //! `application/problem+json`. See `docs/api.md` in the repository, or the served `/schema`, for the contract.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::LatencyUnit;
@@ -57,6 +59,40 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     helpdesk: Helpdesk,
     authenticator: Arc<dyn Authenticator>,
+    network: Arc<Network>,
+}
+
+/// What the router may believe of the network in front of it.
+#[derive(Debug, Clone)]
+struct Network {
+    /// Whether a reverse proxy of ours sets `X-Forwarded-For` and `X-Forwarded-Proto`.
+    trust_proxy: bool,
+    /// `scheme://host[:port]` of absolute links, if configured.
+    public_url: Option<String>,
+    /// How long a request may take, body and answer included.
+    request_timeout: Duration,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self {
+            trust_proxy: false,
+            public_url: None,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// How long a request may take by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A setting of [`HelpdeskApi`] that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The public URL is not `http://` or `https://` followed by a host.
+    #[error("the public URL must be http:// or https:// and a host, with no query: {0}")]
+    PublicUrl(String),
 }
 
 impl std::fmt::Debug for AppState {
@@ -85,6 +121,7 @@ impl HelpdeskApi {
             state: AppState {
                 helpdesk,
                 authenticator: Arc::new(BearerAuthenticator),
+                network: Arc::new(Network::default()),
             },
         }
     }
@@ -95,8 +132,42 @@ impl HelpdeskApi {
         self
     }
 
+    /// Trusts a reverse proxy in front of the router: the client address is the last entry of
+    /// `X-Forwarded-For` (for throttling), and `X-Forwarded-Proto: https` makes page links
+    /// `https`. Off by default: then both headers are ignored, since any client can send them.
+    pub fn trust_proxy(mut self, trust: bool) -> Self {
+        Arc::make_mut(&mut self.state.network).trust_proxy = trust;
+        self
+    }
+
+    /// The public URL of the router's mount point's host (`https://help.example.com`), used
+    /// for absolute `next`/`previous` page links instead of the request's `Host` header.
+    pub fn public_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let trimmed = url.trim_end_matches('/');
+        let uri: axum::http::Uri = trimmed
+            .parse()
+            .map_err(|_| ConfigError::PublicUrl(url.to_owned()))?;
+        let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+        let plain =
+            uri.query().is_none() && uri.authority().is_some_and(|a| !a.as_str().contains('@'));
+        if !scheme_ok || !plain {
+            return Err(ConfigError::PublicUrl(url.to_owned()));
+        }
+        Arc::make_mut(&mut self.state.network).public_url = Some(trimmed.to_owned());
+        Ok(self)
+    }
+
+    /// How long a request may take, reading its body and computing the answer included
+    /// (default [`DEFAULT_REQUEST_TIMEOUT`]); a slower one is answered `503` with
+    /// `Retry-After`, and its work is dropped.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        Arc::make_mut(&mut self.state.network).request_timeout = timeout;
+        self
+    }
+
     /// The router, with its docs, tracing, request ids and body limit.
     pub fn into_router(self) -> Router {
+        let timeout = self.state.network.request_timeout;
         let (api, openapi) = split(api_routes());
         let strict = api
             .merge(docs::asset_routes())
@@ -113,6 +184,9 @@ impl HelpdeskApi {
             .clone()
             .fallback(move |request: Request| without_trailing_slash(strict.clone(), request));
         lenient
+            .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+                within(timeout, request, next)
+            }))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(CatchPanicLayer::custom(|_| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; the server log has the details").into_response()
@@ -127,6 +201,7 @@ impl HelpdeskApi {
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(axum::middleware::map_request(drop_unsafe_request_id))
     }
 }
 
@@ -150,6 +225,36 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::tickets::routes())
         .merge(routes::system::routes())
         .merge(docs::documented_routes())
+}
+
+/// Runs the rest of the stack for at most `timeout`.
+async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?timeout, "request timed out");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request took too long; try again shortly",
+            )
+            .header(axum::http::header::RETRY_AFTER, "1")
+            .into_response()
+        }
+    }
+}
+
+/// Removes an `X-Request-Id` that is not a short, plain id, so a client cannot forge log
+/// fields through it; the next layer generates one instead.
+async fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let unsafe_id = request
+        .headers()
+        .get_all(REQUEST_ID)
+        .iter()
+        .any(|id| !extract::is_safe_request_id(id.as_bytes()));
+    if unsafe_id || request.headers().get_all(REQUEST_ID).iter().count() > 1 {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
 }
 
 /// Serves `/path/` as `/path` when only the latter exists (Django clients use trailing slashes).

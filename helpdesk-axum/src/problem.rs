@@ -82,7 +82,7 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, detail)
     }
 
-    fn header(mut self, name: HeaderName, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Self {
         if let Ok(value) = HeaderValue::from_str(value) {
             self.headers.push((name, value));
         }

@@ -104,8 +104,22 @@ impl fmt::Display for FieldErrors {
 
 impl std::error::Error for FieldErrors {}
 
+/// Characters that change how the text around them is shown without being seen: the
+/// bidirectional embeddings, overrides, isolates and marks (which can make `exe.txt` read as
+/// `txt.exe` in an admin's email), and the Unicode line and paragraph separators.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            | '\u{2028}' | '\u{2029}'
+    )
+}
+
 fn no_control_chars(value: &str, allow_newlines: bool) -> Result<(), String> {
-    let bad = |c: char| c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t'));
+    let bad = |c: char| {
+        (c.is_control() && !(allow_newlines && matches!(c, '\n' | '\r' | '\t')))
+            || is_invisible_format(c)
+    };
     if value.chars().any(bad) {
         return Err("must not contain control characters".into());
     }
@@ -497,6 +511,30 @@ mod tests {
         assert_eq!(
             errors.to_string(),
             "current_password: must not be empty; new_password: must be at least 8 characters"
+        );
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_separators_are_refused_everywhere() {
+        for sneaky in [
+            "invoice\u{202E}fdp.exe",
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "\u{2066}x\u{2069}",
+        ] {
+            assert!(
+                NewTicket::new(sneaky, "", Priority::Low).is_err(),
+                "{sneaky:?}"
+            );
+            assert!(
+                NewTicket::new("ok", sneaky, Priority::Low).is_err(),
+                "{sneaky:?}"
+            );
+            assert!(Registration::new("ada@example.com", "long enough", sneaky, "").is_err());
+            assert!(NewComment::new(sneaky).is_err(), "{sneaky:?}");
+        }
+        assert!(
+            NewTicket::new("Drucker kaputt", "Zeile 1\nZeile 2 — עברית", Priority::Low).is_ok()
         );
     }
 }

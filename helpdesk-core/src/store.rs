@@ -100,6 +100,44 @@ impl std::fmt::Debug for TokenHash {
     }
 }
 
+/// A key the throttle counts: the SHA-256 of what is counted (an email and a client address,
+/// say), so the store keeps no email and every key has the same size.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThrottleKey(pub [u8; 32]);
+
+impl std::fmt::Debug for ThrottleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThrottleKey(..)")
+    }
+}
+
+/// The hits of a throttle key in its current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hits {
+    /// How many, this one included.
+    pub count: u32,
+    /// When the window started.
+    pub since: DateTime<Utc>,
+}
+
+/// What a user update writes: only the fields that are `Some`, so concurrent updates of other
+/// fields are never undone (a profile edit never writes role or `is_active`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserUpdate {
+    /// Normalised, lower-case email.
+    pub email: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Role.
+    pub role: Option<Role>,
+    /// Whether the account may sign in; `false` revokes its sessions.
+    pub is_active: Option<bool>,
+    /// The time of the change.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// An account about to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserDraft {
@@ -202,11 +240,12 @@ pub trait UserStore: Send + Sync {
     /// The password hash of a not-deleted account.
     async fn password_hash(&self, id: UserId) -> StoreResult<Option<String>>;
 
-    /// Writes email, names, role, `is_active` and `updated_at`; revokes every session in the
-    /// same transaction when `is_active` is false. The stored account, or `None` (and nothing
-    /// written) for a missing or deleted one. MUST return [`StoreError::UniqueViolation`]
-    /// naming [`USERS_EMAIL`] when the email is taken.
-    async fn update_user(&self, user: &User) -> StoreResult<Option<User>>;
+    /// Writes the fields of `update` that are set (and `updated_at`), in one statement, so
+    /// that fields it does not set keep whatever a concurrent update wrote; revokes every
+    /// session in the same transaction when the stored account ends up inactive. The stored
+    /// account, or `None` (and nothing written) for a missing or deleted one. MUST return
+    /// [`StoreError::UniqueViolation`] naming [`USERS_EMAIL`] when the email is taken.
+    async fn update_user(&self, id: UserId, update: &UserUpdate) -> StoreResult<Option<User>>;
 
     /// Replaces the password hash and revokes every session but `keep`, in one transaction;
     /// `false` (and nothing written) for a missing or deleted account.
@@ -218,7 +257,9 @@ pub trait UserStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
-    /// Deletes an account: erases email, names and password, deactivates it, revokes its
+    /// Deletes an account: replaces its email with `deleted:{id}` (not an address anyone can
+    /// register, so erasure never depends on one), erases names and password, deactivates it,
+    /// revokes its
     /// sessions and drops its unsent notifications, in one transaction. Tickets, comments and
     /// history keep pointing at the now anonymous account. `false` (and nothing written) if
     /// missing or already deleted.
@@ -247,23 +288,21 @@ pub trait SessionStore: Send + Sync {
     /// Revokes one session; revoking an unknown one is not an error.
     async fn delete_session(&self, token: TokenHash) -> StoreResult<()>;
 
-    /// Records a failed login for a normalised email, forgetting failures older than `forget_before`.
-    async fn record_login_failure(
+    /// Counts one hit of `key` at `at`, atomically however many callers hit it at once, and
+    /// returns the hits of its current window with the window's start. A window that started
+    /// at or before `expired_before` is over: this hit starts a new one (1 hit, starting at `at`).
+    /// Keys whose window is over are deleted on the way, so the store keeps one row per key
+    /// that was hit within the window.
+    async fn hit(
         &self,
-        email: &str,
+        key: ThrottleKey,
         at: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<Hits>;
 
-    /// The failed logins for `email` strictly after `since`, oldest first.
-    async fn login_failures(
-        &self,
-        email: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DateTime<Utc>>>;
-
-    /// Forgets the failed logins for `email` (after a successful one).
-    async fn clear_login_failures(&self, email: &str) -> StoreResult<()>;
+    /// Forgets the hits of `key` (after a successful sign-in); forgetting an unknown key is not
+    /// an error.
+    async fn forget_hits(&self, key: ThrottleKey) -> StoreResult<()>;
 }
 
 /// Tickets, the escalation sweep and the report.

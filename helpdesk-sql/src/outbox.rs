@@ -28,6 +28,7 @@ where
     String: Value<D::Db>,
     Vec<u8>: Value<D::Db>,
     Option<i64>: Value<D::Db>,
+    Option<bool>: Value<D::Db>,
     Option<String>: Value<D::Db>,
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::StoreResult;
-use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore, like_contains};
+use helpdesk_core::store::{
+    Hits, SessionStore, ThrottleKey, TokenHash, UserDraft, UserStore, UserUpdate, like_contains,
+};
 use helpdesk_core::{Page, PageRequest, User, UserId, UserQuery};
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
@@ -41,6 +43,7 @@ where
     String: Value<D::Db>,
     Vec<u8>: Value<D::Db>,
     Option<i64>: Value<D::Db>,
+    Option<bool>: Value<D::Db>,
     Option<String>: Value<D::Db>,
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,
@@ -105,20 +108,22 @@ where
             .map_err(db::<D>)
     }
 
-    async fn update_user(&self, u: &User) -> StoreResult<Option<User>> {
+    async fn update_user(&self, id: UserId, u: &UserUpdate) -> StoreResult<Option<User>> {
         let mut tx = self.write().await?;
         let row: Option<UserRow<D::Time>> = sqlx::query_as(concat!(
-            "UPDATE users SET email = $1, first_name = $2, last_name = $3, role = $4, is_active = $5, \
-             updated_at = $6 WHERE id = $7 AND deleted_at IS NULL RETURNING ",
+            "UPDATE users SET email = coalesce($1, email), first_name = coalesce($2, first_name), \
+             last_name = coalesce($3, last_name), role = coalesce($4, role), \
+             is_active = coalesce($5, is_active), updated_at = $6 \
+             WHERE id = $7 AND deleted_at IS NULL RETURNING ",
             user_columns!()
         ))
-        .bind(&u.email)
-        .bind(&u.first_name)
-        .bind(&u.last_name)
-        .bind(u.role.as_str())
+        .bind(u.email.clone())
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(u.role.map(|r| r.as_str().to_owned()))
         .bind(u.is_active)
         .bind(D::encode_time(u.updated_at))
-        .bind(u.id.0)
+        .bind(id.0)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db::<D>)?;
@@ -128,7 +133,7 @@ where
         let user = row.into_user::<D>()?;
         if !user.is_active {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(u.id.0)
+                .bind(id.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(db::<D>)?;
@@ -174,18 +179,19 @@ where
     async fn erase_user(&self, id: UserId, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         let lookup = format!(
-            "SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL{}",
+            "SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL{}",
             D::LOCK
         );
-        let email: Option<String> = sqlx::query_scalar(sql(lookup))
+        let found: Option<i64> = sqlx::query_scalar(sql(lookup))
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db::<D>)?;
-        let Some(email) = email else {
+        if found.is_none() {
             return Ok(false);
-        };
-        let anonymous = format!("deleted-user-{id}@deleted.invalid");
+        }
+        // Not an email address, so nobody can register it first and block the erasure.
+        let anonymous = format!("deleted:{id}");
         sqlx::query(
             "UPDATE users SET email = $1, first_name = '', last_name = '', password_hash = '', \
              is_active = $2, deleted_at = $3, updated_at = $4 WHERE id = $5",
@@ -212,11 +218,6 @@ where
         sqlx::query("UPDATE outbox SET recipient = $1 WHERE user_id = $2")
             .bind(&anonymous)
             .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(&email)
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
@@ -265,6 +266,7 @@ where
     String: Value<D::Db>,
     Vec<u8>: Value<D::Db>,
     Option<i64>: Value<D::Db>,
+    Option<bool>: Value<D::Db>,
     Option<String>: Value<D::Db>,
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,
@@ -325,47 +327,42 @@ where
         Ok(())
     }
 
-    async fn record_login_failure(
+    async fn hit(
         &self,
-        email: &str,
+        key: ThrottleKey,
         at: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> StoreResult<()> {
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<Hits> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND at < $2")
-            .bind(email)
-            .bind(D::encode_time(forget_before))
+        sqlx::query("DELETE FROM throttle WHERE started_at <= $1")
+            .bind(D::encode_time(expired_before))
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
-        sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
-            .bind(email)
-            .bind(D::encode_time(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        tx.commit().await.map_err(db::<D>)
-    }
-
-    async fn login_failures(
-        &self,
-        email: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DateTime<Utc>>> {
-        let times: Vec<D::Time> = sqlx::query_scalar(
-            "SELECT at FROM login_failures WHERE email = $1 AND at > $2 ORDER BY at",
+        // One statement decides, so concurrent hits of one key each see their own count.
+        let (count, since): (i32, D::Time) = sqlx::query_as(
+            "INSERT INTO throttle (key, started_at, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               hits = CASE WHEN throttle.started_at <= $3 THEN 1 ELSE throttle.hits + 1 END, \
+               started_at = CASE WHEN throttle.started_at <= $3 THEN $2 ELSE throttle.started_at END \
+             RETURNING hits, started_at",
         )
-        .bind(email)
-        .bind(D::encode_time(since))
-        .fetch_all(&self.reader)
+        .bind(key.0.to_vec())
+        .bind(D::encode_time(at))
+        .bind(D::encode_time(expired_before))
+        .fetch_one(&mut *tx)
         .await
         .map_err(db::<D>)?;
-        times.into_iter().map(D::decode_time).collect()
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(Hits {
+            count: u32::try_from(count).unwrap_or_default(),
+            since: D::decode_time(since)?,
+        })
     }
 
-    async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(email)
+    async fn forget_hits(&self, key: ThrottleKey) -> StoreResult<()> {
+        sqlx::query("DELETE FROM throttle WHERE key = $1")
+            .bind(key.0.to_vec())
             .execute(&self.writer)
             .await
             .map_err(db::<D>)?;

@@ -109,6 +109,7 @@ impl Dialect for SqliteDialect {
 /// migrations; WAL, foreign keys, the busy timeout and `create_if_missing` are set on top of
 /// them. [`SqliteStore::connect`] with a URL is the usual way.
 pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> {
+    create_private(options.get_filename())?;
     let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -129,6 +130,23 @@ pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> 
         .await
         .map_err(db)?;
     Ok(SqliteStore::from_pools(reader, writer))
+}
+
+/// Creates the database file, if missing, readable and writable by its owner only (SQLite
+/// gives the `-wal` and `-shm` files the same mode), so other local users cannot read it.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::store(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
+    }
 }
 
 /// A fresh private in-memory database: it lives as long as the store (and its clones) and has

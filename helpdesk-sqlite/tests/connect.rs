@@ -27,3 +27,26 @@ async fn an_in_memory_url_is_one_private_database() {
         );
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("helpdesk-mode-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("helpdesk.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    Helpdesk::new(store.clone())
+        .register(Registration::new("ada@example.com", PASSWORD, "", "").unwrap())
+        .await
+        .unwrap();
+    for path in [file.clone(), dir.join("helpdesk.db-wal")] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+    store.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,6 +15,8 @@ use helpdesk_postgres::PgStore;
 use helpdesk_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
+mod serve;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "helpdesk-server",
@@ -35,6 +37,7 @@ struct Settings {
     #[arg(
         long,
         env = "HELPDESK_DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://helpdesk.db",
         global = true
     )]
@@ -43,33 +46,76 @@ struct Settings {
     #[arg(
         long,
         env = "HELPDESK_BIND",
+        hide_env_values = true,
         default_value = "127.0.0.1:8000",
         global = true
     )]
     bind: SocketAddr,
     /// SMTP server for escalation emails (smtp://host:25, smtps://user:pass@host:465,
     /// smtp://host:587?tls=required); unset: emails are printed to standard output.
-    #[arg(long, env = "HELPDESK_SMTP_URL", global = true)]
+    #[arg(long, env = "HELPDESK_SMTP_URL", hide_env_values = true, global = true)]
     smtp_url: Option<String>,
     /// Sender of escalation emails.
     #[arg(
         long,
         env = "HELPDESK_MAIL_FROM",
+        hide_env_values = true,
         default_value = "Helpdesk <helpdesk@localhost>",
         global = true
     )]
     mail_from: String,
     /// Escalation window of high-priority tickets (e.g. 1h, 90s).
-    #[arg(long, env = "HELPDESK_ESCALATE_HIGH", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, env = "HELPDESK_ESCALATE_HIGH",
+        hide_env_values = true, default_value = "1h", value_parser = humantime::parse_duration, global = true)]
     escalate_high: Duration,
     /// Escalation window of medium-priority tickets.
-    #[arg(long, env = "HELPDESK_ESCALATE_MEDIUM", default_value = "4h", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, env = "HELPDESK_ESCALATE_MEDIUM",
+        hide_env_values = true, default_value = "4h", value_parser = humantime::parse_duration, global = true)]
     escalate_medium: Duration,
     /// Escalation window of low-priority tickets.
-    #[arg(long, env = "HELPDESK_ESCALATE_LOW", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, env = "HELPDESK_ESCALATE_LOW",
+        hide_env_values = true, default_value = "24h", value_parser = humantime::parse_duration, global = true)]
     escalate_low: Duration,
+    /// Trust a reverse proxy in front of the server: take the client address from the last
+    /// entry of X-Forwarded-For (for throttling) and the scheme of page links from
+    /// X-Forwarded-Proto. Only behind a proxy that sets both, or clients can forge them.
+    #[arg(
+        long,
+        env = "HELPDESK_TRUST_PROXY",
+        hide_env_values = true,
+        global = true
+    )]
+    trust_proxy: bool,
+    /// The public URL of the server (https://help.example.com), for absolute page links;
+    /// unset: links use the request's Host header.
+    #[arg(
+        long,
+        env = "HELPDESK_PUBLIC_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    public_url: Option<String>,
+    /// How long a request may take, body and answer included (then 503).
+    #[arg(long, env = "HELPDESK_REQUEST_TIMEOUT", hide_env_values = true, default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    request_timeout: Duration,
+    /// How long a client may take to send a request's headers (then the connection closes).
+    #[arg(long, env = "HELPDESK_HEADER_TIMEOUT", hide_env_values = true, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    header_timeout: Duration,
+    /// Connections served at once; more wait until one closes.
+    #[arg(
+        long,
+        env = "HELPDESK_MAX_CONNECTIONS",
+        hide_env_values = true,
+        default_value = "1024",
+        global = true
+    )]
+    max_connections: usize,
+    /// How long shutdown waits for requests in flight.
+    #[arg(long, env = "HELPDESK_SHUTDOWN_GRACE", hide_env_values = true, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    shutdown_grace: Duration,
     /// How often overdue tickets are escalated and queued emails delivered.
-    #[arg(long, env = "HELPDESK_SWEEP_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, env = "HELPDESK_SWEEP_INTERVAL",
+        hide_env_values = true, default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     sweep_interval: Duration,
 }
 
@@ -138,7 +184,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let store = open_store(&settings.database_url).await.map_err(|e| {
         bad_setting(format!(
             "cannot open the database {}: {e}",
-            settings.database_url
+            redact(&settings.database_url)
         ))
     })?;
     let helpdesk = Helpdesk::builder_shared(store)
@@ -172,10 +218,24 @@ async fn open_store(url: &str) -> helpdesk_core::Result<Arc<dyn Store>> {
     })
 }
 
+/// `url` with its password replaced by `***`, for messages and logs.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Fails only for URLs that cannot have a password, which this one has.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) => "(an unparsable URL)".to_owned(),
+    }
+}
+
 fn notifier(settings: &Settings) -> Result<Box<dyn Notifier>, Failure> {
     Ok(match &settings.smtp_url {
         Some(url) => {
-            let smtp = SmtpNotifier::from_url(url, &settings.mail_from).map_err(bad_setting)?;
+            let smtp = SmtpNotifier::from_url(url, &settings.mail_from)
+                .map_err(|e| bad_setting(format!("invalid SMTP URL {}: {e}", redact(url))))?;
             tracing::info!(from = %settings.mail_from, "escalation emails go out by SMTP");
             let probe = smtp.clone();
             tokio::spawn(async move {
@@ -208,15 +268,24 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
     let outbox = helpdesk
         .outbox_dispatcher(notifier)
         .spawn(settings.sweep_interval);
-    let app = axum::Router::new().nest("/api", helpdesk_axum::router(helpdesk));
+    let mut api = helpdesk_axum::HelpdeskApi::new(helpdesk)
+        .trust_proxy(settings.trust_proxy)
+        .request_timeout(settings.request_timeout);
+    if let Some(url) = &settings.public_url {
+        api = api.public_url(url).map_err(bad_setting)?;
+    }
+    let app = axum::Router::new().nest("/api", api.into_router());
+    let limits = serve::Limits {
+        header_read_timeout: settings.header_timeout,
+        max_connections: settings.max_connections,
+        shutdown_grace: settings.shutdown_grace,
+    };
     tracing::info!(%address, "helpdesk listening: API under /api, docs at http://{address}/api/docs/");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    serve::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("stopping the escalation engine and the outbox");
     engine.shutdown().await;
     outbox.shutdown().await;
-    served.map_err(|e| Failure(1, format!("server failed: {e}")))
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

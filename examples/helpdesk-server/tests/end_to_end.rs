@@ -2,7 +2,11 @@
 //! the admin and the creator each get one email.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{free_port, temp_dir};
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,24 +14,6 @@ use helpdesk_mail::SmtpSink;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
-
-fn temp_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("helpdesk-e2e-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn server(dir: &Path) -> Command {
     let mut command = Command::new(BIN);
@@ -79,7 +65,7 @@ fn call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_high_ticket_escalates_and_mails_the_admin_and_the_creator_once() {
     let sink = SmtpSink::start().await.unwrap();
-    let dir = temp_dir();
+    let dir = temp_dir("e2e");
     let admin = server(&dir)
         .args([
             "create-admin",
@@ -191,7 +177,7 @@ async fn a_high_ticket_escalates_and_mails_the_admin_and_the_creator_once() {
 
 #[test]
 fn a_bad_setting_is_one_line_and_exit_code_2() {
-    let dir = temp_dir();
+    let dir = temp_dir("e2e");
     for (key, value) in [
         ("HELPDESK_ESCALATE_HIGH", "soon"),
         ("HELPDESK_SWEEP_INTERVAL", "0s"),

@@ -3,6 +3,10 @@
 //! `HELPDESK_TEST_POSTGRES_URL` is set (CI sets it); otherwise it is reported as ignored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::free_port;
+
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,14 +25,6 @@ impl Drop for Running {
             let _ = child.kill();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn post(agent: &ureq::Agent, url: &str, token: Option<&str>, body: Value) -> Value {

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::dto::{LoginIn, LoginOut, PasswordIn, ProfilePatchIn, RegisterIn, UserOut};
-use crate::extract::Json;
+use crate::extract::{ClientAddr, Json};
 use crate::problem::ApiResult;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -31,6 +31,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     ))]
 async fn register(
     State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(body): Json<RegisterIn>,
 ) -> ApiResult<(StatusCode, axum::Json<UserOut>)> {
     let registration = Registration::new(
@@ -39,7 +40,7 @@ async fn register(
         &body.first_name,
         &body.last_name,
     )?;
-    let user = s.helpdesk.register(registration).await?;
+    let user = s.helpdesk.register_from(registration, client).await?;
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
 
@@ -56,9 +57,13 @@ async fn register(
     ))]
 async fn login(
     State(s): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(body): Json<LoginIn>,
 ) -> ApiResult<axum::Json<LoginOut>> {
-    let login = s.helpdesk.login(&body.email, &body.password).await?;
+    let login = s
+        .helpdesk
+        .login_from(&body.email, &body.password, client)
+        .await?;
     Ok(axum::Json(LoginOut {
         token: login.token.into_string(),
         expires_at: login.expires_at,

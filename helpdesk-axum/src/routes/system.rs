@@ -1,7 +1,7 @@
 //! Reports, escalations, notifications and health.
 
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use helpdesk_core::{NotificationId, NotificationState};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::dto::{EscalationOut, HealthOut, NotificationOut, Paginated, ReportOut};
 use crate::extract::{Id, Query, empty_as_none};
-use crate::pagination::{page_request, paginate};
+use crate::pagination::{PageLinks, page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -89,13 +89,12 @@ async fn list_notifications(
     State(s): State<AppState>,
     Auth(id): Auth,
     Query(p): Query<NotificationParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    links: PageLinks,
 ) -> ApiResult<axum::Json<Paginated<NotificationOut>>> {
     let page = page_request(p.page, p.page_size)?;
     let state = p.state.unwrap_or(NotificationState::Failed);
     let notifications = s.helpdesk.notifications(&id.actor, state, page).await?;
-    Ok(axum::Json(paginate(notifications, &uri, &headers)?))
+    Ok(axum::Json(paginate(notifications, &links)?))
 }
 
 /// Queues a failed notification for delivery again (admins).

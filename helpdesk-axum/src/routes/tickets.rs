@@ -1,7 +1,7 @@
 //! `/tickets/...`: tickets, their comments and history.
 
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use helpdesk_core::query::search_text;
 use helpdesk_core::{
@@ -18,7 +18,7 @@ use crate::dto::{
     AssignIn, CommentIn, CommentOut, EventOut, Paginated, TicketCreateIn, TicketOut, TicketPatchIn,
 };
 use crate::extract::{Id, IfMatch, Json, Query, empty_as_none, etag};
-use crate::pagination::{page_request, paginate};
+use crate::pagination::{PageLinks, page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -118,13 +118,12 @@ async fn list_tickets(
     State(s): State<AppState>,
     Auth(id): Auth,
     Query(p): Query<TicketListParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    links: PageLinks,
 ) -> ApiResult<axum::Json<Paginated<TicketOut>>> {
     let page = page_request(p.page, p.page_size)?;
     let query = p.query().map_err(ApiError::bad_query)?;
     let tickets = s.helpdesk.list_tickets(&id.actor, &query, page).await?;
-    Ok(axum::Json(paginate(tickets, &uri, &headers)?))
+    Ok(axum::Json(paginate(tickets, &links)?))
 }
 
 /// Raises a ticket; it starts `open` with its escalation clock running.
@@ -279,15 +278,14 @@ async fn list_comments(
     Auth(who): Auth,
     Id(id): Id,
     Query(p): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    links: PageLinks,
 ) -> ApiResult<axum::Json<Paginated<CommentOut>>> {
     let page = page_request(p.page, p.page_size)?;
     let comments = s
         .helpdesk
         .list_comments(&who.actor, TicketId(id), page)
         .await?;
-    Ok(axum::Json(paginate(comments, &uri, &headers)?))
+    Ok(axum::Json(paginate(comments, &links)?))
 }
 
 /// Comments on a ticket (its creator, the assigned agent, or an admin). A staff comment
@@ -333,10 +331,9 @@ async fn history(
     Auth(who): Auth,
     Id(id): Id,
     Query(p): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    links: PageLinks,
 ) -> ApiResult<axum::Json<Paginated<EventOut>>> {
     let page = page_request(p.page, p.page_size)?;
     let events = s.helpdesk.history(&who.actor, TicketId(id), page).await?;
-    Ok(axum::Json(paginate(events, &uri, &headers)?))
+    Ok(axum::Json(paginate(events, &links)?))
 }

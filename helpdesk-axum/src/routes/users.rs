@@ -1,7 +1,7 @@
 //! `/users/...`: accounts, for agents (read) and admins (write).
 
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use helpdesk_core::{
     NewUser, ProfilePatch, Registration, Role, UserId, UserPatch, UserQuery, query::search_text,
 };
@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::dto::{Paginated, UserCreateIn, UserOut, UserPatchIn};
 use crate::extract::{Id, Json, Query, empty_as_none};
-use crate::pagination::{page_request, paginate};
+use crate::pagination::{PageLinks, page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -58,8 +58,7 @@ async fn list_users(
     State(s): State<AppState>,
     Auth(id): Auth,
     Query(p): Query<UserListParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    links: PageLinks,
 ) -> ApiResult<axum::Json<Paginated<UserOut>>> {
     let page = page_request(p.page, p.page_size)?;
     let search = match p.search {
@@ -77,7 +76,7 @@ async fn list_users(
             page,
         )
         .await?;
-    Ok(axum::Json(paginate(users, &uri, &headers)?))
+    Ok(axum::Json(paginate(users, &links)?))
 }
 
 /// Creates an account with any role (admins).

@@ -1,34 +1,20 @@
 //! Sign-up, sign-in, sessions, and one's own account.
 
+use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::Helpdesk;
+use super::throttle::{address, throttle_key};
 use crate::credentials::{self, SessionToken, looks_like_token, token_hash};
+use crate::input::PASSWORD_MAX;
 use crate::permissions::Actor;
-use crate::store::UserDraft;
-use crate::{Error, PasswordChange, ProfilePatch, Registration, Result, Role, User};
-
-/// Login throttling: after `max_failures` failed logins for one email within `window`, further
-/// attempts are refused with [`Error::RateLimited`] until the window has passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginThrottle {
-    /// Failures allowed within the window.
-    pub max_failures: u32,
-    /// The sliding window.
-    pub window: StdDuration,
-}
-
-impl Default for LoginThrottle {
-    /// 5 failures within 15 minutes.
-    fn default() -> Self {
-        Self {
-            max_failures: 5,
-            window: StdDuration::from_secs(15 * 60),
-        }
-    }
-}
+use crate::store::{ThrottleKey, UserDraft, UserUpdate};
+use crate::{
+    EmailAddress, Error, FieldErrors, PasswordChange, ProfilePatch, Registration, Result, Role,
+    User,
+};
 
 /// A successful login.
 #[derive(Debug, Clone)]
@@ -65,27 +51,59 @@ impl Helpdesk {
         self.insert_account(registration, Role::User).await
     }
 
-    /// Exchanges email and password for a session. Wrong email and wrong password fail alike
-    /// ([`Error::Unauthenticated`], in the same time); after too many failures for one email,
-    /// [`Error::RateLimited`].
-    pub async fn login(&self, email: &str, password: &str) -> Result<Login> {
-        let email = email.trim().to_lowercase();
-        let now = self.now();
-        let throttle = self.inner.throttle;
-        let window = Duration::from_std(throttle.window).unwrap_or(Duration::minutes(15));
-        let failures = self
-            .inner
-            .store
-            .login_failures(&email, now - window)
-            .await?;
-        if failures.len() >= throttle.max_failures as usize {
-            let oldest = failures.first().copied().unwrap_or(now);
-            let retry_after = (oldest + window - now).to_std().unwrap_or_default();
-            return Err(Error::RateLimited {
-                retry_after: retry_after.max(StdDuration::from_secs(1)),
-            });
+    /// [`register`](Self::register) for a network client: at most
+    /// [`LoginThrottle::max_registrations_per_address`](super::LoginThrottle::max_registrations_per_address) sign-ups per window from one address.
+    pub async fn register_from(
+        &self,
+        registration: Registration,
+        client: Option<IpAddr>,
+    ) -> Result<User> {
+        if let Some(client) = client {
+            let source = throttle_key(&["register-from", &client.to_string()]);
+            self.count(source, self.inner.throttle.max_registrations_per_address)
+                .await?;
         }
-        let account = self.inner.store.user_by_email(&email).await?;
+        self.register(registration).await
+    }
+
+    /// Exchanges email and password for a session, for a client whose address is unknown
+    /// (a command line, a test); [`login_from`](Self::login_from) is for network clients.
+    pub async fn login(&self, email: &str, password: &str) -> Result<Login> {
+        self.login_from(email, password, None).await
+    }
+
+    /// Exchanges email and password for a session. Wrong email and wrong password fail alike
+    /// ([`Error::Unauthenticated`], in the same time). Every attempt is counted before the
+    /// password is checked, per email and client address and per client address (see
+    /// [`LoginThrottle`](super::LoginThrottle)); past a limit, [`Error::RateLimited`] without checking anything. A
+    /// malformed email or an overlong password is [`Error::Validation`], before any store access.
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Login> {
+        let mut errors = FieldErrors::new();
+        let email = EmailAddress::parse(email)
+            .map_err(|m| errors.add("email", m))
+            .ok();
+        if password.chars().count() > PASSWORD_MAX {
+            errors.add(
+                "password",
+                format!("must be at most {PASSWORD_MAX} characters"),
+            );
+        }
+        let Some(email) = email.filter(|_| errors.is_empty()) else {
+            return Err(Error::Validation(errors));
+        };
+        let throttle = self.inner.throttle;
+        let guesses = throttle_key(&["login", email.as_str(), &address(client)]);
+        self.count(guesses, throttle.max_failures).await?;
+        if let Some(client) = client {
+            let source = throttle_key(&["login-from", &client.to_string()]);
+            self.count(source, throttle.max_per_address).await?;
+        }
+        let account = self.inner.store.user_by_email(email.as_str()).await?;
         let (user, hash) = match account {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
@@ -93,17 +111,10 @@ impl Helpdesk {
         let verified = credentials::verify_password(password.to_owned(), hash).await?;
         let user = match user {
             Some(user) if verified && user.is_active => user,
-            _ => {
-                self.inner
-                    .store
-                    .record_login_failure(&email, now, now - window)
-                    .await?;
-                return Err(Error::Unauthenticated);
-            }
+            _ => return Err(Error::Unauthenticated),
         };
-        if !failures.is_empty() {
-            self.inner.store.clear_login_failures(&email).await?;
-        }
+        self.inner.store.forget_hits(guesses).await?;
+        let now = self.now();
         let token = SessionToken::generate()?;
         let expires_at = now + self.inner.session_ttl;
         self.inner
@@ -114,6 +125,21 @@ impl Helpdesk {
             token,
             expires_at,
             user,
+        })
+    }
+
+    /// Counts one hit of `key`; [`Error::RateLimited`] past `limit` hits in the window.
+    pub(super) async fn count(&self, key: ThrottleKey, limit: u32) -> Result<()> {
+        let now = self.now();
+        let window =
+            Duration::from_std(self.inner.throttle.window).unwrap_or(Duration::minutes(15));
+        let hits = self.inner.store.hit(key, now, now - window).await?;
+        if hits.count <= limit {
+            return Ok(());
+        }
+        let retry_after = (hits.since + window - now).to_std().unwrap_or_default();
+        Err(Error::RateLimited {
+            retry_after: retry_after.max(StdDuration::from_secs(1)),
         })
     }
 
@@ -144,28 +170,30 @@ impl Helpdesk {
         }
     }
 
-    pub(super) fn apply_profile(user: &mut User, patch: ProfilePatch) {
-        if let Some(first_name) = patch.first_name {
-            user.first_name = first_name;
-        }
-        if let Some(last_name) = patch.last_name {
-            user.last_name = last_name;
-        }
-        if let Some(email) = patch.email {
-            user.email = email.as_str().to_owned();
+    /// The fields a profile patch changes, and nothing else.
+    pub(super) fn profile_update(patch: ProfilePatch, now: DateTime<Utc>) -> UserUpdate {
+        UserUpdate {
+            email: patch.email.map(|e| e.as_str().to_owned()),
+            first_name: patch.first_name,
+            last_name: patch.last_name,
+            role: None,
+            is_active: None,
+            updated_at: now,
         }
     }
 
     /// Changes the actor's names or email.
     pub async fn update_profile(&self, actor: &Actor, patch: ProfilePatch) -> Result<User> {
-        let mut user = self.me(actor).await?;
-        Self::apply_profile(&mut user, patch);
-        user.updated_at = self.now();
+        let update = UserUpdate {
+            role: None,
+            is_active: None,
+            ..Self::profile_update(patch, self.now())
+        };
         self.inner
             .store
-            .update_user(&user)
+            .update_user(actor.id, &update)
             .await?
-            .ok_or(Error::NotFound)
+            .ok_or(Error::Unauthenticated)
     }
 
     /// Changes the actor's password after checking the current one, and revokes every other
@@ -182,6 +210,9 @@ impl Helpdesk {
             .password_hash(actor.id)
             .await?
             .ok_or(Error::Unauthenticated)?;
+        let guesses = throttle_key(&["password", &actor.id.to_string()]);
+        self.count(guesses, self.inner.throttle.max_failures)
+            .await?;
         if !credentials::verify_password(change.current, Some(hash)).await? {
             return Err(Error::invalid(
                 "current_password",
@@ -189,6 +220,7 @@ impl Helpdesk {
             ));
         }
         let new_hash = credentials::hash_password(change.new.expose().to_owned()).await?;
+        self.inner.store.forget_hits(guesses).await?;
         let keep = current_token.map(token_hash);
         self.inner
             .store

@@ -17,10 +17,12 @@ use crate::{
 mod accounts;
 mod comments;
 mod notifications;
+mod throttle;
 mod tickets;
 mod users;
 
-pub use accounts::{Login, LoginThrottle};
+pub use accounts::Login;
+pub use throttle::LoginThrottle;
 pub use users::AdminBootstrap;
 
 /// Settings of a [`Helpdesk`], set through [`Helpdesk::builder`].

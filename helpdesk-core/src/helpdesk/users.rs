@@ -4,7 +4,7 @@
 
 use super::{Helpdesk, require_admin, require_staff};
 use crate::permissions::Actor;
-use crate::store::UserDraft;
+use crate::store::{UserDraft, UserUpdate};
 use crate::{
     EmailAddress, Error, FieldErrors, NewUser, Page, PageRequest, Registration, Result, Role, User,
     UserId, UserPatch, UserQuery,
@@ -83,7 +83,7 @@ impl Helpdesk {
     /// account, or promotes (and reactivates) the existing one, whose password stays as it is.
     /// For bootstrapping from a command line; host applications must not expose it to clients.
     pub async fn bootstrap_admin(&self, registration: Registration) -> Result<AdminBootstrap> {
-        let Some((mut user, _)) = self
+        let Some((user, _)) = self
             .inner
             .store
             .user_by_email(registration.email.as_str())
@@ -95,32 +95,38 @@ impl Helpdesk {
         if user.role == Role::Admin && user.is_active {
             return Ok(AdminBootstrap::AlreadyAdmin(user));
         }
-        user.role = Role::Admin;
-        user.is_active = true;
-        user.updated_at = self.now();
+        let promotion = UserUpdate {
+            email: None,
+            first_name: None,
+            last_name: None,
+            role: Some(Role::Admin),
+            is_active: Some(true),
+            updated_at: self.now(),
+        };
         Ok(AdminBootstrap::Promoted(
             self.inner
                 .store
-                .update_user(&user)
+                .update_user(user.id, &promotion)
                 .await?
                 .ok_or(Error::NotFound)?,
         ))
     }
 
-    /// One account (agents and admins).
+    /// One account (agents and admins); a deleted account is [`Error::NotFound`] like any
+    /// deleted resource (tickets keep pointing at its id).
     pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         require_staff(actor)?;
-        self.inner.store.user(id).await?.ok_or(Error::NotFound)
+        match self.inner.store.user(id).await? {
+            Some(user) if user.deleted_at.is_none() => Ok(user),
+            _ => Err(Error::NotFound),
+        }
     }
 
-    /// Changes an account (admins). Deactivating revokes its sessions. Admins cannot demote or
+    /// Changes an account (admins); a deleted one is [`Error::NotFound`]. Deactivating revokes
+    /// its sessions. Admins cannot demote or
     /// deactivate themselves, so an admin cannot lock themself out by accident.
     pub async fn update_user(&self, actor: &Actor, id: UserId, patch: UserPatch) -> Result<User> {
         require_admin(actor, "change other accounts")?;
-        let mut user = self.inner.store.user(id).await?.ok_or(Error::NotFound)?;
-        if user.deleted_at.is_some() {
-            return Err(Error::Conflict("the account was deleted".into()));
-        }
         if id == actor.id
             && (patch.is_active == Some(false) || patch.role.is_some_and(|r| r != Role::Admin))
         {
@@ -128,17 +134,15 @@ impl Helpdesk {
                 "admins cannot demote or deactivate themselves".into(),
             ));
         }
-        Self::apply_profile(&mut user, patch.profile);
-        if let Some(role) = patch.role {
-            user.role = role;
-        }
-        if let Some(is_active) = patch.is_active {
-            user.is_active = is_active;
-        }
-        user.updated_at = self.now();
+        // Only the fields the patch names are written, so a concurrent edit of others stays.
+        let update = UserUpdate {
+            role: patch.role,
+            is_active: patch.is_active,
+            ..Self::profile_update(patch.profile, self.now())
+        };
         self.inner
             .store
-            .update_user(&user)
+            .update_user(id, &update)
             .await?
             .ok_or(Error::NotFound)
     }

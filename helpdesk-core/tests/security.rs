@@ -1,0 +1,193 @@
+//! Regression tests of attacks on sign-in and accounts, through the `Helpdesk` façade on real
+//! SQLite databases.
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+
+use helpdesk_core::{
+    Error, Helpdesk, NewUser, PasswordChange, ProfilePatch, Registration, Role, UserPatch,
+};
+use helpdesk_sqlite::SqliteStore;
+
+const PASSWORD: &str = "correct horse battery";
+
+fn ip(text: &str) -> Option<IpAddr> {
+    Some(text.parse().unwrap())
+}
+
+/// A helpdesk on a fresh database file, so requests really run concurrently.
+async fn on_file(name: &str) -> Helpdesk {
+    let dir = std::env::temp_dir().join(format!("helpdesk-security-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("h.db").display());
+    Helpdesk::new(SqliteStore::connect(&url).await.unwrap())
+}
+
+async fn account(hd: &Helpdesk, email: &str, role: Role) -> helpdesk_core::User {
+    let registration = Registration::new(email, PASSWORD, "First", "Last").unwrap();
+    hd.create_user_unchecked(NewUser { registration, role })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_never_exceed_the_limit() {
+    let hd = on_file("race").await;
+    account(&hd, "ada@example.com", Role::Admin).await;
+    let guesses = (0..60).map(|i| {
+        let hd = hd.clone();
+        // The right password somewhere in the middle of the burst.
+        let password = if i == 30 { PASSWORD } else { "wrong password" };
+        tokio::spawn(async move {
+            hd.login_from("ada@example.com", password, ip("192.0.2.7"))
+                .await
+        })
+    });
+    let mut evaluated = 0;
+    let mut limited = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            Err(Error::RateLimited { .. }) => limited += 1,
+            Err(Error::Unauthenticated) | Ok(_) => evaluated += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        (evaluated, limited),
+        (5, 55),
+        "at most 5 guesses are ever checked"
+    );
+}
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
+    let hd = on_file("lockout").await;
+    account(&hd, "ada@example.com", Role::Admin).await;
+    for email in ["ada@example.com", "ADA@example.com", " ada@example.com "] {
+        for _ in 0..2 {
+            let _ = hd
+                .login_from(email, "wrong password", ip("198.51.100.9"))
+                .await;
+        }
+    }
+    assert!(matches!(
+        hd.login_from("ada@example.com", PASSWORD, ip("198.51.100.9"))
+            .await,
+        Err(Error::RateLimited { .. })
+    ));
+    hd.login_from("ada@example.com", PASSWORD, ip("192.0.2.1"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn one_address_cannot_spray_many_emails_or_sign_up_without_end() {
+    let hd = on_file("spray").await;
+    let mut limited = 0;
+    for i in 0..120 {
+        let email = format!("victim{i}@example.com");
+        if let Err(Error::RateLimited { .. }) =
+            hd.login_from(&email, "guess", ip("203.0.113.5")).await
+        {
+            limited += 1;
+        }
+    }
+    assert_eq!(limited, 20, "100 sign-in attempts per address and window");
+    let mut refused = 0;
+    for i in 0..25 {
+        let registration =
+            Registration::new(&format!("new{i}@example.com"), PASSWORD, "", "").unwrap();
+        if let Err(Error::RateLimited { .. }) =
+            hd.register_from(registration, ip("203.0.113.5")).await
+        {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 5, "20 sign-ups per address and window");
+}
+
+#[tokio::test]
+async fn huge_login_emails_are_refused_before_the_store() {
+    let hd = on_file("huge").await;
+    let email = format!("{}@example.com", "a".repeat(1 << 20));
+    for _ in 0..3 {
+        let Err(Error::Validation(errors)) = hd.login(&email, "x").await else {
+            panic!("a 1 MB email must be refused");
+        };
+        assert!(errors.to_string().contains("email"), "{errors}");
+    }
+    let Err(Error::Validation(errors)) = hd.login("ada@example.com", &"p".repeat(300)).await else {
+        panic!("an overlong password must be refused")
+    };
+    assert!(errors.to_string().contains("password"), "{errors}");
+}
+
+#[tokio::test]
+async fn password_changes_are_throttled_like_logins() {
+    let hd = on_file("password").await;
+    let ada = account(&hd, "ada@example.com", Role::User).await.actor();
+    let guess = || PasswordChange::new("wrong password", "brand new password").unwrap();
+    for _ in 0..5 {
+        assert!(matches!(
+            hd.change_password(&ada, None, guess()).await,
+            Err(Error::Validation(_))
+        ));
+    }
+    let right = PasswordChange::new(PASSWORD, "brand new password").unwrap();
+    assert!(matches!(
+        hd.change_password(&ada, None, right).await,
+        Err(Error::RateLimited { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_profile_edit_never_undoes_a_demotion() {
+    let hd = on_file("demotion").await;
+    let boss = account(&hd, "boss@example.com", Role::Admin).await.actor();
+    let eve = account(&hd, "eve@example.com", Role::Admin).await;
+    // Eve loops profile edits while the boss demotes and deactivates her.
+    let editor = {
+        let hd = hd.clone();
+        let eve = eve.actor();
+        tokio::spawn(async move {
+            for i in 0..30 {
+                let patch = ProfilePatch::new(Some(&format!("x{i}")), None, None).unwrap();
+                let _ = hd.update_profile(&eve, patch).await;
+            }
+        })
+    };
+    let demotion = UserPatch {
+        role: Some(Role::User),
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
+    hd.update_user(&boss, eve.id, demotion).await.unwrap();
+    editor.await.unwrap();
+    let stored = hd.get_user(&boss, eve.id).await.unwrap();
+    assert_eq!((stored.role, stored.is_active), (Role::User, false));
+}
+
+#[tokio::test]
+async fn erasure_cannot_be_blocked_by_squatting_the_tombstone() {
+    let hd = on_file("tombstone").await;
+    let boss = account(&hd, "boss@example.com", Role::Admin).await.actor();
+    let ada = account(&hd, "ada@example.com", Role::User).await;
+    // Whatever an attacker registers in advance, the erasure goes through.
+    for email in [
+        format!("deleted-user-{}@deleted.invalid", ada.id),
+        format!("deleted{}@example.com", ada.id),
+    ] {
+        let registration = Registration::new(&email, PASSWORD, "", "").unwrap();
+        hd.register(registration).await.unwrap();
+    }
+    hd.delete_user(&boss, ada.id).await.unwrap();
+    assert!(matches!(
+        hd.login("ada@example.com", PASSWORD).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        hd.get_user(&boss, ada.id).await,
+        Err(Error::NotFound)
+    ));
+}
