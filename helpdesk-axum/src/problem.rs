@@ -120,6 +120,17 @@ impl From<Error> for ApiError {
                     &retry_after.as_secs().max(1).to_string(),
                 )
             }
+            Error::Overloaded { retry_after } => {
+                tracing::warn!(%error, "overloaded");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the service is busy; try again shortly",
+                )
+                .header(
+                    header::RETRY_AFTER,
+                    &retry_after.as_secs().max(1).to_string(),
+                )
+            }
             Error::Unavailable(_) => {
                 tracing::warn!(%error, "store unavailable");
                 Self::new(

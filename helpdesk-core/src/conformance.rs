@@ -59,6 +59,7 @@ macro_rules! store_conformance_tests {
             comments_are_stored_with_their_event_and_optional_clock_restart,
             report_counts_events_in_scope_and_time,
             outbox_claims_retries_and_fails,
+            old_sent_and_failed_notifications_are_pruned,
             concurrent_claims_never_share_a_row,
             erasing_a_user_keeps_their_records_anonymous,
         );
@@ -417,40 +418,41 @@ pub async fn sessions_expire_and_are_revoked(store: S) {
 pub async fn throttle_hits_are_counted_in_windows_and_forgotten(store: S) {
     let (ada, bob) = (ThrottleKey([1; 32]), ThrottleKey([2; 32]));
     for (m, expected) in [(0, 1), (1, 2), (2, 3)] {
-        let hits = store.hit(ada, at(m), at(m - 15)).await.unwrap();
+        let hits = store.hit(ada, at(m), at(m + 15)).await.unwrap();
         assert_eq!(
             hits,
             Hits {
                 count: expected,
-                since: at(0)
+                until: at(15)
             }
         );
     }
-    assert_eq!(store.hit(bob, at(2), at(-13)).await.unwrap().count, 1);
-    // The window of ada started at 0: a minute before its end it is on, at its end it is over.
-    assert_eq!(store.hit(ada, at(14), at(-1)).await.unwrap().count, 4);
-    let renewed = store.hit(ada, at(15), at(0)).await.unwrap();
+    // Another key with a longer window.
+    assert_eq!(store.hit(bob, at(2), at(62)).await.unwrap().until, at(62));
+    // The window of ada ends at 15: a minute before it is on, at 15 it is over.
+    assert_eq!(store.hit(ada, at(14), at(29)).await.unwrap().count, 4);
+    let renewed = store.hit(ada, at(15), at(30)).await.unwrap();
     assert_eq!(
         renewed,
         Hits {
             count: 1,
-            since: at(15)
+            until: at(30)
         },
         "a window that is over starts again"
     );
     store.forget_hits(ada).await.unwrap();
-    assert_eq!(store.hit(ada, at(17), at(2)).await.unwrap().count, 1);
+    assert_eq!(store.hit(ada, at(17), at(32)).await.unwrap().count, 1);
     store.forget_hits(ThrottleKey([9; 32])).await.unwrap();
-    // bob's window (started at 2) is over at 20: the next hit of any key deleted it.
-    store.hit(ada, at(20), at(5)).await.unwrap();
-    assert_eq!(store.hit(bob, at(20), at(5)).await.unwrap().count, 1);
+    // Pruning the windows that are over keeps bob's longer one.
+    assert_eq!(store.hit(bob, at(40), at(100)).await.unwrap().count, 2);
+    assert_eq!(store.hit(bob, at(62), at(122)).await.unwrap().count, 1);
 }
 
 pub async fn concurrent_hits_each_count(store: S) {
     let key = ThrottleKey([3; 32]);
     let hits = (0..40).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.hit(key, at(1), at(-14)).await.unwrap().count })
+        tokio::spawn(async move { store.hit(key, at(1), at(16)).await.unwrap().count })
     });
     let mut counts: Vec<u32> = Vec::new();
     for hit in hits {
@@ -1130,6 +1132,53 @@ pub async fn outbox_claims_retries_and_fails(store: S) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn old_sent_and_failed_notifications_are_pruned(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    user(&store, "boss2@example.com", Role::Admin).await;
+    ticket(&store, &ada, "t", Priority::High, 0, 1).await;
+    store.escalate_overdue(at(1)).await.unwrap();
+    let mut claimed = store
+        .claim_notifications(at(2), Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let (sent, failed, pending) = (claimed.remove(0), claimed.remove(0), claimed.remove(0));
+    store.mark_sent(sent.id, at(3)).await.unwrap();
+    store
+        .mark_failed(failed.id, at(4), "no such mailbox")
+        .await
+        .unwrap();
+    store
+        .mark_retry(pending.id, at(5), "timeout")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.prune_notifications(at(3)).await.unwrap(),
+        0,
+        "strictly before"
+    );
+    assert_eq!(
+        store.prune_notifications(at(4)).await.unwrap(),
+        1,
+        "the sent one"
+    );
+    assert_eq!(
+        store.prune_notifications(at(1000)).await.unwrap(),
+        1,
+        "the failed one"
+    );
+    let left = store
+        .list_notifications(NotificationState::Pending, page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        left.items.iter().map(|n| n.id).collect::<Vec<_>>(),
+        [pending.id],
+        "pending stays"
     );
 }
 

@@ -45,6 +45,13 @@ pub enum Error {
     /// The store cannot answer now (overloaded, unreachable): worth retrying (HTTP 503).
     #[error("store unavailable: {0}")]
     Unavailable(#[source] BoxError),
+    /// Too much work is waiting (all password hashing slots stayed busy): worth retrying
+    /// after `retry_after` (HTTP 503).
+    #[error("overloaded; retry in {} s", retry_after.as_secs().max(1))]
+    Overloaded {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
     /// A notifier failed to deliver an email this time; the outbox retries it later.
     #[error("delivery failed: {0}")]
     Delivery(#[source] BoxError),

@@ -60,10 +60,10 @@ mod testing;
 
 pub use background::BackgroundHandle;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use credentials::SessionToken;
+pub use credentials::{Hashing, SessionToken};
 pub use error::{BoxError, Error, Result};
 pub use escalation::{AlwaysOpen, Calendar, EscalationEngine, EscalationPolicy, EscalationReport};
-pub use helpdesk::{AdminBootstrap, Helpdesk, HelpdeskBuilder, Login, LoginThrottle};
+pub use helpdesk::{AdminBootstrap, Helpdesk, HelpdeskBuilder, Login, LoginThrottle, RateLimits};
 pub use id::{CommentId, EventId, NotificationId, TicketId, UserId};
 pub use input::{
     EmailAddress, FieldErrors, NewComment, NewTicket, NewUser, Password, PasswordChange,

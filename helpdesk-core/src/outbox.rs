@@ -58,6 +58,8 @@ pub struct DispatchReport {
     pub retried: u32,
     /// Failed for the last time.
     pub failed: u32,
+    /// Sent and failed notifications deleted after the retention period.
+    pub pruned: u64,
 }
 
 /// Delivers the outbox. Several dispatchers may run against one store: each claim hides its
@@ -70,6 +72,7 @@ pub struct OutboxDispatcher {
     retry: RetryPolicy,
     lease: Duration,
     batch: u32,
+    retention: Duration,
 }
 
 impl fmt::Debug for OutboxDispatcher {
@@ -78,12 +81,14 @@ impl fmt::Debug for OutboxDispatcher {
             .field("retry", &self.retry)
             .field("lease", &self.lease)
             .field("batch", &self.batch)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
 
 impl OutboxDispatcher {
-    /// A dispatcher with the default [`RetryPolicy`], a 5-minute claim lease and batches of 50.
+    /// A dispatcher with the default [`RetryPolicy`], a 5-minute claim lease, batches of 50,
+    /// and sent and failed notifications kept for 30 days.
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
@@ -92,6 +97,7 @@ impl OutboxDispatcher {
             retry: RetryPolicy::default(),
             lease: Duration::minutes(5),
             batch: 50,
+            retention: Duration::days(30),
         }
     }
 
@@ -111,9 +117,20 @@ impl OutboxDispatcher {
         self
     }
 
-    /// Delivers everything due at `now`, batch after batch.
+    /// How long sent and failed notifications are kept (for the admins' list) before each
+    /// run deletes them; pending ones are never deleted.
+    pub fn with_retention(mut self, retention: StdDuration) -> Self {
+        self.retention = Duration::from_std(retention).unwrap_or(self.retention);
+        self
+    }
+
+    /// Delivers everything due at `now`, batch after batch, and deletes the sent and failed
+    /// notifications older than the retention period.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<DispatchReport> {
-        let mut report = DispatchReport::default();
+        let mut report = DispatchReport {
+            pruned: self.store.prune_notifications(now - self.retention).await?,
+            ..DispatchReport::default()
+        };
         loop {
             let claimed = self
                 .store

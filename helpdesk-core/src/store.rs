@@ -116,8 +116,8 @@ impl std::fmt::Debug for ThrottleKey {
 pub struct Hits {
     /// How many, this one included.
     pub count: u32,
-    /// When the window started.
-    pub since: DateTime<Utc>,
+    /// When the window ends.
+    pub until: DateTime<Utc>,
 }
 
 /// What a user update writes: only the fields that are `Some`, so concurrent updates of other
@@ -289,15 +289,15 @@ pub trait SessionStore: Send + Sync {
     async fn delete_session(&self, token: TokenHash) -> StoreResult<()>;
 
     /// Counts one hit of `key` at `at`, atomically however many callers hit it at once, and
-    /// returns the hits of its current window with the window's start. A window that started
-    /// at or before `expired_before` is over: this hit starts a new one (1 hit, starting at `at`).
+    /// returns the hits of its current window with the window's end. A window that ends at or
+    /// before `at` is over: this hit starts a new one (1 hit, ending at `new_window_ends`).
     /// Keys whose window is over are deleted on the way, so the store keeps one row per key
-    /// that was hit within the window.
+    /// whose window is on.
     async fn hit(
         &self,
         key: ThrottleKey,
         at: DateTime<Utc>,
-        expired_before: DateTime<Utc>,
+        new_window_ends: DateTime<Utc>,
     ) -> StoreResult<Hits>;
 
     /// Forgets the hits of `key` (after a successful sign-in); forgetting an unknown key is not
@@ -410,6 +410,10 @@ pub trait OutboxStore: Send + Sync {
         state: NotificationState,
         page: PageRequest,
     ) -> StoreResult<Page<Notification>>;
+
+    /// Deletes the `sent` notifications sent before `before` and the `failed` ones that failed
+    /// before it; never a pending one. Returns how many.
+    async fn prune_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Moves a `failed` notification back to `pending`, due at `now`, with its attempts reset;
     /// `false` if there is no failed notification with that id.

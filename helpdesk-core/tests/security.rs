@@ -191,3 +191,35 @@ async fn erasure_cannot_be_blocked_by_squatting_the_tombstone() {
         Err(Error::NotFound)
     ));
 }
+
+#[tokio::test]
+async fn one_account_cannot_flood_tickets_or_comments() {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let limits = helpdesk_core::RateLimits {
+        tickets_per_hour: 3,
+        comments_per_hour: 2,
+    };
+    let hd = Helpdesk::builder(store).rate_limits(limits).build();
+    let ada = account(&hd, "ada@example.com", Role::User).await.actor();
+    let bob = account(&hd, "bob@example.com", Role::User).await.actor();
+    let new = || helpdesk_core::NewTicket::new("t", "", helpdesk_core::Priority::High).unwrap();
+    let mut tickets = Vec::new();
+    for _ in 0..3 {
+        tickets.push(hd.create_ticket(&ada, new()).await.unwrap());
+    }
+    let Err(Error::RateLimited { retry_after }) = hd.create_ticket(&ada, new()).await else {
+        panic!("the fourth ticket within the hour must be refused")
+    };
+    assert!(retry_after.as_secs() > 3000, "{retry_after:?}");
+    hd.create_ticket(&bob, new()).await.unwrap();
+    let comment = || helpdesk_core::NewComment::new("more smoke").unwrap();
+    for _ in 0..2 {
+        hd.add_comment(&ada, tickets[0].id, comment())
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        hd.add_comment(&ada, tickets[0].id, comment()).await,
+        Err(Error::RateLimited { .. })
+    ));
+}

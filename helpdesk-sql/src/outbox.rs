@@ -147,6 +147,18 @@ where
         })
     }
 
+    async fn prune_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let pruned = sqlx::query(
+            "DELETE FROM outbox WHERE (state = 'sent' AND sent_at < $1) \
+             OR (state = 'failed' AND next_attempt_at < $1)",
+        )
+        .bind(D::encode_time(before))
+        .execute(&self.writer)
+        .await
+        .map_err(db::<D>)?;
+        Ok(D::rows_affected(&pruned))
+    }
+
     async fn retry_notification(
         &self,
         id: NotificationId,

@@ -331,32 +331,32 @@ where
         &self,
         key: ThrottleKey,
         at: DateTime<Utc>,
-        expired_before: DateTime<Utc>,
+        new_window_ends: DateTime<Utc>,
     ) -> StoreResult<Hits> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM throttle WHERE started_at <= $1")
-            .bind(D::encode_time(expired_before))
+        sqlx::query("DELETE FROM throttle WHERE ends_at <= $1")
+            .bind(D::encode_time(at))
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
         // One statement decides, so concurrent hits of one key each see their own count.
-        let (count, since): (i32, D::Time) = sqlx::query_as(
-            "INSERT INTO throttle (key, started_at, hits) VALUES ($1, $2, 1) \
+        let (count, until): (i32, D::Time) = sqlx::query_as(
+            "INSERT INTO throttle (key, ends_at, hits) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
-               hits = CASE WHEN throttle.started_at <= $3 THEN 1 ELSE throttle.hits + 1 END, \
-               started_at = CASE WHEN throttle.started_at <= $3 THEN $2 ELSE throttle.started_at END \
-             RETURNING hits, started_at",
+               hits = CASE WHEN throttle.ends_at <= $3 THEN 1 ELSE throttle.hits + 1 END, \
+               ends_at = CASE WHEN throttle.ends_at <= $3 THEN $2 ELSE throttle.ends_at END \
+             RETURNING hits, ends_at",
         )
         .bind(key.0.to_vec())
+        .bind(D::encode_time(new_window_ends))
         .bind(D::encode_time(at))
-        .bind(D::encode_time(expired_before))
         .fetch_one(&mut *tx)
         .await
         .map_err(db::<D>)?;
         tx.commit().await.map_err(db::<D>)?;
         Ok(Hits {
             count: u32::try_from(count).unwrap_or_default(),
-            since: D::decode_time(since)?,
+            until: D::decode_time(until)?,
         })
     }
 

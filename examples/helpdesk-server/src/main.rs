@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use helpdesk_core::{AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, Registration, Store};
+use helpdesk_core::{
+    AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, RateLimits, Registration, Store,
+};
 use helpdesk_mail::{ConsoleNotifier, SmtpNotifier};
 use helpdesk_postgres::PgStore;
 use helpdesk_sqlite::SqliteStore;
@@ -113,6 +115,38 @@ struct Settings {
     /// How long shutdown waits for requests in flight.
     #[arg(long, env = "HELPDESK_SHUTDOWN_GRACE", hide_env_values = true, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     shutdown_grace: Duration,
+    /// Tickets one account may raise per hour (then 429).
+    #[arg(
+        long,
+        env = "HELPDESK_TICKETS_PER_HOUR",
+        hide_env_values = true,
+        default_value = "60",
+        global = true
+    )]
+    tickets_per_hour: u32,
+    /// Comments one account may write per hour (then 429).
+    #[arg(
+        long,
+        env = "HELPDESK_COMMENTS_PER_HOUR",
+        hide_env_values = true,
+        default_value = "600",
+        global = true
+    )]
+    comments_per_hour: u32,
+    /// Password hashes computed at once (19 MiB of memory each); unset: one per core.
+    #[arg(
+        long,
+        env = "HELPDESK_HASHING_SLOTS",
+        hide_env_values = true,
+        global = true
+    )]
+    hashing_slots: Option<usize>,
+    /// How long a sign-in waits for a hashing slot before it is answered 503.
+    #[arg(long, env = "HELPDESK_HASHING_WAIT", hide_env_values = true, default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    hashing_wait: Duration,
+    /// How long sent and failed emails are kept for the admins' list.
+    #[arg(long, env = "HELPDESK_NOTIFICATION_RETENTION", hide_env_values = true, default_value = "30days", value_parser = humantime::parse_duration, global = true)]
+    notification_retention: Duration,
     /// How often overdue tickets are escalated and queued emails delivered.
     #[arg(long, env = "HELPDESK_SWEEP_INTERVAL",
         hide_env_values = true, default_value = "30s", value_parser = humantime::parse_duration, global = true)]
@@ -187,8 +221,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             redact(&settings.database_url)
         ))
     })?;
+    let hashing_slots = settings.hashing_slots.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
     let helpdesk = Helpdesk::builder_shared(store)
         .escalation_policy(policy)
+        .rate_limits(RateLimits {
+            tickets_per_hour: settings.tickets_per_hour,
+            comments_per_hour: settings.comments_per_hour,
+        })
+        .password_hashing(hashing_slots, settings.hashing_wait)
         .build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(helpdesk, &settings).await,
@@ -267,6 +309,7 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
     let engine = helpdesk.escalation_engine().spawn(settings.sweep_interval);
     let outbox = helpdesk
         .outbox_dispatcher(notifier)
+        .with_retention(settings.notification_retention)
         .spawn(settings.sweep_interval);
     let mut api = helpdesk_axum::HelpdeskApi::new(helpdesk)
         .trust_proxy(settings.trust_proxy)

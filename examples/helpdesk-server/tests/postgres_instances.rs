@@ -77,6 +77,7 @@ async fn three_instances_escalate_and_mail_each_ticket_once() {
             .env("HELPDESK_SMTP_URL", sink.url())
             .env("HELPDESK_ESCALATE_HIGH", "3s")
             .env("HELPDESK_SWEEP_INTERVAL", "150ms")
+            .env("HELPDESK_TICKETS_PER_HOUR", "1000")
             .stdout(Stdio::null())
             .spawn()
             .unwrap();

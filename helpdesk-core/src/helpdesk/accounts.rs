@@ -1,16 +1,15 @@
 //! Sign-up, sign-in, sessions, and one's own account.
 
 use std::net::IpAddr;
-use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::Helpdesk;
 use super::throttle::{address, throttle_key};
-use crate::credentials::{self, SessionToken, looks_like_token, token_hash};
+use crate::credentials::{SessionToken, looks_like_token, token_hash};
 use crate::input::PASSWORD_MAX;
 use crate::permissions::Actor;
-use crate::store::{ThrottleKey, UserDraft, UserUpdate};
+use crate::store::{UserDraft, UserUpdate};
 use crate::{
     EmailAddress, Error, FieldErrors, PasswordChange, ProfilePatch, Registration, Result, Role,
     User,
@@ -33,8 +32,11 @@ impl Helpdesk {
         registration: Registration,
         role: Role,
     ) -> Result<User> {
-        let password_hash =
-            credentials::hash_password(registration.password.expose().to_owned()).await?;
+        let password_hash = self
+            .inner
+            .hashing
+            .hash(registration.password.expose().to_owned())
+            .await?;
         let draft = UserDraft {
             email: registration.email.as_str().to_owned(),
             password_hash,
@@ -60,8 +62,13 @@ impl Helpdesk {
     ) -> Result<User> {
         if let Some(client) = client {
             let source = throttle_key(&["register-from", &client.to_string()]);
-            self.count(source, self.inner.throttle.max_registrations_per_address)
-                .await?;
+            let throttle = self.inner.throttle;
+            self.count(
+                source,
+                throttle.max_registrations_per_address,
+                throttle.window,
+            )
+            .await?;
         }
         self.register(registration).await
     }
@@ -98,17 +105,19 @@ impl Helpdesk {
         };
         let throttle = self.inner.throttle;
         let guesses = throttle_key(&["login", email.as_str(), &address(client)]);
-        self.count(guesses, throttle.max_failures).await?;
+        self.count(guesses, throttle.max_failures, throttle.window)
+            .await?;
         if let Some(client) = client {
             let source = throttle_key(&["login-from", &client.to_string()]);
-            self.count(source, throttle.max_per_address).await?;
+            self.count(source, throttle.max_per_address, throttle.window)
+                .await?;
         }
         let account = self.inner.store.user_by_email(email.as_str()).await?;
         let (user, hash) = match account {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
-        let verified = credentials::verify_password(password.to_owned(), hash).await?;
+        let verified = self.inner.hashing.verify(password.to_owned(), hash).await?;
         let user = match user {
             Some(user) if verified && user.is_active => user,
             _ => return Err(Error::Unauthenticated),
@@ -125,21 +134,6 @@ impl Helpdesk {
             token,
             expires_at,
             user,
-        })
-    }
-
-    /// Counts one hit of `key`; [`Error::RateLimited`] past `limit` hits in the window.
-    pub(super) async fn count(&self, key: ThrottleKey, limit: u32) -> Result<()> {
-        let now = self.now();
-        let window =
-            Duration::from_std(self.inner.throttle.window).unwrap_or(Duration::minutes(15));
-        let hits = self.inner.store.hit(key, now, now - window).await?;
-        if hits.count <= limit {
-            return Ok(());
-        }
-        let retry_after = (hits.since + window - now).to_std().unwrap_or_default();
-        Err(Error::RateLimited {
-            retry_after: retry_after.max(StdDuration::from_secs(1)),
         })
     }
 
@@ -211,15 +205,25 @@ impl Helpdesk {
             .await?
             .ok_or(Error::Unauthenticated)?;
         let guesses = throttle_key(&["password", &actor.id.to_string()]);
-        self.count(guesses, self.inner.throttle.max_failures)
+        let throttle = self.inner.throttle;
+        self.count(guesses, throttle.max_failures, throttle.window)
             .await?;
-        if !credentials::verify_password(change.current, Some(hash)).await? {
+        if !self
+            .inner
+            .hashing
+            .verify(change.current, Some(hash))
+            .await?
+        {
             return Err(Error::invalid(
                 "current_password",
                 "is not your current password",
             ));
         }
-        let new_hash = credentials::hash_password(change.new.expose().to_owned()).await?;
+        let new_hash = self
+            .inner
+            .hashing
+            .hash(change.new.expose().to_owned())
+            .await?;
         self.inner.store.forget_hits(guesses).await?;
         let keep = current_token.map(token_hash);
         self.inner

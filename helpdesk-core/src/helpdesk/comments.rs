@@ -1,5 +1,6 @@
 //! A ticket's thread and its history.
 
+use super::throttle::{HOUR, throttle_key};
 use super::{Helpdesk, forbidden};
 use crate::permissions::{Actor, can_comment};
 use crate::store::{ClockRestart, CommentDraft};
@@ -29,6 +30,9 @@ impl Helpdesk {
         if !can_comment(actor, &ticket) {
             return Err(forbidden("you may not comment on this ticket"));
         }
+        let key = throttle_key(&["comments", &actor.id.to_string()]);
+        self.count(key, self.inner.limits.comments_per_hour, HOUR)
+            .await?;
         let now = self.now();
         let draft = CommentDraft {
             ticket_id: id,

@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::credentials::Hashing;
 use crate::permissions::Actor;
 use crate::{
     Clock, Error, EscalationEngine, EscalationPolicy, Notifier, OutboxDispatcher, Result, Store,
@@ -22,7 +23,7 @@ mod tickets;
 mod users;
 
 pub use accounts::Login;
-pub use throttle::LoginThrottle;
+pub use throttle::{LoginThrottle, RateLimits};
 pub use users::AdminBootstrap;
 
 /// Settings of a [`Helpdesk`], set through [`Helpdesk::builder`].
@@ -56,6 +57,19 @@ impl HelpdeskBuilder {
         self
     }
 
+    /// How many tickets and comments one account may create per hour (default: 60 and 600).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.inner.limits = limits;
+        self
+    }
+
+    /// Password hashing slots and how long a request waits for one (default: one slot per
+    /// core, 5 seconds; see [`Hashing`]).
+    pub fn password_hashing(mut self, slots: usize, max_wait: StdDuration) -> Self {
+        self.inner.hashing = Hashing::new(slots, max_wait);
+        self
+    }
+
     /// The configured helpdesk.
     pub fn build(self) -> Helpdesk {
         Helpdesk {
@@ -80,6 +94,8 @@ struct Inner {
     policy: EscalationPolicy,
     session_ttl: Duration,
     throttle: LoginThrottle,
+    limits: RateLimits,
+    hashing: Hashing,
 }
 
 impl fmt::Debug for Inner {
@@ -89,6 +105,8 @@ impl fmt::Debug for Inner {
             .field("policy", &self.policy)
             .field("session_ttl", &self.session_ttl)
             .field("throttle", &self.throttle)
+            .field("limits", &self.limits)
+            .field("hashing", &self.hashing)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +153,8 @@ impl Helpdesk {
                 policy: EscalationPolicy::default(),
                 session_ttl: Duration::days(14),
                 throttle: LoginThrottle::default(),
+                limits: RateLimits::default(),
+                hashing: Hashing::per_core(),
             },
         }
     }

@@ -3,9 +3,12 @@
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
+use chrono::Duration;
 use sha2::{Digest, Sha256};
 
+use super::Helpdesk;
 use crate::store::ThrottleKey;
+use crate::{Error, Result};
 
 /// Throttling of sign-ins, password changes and sign-ups, in fixed windows.
 ///
@@ -57,4 +60,49 @@ pub(super) fn throttle_key(parts: &[&str]) -> ThrottleKey {
 /// A client address as a key part; unknown clients share one.
 pub(super) fn address(client: Option<IpAddr>) -> String {
     client.map_or_else(String::new, |ip| ip.to_string())
+}
+
+/// How much content one account may create, per hour (a flood of tickets is also a flood of
+/// escalation emails to every admin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Tickets one account may raise per hour.
+    pub tickets_per_hour: u32,
+    /// Comments one account may write per hour.
+    pub comments_per_hour: u32,
+}
+
+impl Default for RateLimits {
+    /// 60 tickets and 600 comments per hour.
+    fn default() -> Self {
+        Self {
+            tickets_per_hour: 60,
+            comments_per_hour: 600,
+        }
+    }
+}
+
+/// The window of [`RateLimits`].
+pub(super) const HOUR: StdDuration = StdDuration::from_secs(3600);
+
+impl Helpdesk {
+    /// Counts one hit of `key`; [`Error::RateLimited`] past `limit` hits in a `window` that
+    /// starts with the first hit.
+    pub(super) async fn count(
+        &self,
+        key: ThrottleKey,
+        limit: u32,
+        window: StdDuration,
+    ) -> Result<()> {
+        let now = self.now();
+        let window = Duration::from_std(window).unwrap_or(Duration::minutes(15));
+        let hits = self.inner.store.hit(key, now, now + window).await?;
+        if hits.count <= limit {
+            return Ok(());
+        }
+        let retry_after = (hits.until - now).to_std().unwrap_or_default();
+        Err(Error::RateLimited {
+            retry_after: retry_after.max(StdDuration::from_secs(1)),
+        })
+    }
 }

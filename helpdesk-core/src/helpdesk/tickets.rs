@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::throttle::{HOUR, throttle_key};
 use super::{Helpdesk, forbidden, require_admin};
 use crate::changes::{plan_assignment, plan_update};
 use crate::permissions::{Actor, can_view};
@@ -41,8 +42,12 @@ impl Helpdesk {
             .await?)
     }
 
-    /// Raises a ticket (status `open`, escalation clock started).
+    /// Raises a ticket (status `open`, escalation clock started); [`Error::RateLimited`] past
+    /// [`RateLimits::tickets_per_hour`](super::RateLimits::tickets_per_hour).
     pub async fn create_ticket(&self, actor: &Actor, new: NewTicket) -> Result<Ticket> {
+        let key = throttle_key(&["tickets", &actor.id.to_string()]);
+        self.count(key, self.inner.limits.tickets_per_hour, HOUR)
+            .await?;
         let now = self.now();
         let draft = TicketDraft {
             due_at: self.inner.policy.due_at(new.priority, now),
