@@ -39,6 +39,12 @@ pub(crate) fn db(error: sqlx::Error) -> Error {
     store_error::<PgDialect>(error).into()
 }
 
+/// How long one statement may run (PostgreSQL's `statement_timeout`).
+const STATEMENT_TIMEOUT: &str = "10s";
+
+/// How long a request waits for a free connection before it is answered `503`.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Every port of `helpdesk-core` on one PostgreSQL database. Cheap to clone.
 pub type PgStore = SqlStore<PgDialect>;
 
@@ -90,6 +96,15 @@ impl Dialect for PgDialect {
         }
     }
 
+    /// A cancelled statement (`statement_timeout`), a serialization failure, a deadlock, or
+    /// too many connections.
+    fn is_transient(error: &dyn DatabaseError) -> bool {
+        matches!(
+            error.code().as_deref(),
+            Some("57014" | "40001" | "40P01" | "53300")
+        )
+    }
+
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -103,14 +118,29 @@ impl Dialect for PgDialect {
 /// `max_connections`, and applies the migrations. [`PgStore::connect`] with a URL (and a pool
 /// of 10) is the usual way.
 pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<PgStore> {
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .connect_with(options)
+    // No statement runs longer than this: a runaway search fails instead of holding a
+    // connection (and its locks) for everyone else.
+    // Migrations run without it: building an index on a large table may take longer.
+    let migrator = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
         .await
         .map_err(db)?;
     sqlx::migrate!("./migrations")
-        .run(&pool)
+        .run(&migrator)
         .await
         .map_err(Error::store)?;
-    Ok(PgStore::from_pools(pool.clone(), pool))
+    migrator.close().await;
+    let options = options.options([("statement_timeout", STATEMENT_TIMEOUT)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options.clone())
+        .await
+        .map_err(db)?;
+    let auth = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options);
+    Ok(PgStore::from_pools(pool.clone(), pool).with_auth_pool(auth))
 }

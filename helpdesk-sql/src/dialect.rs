@@ -69,6 +69,11 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// the message, PostgreSQL names the constraint (`users_email_key`) and its table.
     fn unique_constraint(error: &dyn DatabaseError) -> String;
 
+    /// Whether a database error says "not now" rather than "never": a statement cancelled by
+    /// its time limit, a lock that was not granted in time. Those are
+    /// [`StoreError::Unavailable`](helpdesk_core::StoreError::Unavailable), worth retrying.
+    fn is_transient(error: &dyn DatabaseError) -> bool;
+
     /// How many rows a statement changed.
     fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
 

@@ -8,7 +8,7 @@ use helpdesk_core::{ParseEnumError, Priority};
 use crate::Dialect;
 
 /// A driver error as a [`StoreError`]: overload and lost connections are `Unavailable`
-/// (worth retrying), a unique violation names its constraint in the dialect's words
+/// (worth retrying), as are the errors the dialect calls transient; a unique violation names its constraint in the dialect's words
 /// ([`Dialect::unique_constraint`]), anything else is a `Backend` failure.
 pub fn store_error<D: Dialect>(error: sqlx::Error) -> StoreError {
     match error {
@@ -18,6 +18,9 @@ pub fn store_error<D: Dialect>(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(ref e) if e.is_unique_violation() => StoreError::UniqueViolation {
             constraint: D::unique_constraint(e.as_ref()),
         },
+        sqlx::Error::Database(ref e) if D::is_transient(e.as_ref()) => {
+            StoreError::Unavailable(error.into())
+        }
         _ => StoreError::backend(error),
     }
 }

@@ -88,6 +88,8 @@ impl<DB: Database, T> Value<DB> for T where
 pub struct SqlStore<D: Dialect> {
     reader: Pool<D::Db>,
     writer: Pool<D::Db>,
+    /// Session lookups only, so sign-ins never queue behind long reads.
+    auth: Pool<D::Db>,
     dialect: PhantomData<D>,
 }
 
@@ -96,6 +98,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
         Self {
             reader: self.reader.clone(),
             writer: self.writer.clone(),
+            auth: self.auth.clone(),
             dialect: PhantomData,
         }
     }
@@ -121,10 +124,18 @@ impl<D: Dialect> SqlStore<D> {
     /// pool twice where reads and writes share connections.
     pub fn from_pools(reader: Pool<D::Db>, writer: Pool<D::Db>) -> Self {
         Self {
+            auth: reader.clone(),
             reader,
             writer,
             dialect: PhantomData,
         }
+    }
+
+    /// Looks sessions up through a pool of their own, so that authenticating a request never
+    /// waits for a connection that ticket searches and reports hold.
+    pub fn with_auth_pool(mut self, auth: Pool<D::Db>) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// The pool reads go through.
@@ -139,6 +150,7 @@ impl<D: Dialect> SqlStore<D> {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.auth.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }

@@ -312,7 +312,7 @@ where
         let row: Option<UserRow<D::Time>> = sqlx::query_as(sql(select))
             .bind(token.0.to_vec())
             .bind(D::encode_time(now))
-            .fetch_optional(&self.reader)
+            .fetch_optional(&self.auth)
             .await
             .map_err(db::<D>)?;
         row.map(UserRow::into_user::<D>).transpose()

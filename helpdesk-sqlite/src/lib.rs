@@ -47,6 +47,9 @@ fn db(error: sqlx::Error) -> Error {
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a read waits for a free connection before the request is answered `503`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Every port of `helpdesk-core` on one SQLite database. Cheap to clone.
 pub type SqliteStore = SqlStore<SqliteDialect>;
 
@@ -93,6 +96,15 @@ impl Dialect for SqliteDialect {
             .to_owned()
     }
 
+    /// `SQLITE_BUSY` or `SQLITE_LOCKED` (and their extended codes): another process held
+    /// the database longer than the busy timeout.
+    fn is_transient(error: &dyn DatabaseError) -> bool {
+        error
+            .code()
+            .and_then(|code| code.parse::<u32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+    }
+
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -124,12 +136,20 @@ pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> 
         .map_err(db)?;
     migrate(&writer).await?;
     let readers = std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 8));
+    let read_only = options.read_only(true);
     let reader = SqlitePoolOptions::new()
         .max_connections(readers as u32)
-        .connect_with(options.read_only(true))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(read_only.clone())
         .await
         .map_err(db)?;
-    Ok(SqliteStore::from_pools(reader, writer))
+    let auth = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(read_only)
+        .await
+        .map_err(db)?;
+    Ok(SqliteStore::from_pools(reader, writer).with_auth_pool(auth))
 }
 
 /// Creates the database file, if missing, readable and writable by its owner only (SQLite

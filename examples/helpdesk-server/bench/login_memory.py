@@ -104,6 +104,7 @@ def main():
         stop.set()
         read_thread.join()
         reads.sort()
+        reads = reads or [0.0]
         print(
             f"{concurrent} concurrent logins in {took:.1f} s: statuses {dict(sorted(statuses.items()))}; "
             f"peak RSS {rss_kb(server.pid, 'VmHWM') / 1024:.1f} MiB; "

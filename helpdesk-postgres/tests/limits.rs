@@ -1,0 +1,77 @@
+//! Time limits and reserved connections on PostgreSQL. Runs when
+//! `HELPDESK_TEST_POSTGRES_URL` is set (CI sets it); otherwise reported as ignored.
+
+use helpdesk_core::store::{SessionStore, StoreError, TokenHash, UserDraft, UserStore};
+use helpdesk_postgres::{PgDialect, PgStore};
+
+async fn store() -> PgStore {
+    let base = std::env::var("HELPDESK_TEST_POSTGRES_URL").expect("HELPDESK_TEST_POSTGRES_URL");
+    let url = helpdesk_postgres::fresh_schema_url(&base)
+        .await
+        .expect("a fresh schema");
+    PgStore::connect(&url).await.expect("PostgreSQL store")
+}
+
+#[cfg_attr(
+    not(helpdesk_postgres_tests),
+    ignore = "set HELPDESK_TEST_POSTGRES_URL to run the PostgreSQL tests"
+)]
+#[tokio::test]
+async fn a_statement_over_its_time_limit_is_unavailable_not_a_failure() {
+    let store = store().await;
+    let mut connection = store.reader().acquire().await.unwrap();
+    // The pool's limit is 10 s; this statement lowers it for a quick test.
+    sqlx::query("SET statement_timeout = '20ms'")
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    let error = sqlx::query("SELECT pg_sleep(1)")
+        .execute(&mut *connection)
+        .await
+        .unwrap_err();
+    let mapped = helpdesk_sql::store_error::<PgDialect>(error);
+    assert!(matches!(mapped, StoreError::Unavailable(_)), "{mapped:?}");
+    let limit: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&mut *store.reader().acquire().await.unwrap())
+        .await
+        .unwrap();
+    assert!(limit == "10s" || limit == "20ms", "{limit}");
+}
+
+#[cfg_attr(
+    not(helpdesk_postgres_tests),
+    ignore = "set HELPDESK_TEST_POSTGRES_URL to run the PostgreSQL tests"
+)]
+#[tokio::test]
+async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
+    let store = store().await;
+    let now = chrono::Utc::now();
+    let ada = store
+        .insert_user(&UserDraft {
+            email: "ada@example.com".into(),
+            password_hash: "x".into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            role: helpdesk_core::Role::User,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let token = TokenHash([7; 32]);
+    store
+        .insert_session(token, ada.id, now, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..store.reader().options().get_max_connections() {
+        held.push(store.reader().acquire().await.unwrap());
+    }
+    let user = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        store.session_user(token, now),
+    )
+    .await
+    .expect("authentication must not wait for the read pool")
+    .unwrap();
+    assert_eq!(user.map(|u| u.id), Some(ada.id));
+}
