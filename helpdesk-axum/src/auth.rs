@@ -22,13 +22,19 @@ pub struct Identity {
 /// tokens; a host plugs in its own (its session cookie, its JWT) and maps its users to helpdesk
 /// actors, whose ids must be helpdesk user ids.
 ///
+/// **Check the account on every request.** Do not cache a role or an actor in the host's
+/// session: build the actor with [`Helpdesk::actor_for`], which reads the account's current
+/// role and refuses inactive and deleted accounts, so that a demotion, a deactivation or a
+/// deletion takes effect on the next request.
+///
 /// ```
 /// use async_trait::async_trait;
 /// use axum::http::request::Parts;
 /// use helpdesk_axum::{Authenticator, Identity};
-/// use helpdesk_core::{Actor, Error, Helpdesk, Role, UserId};
+/// use helpdesk_core::{Error, Helpdesk, UserId};
 ///
-/// /// Trusts an `X-User-Id` header set by the host's own gateway.
+/// /// Trusts an `X-User-Id` header set by the host's own gateway (and stripped from what
+/// /// clients send).
 /// struct GatewayHeader;
 ///
 /// #[async_trait]
@@ -36,9 +42,8 @@ pub struct Identity {
 ///     async fn authenticate(&self, helpdesk: &Helpdesk, parts: &Parts) -> Result<Identity, Error> {
 ///         let id = parts.headers.get("x-user-id").and_then(|v| v.to_str().ok())
 ///             .and_then(|v| v.parse().ok()).ok_or(Error::Unauthenticated)?;
-///         let admin = Actor::new(UserId(1), Role::Admin);
-///         let user = helpdesk.get_user(&admin, UserId(id)).await.map_err(|_| Error::Unauthenticated)?;
-///         Ok(Identity { actor: user.actor(), token: None })
+///         let actor = helpdesk.actor_for(UserId(id)).await?;
+///         Ok(Identity { actor, token: None })
 ///     }
 /// }
 /// ```

@@ -225,6 +225,6 @@ error_responses! {
     PreconditionFailed => 412, "`If-Match` named a version the ticket is no longer at; the response's `ETag` is the current one.", "the ticket changed: it is now at version 4";
     PayloadTooLarge => 413, "The body is larger than 1 MiB.", "the request body is larger than 1048576 bytes";
     Unprocessable => 422, "Validation failed; `errors` lists the messages by field.", "title: must not be empty";
-    TooManyRequests => 429, "Too many failed logins for this email; `Retry-After` says when to try again.", "too many attempts; retry in 660 s";
+    TooManyRequests => 429, "Too many attempts (sign-ins, sign-ups, new tickets or comments) within the window; `Retry-After` says when to try again.", "too many attempts; retry in 660 s";
     Unavailable => 503, "The service is busy or its store is unreachable; `Retry-After` says when to try again.", "the service is busy or its store is unreachable; try again shortly";
 }

@@ -223,3 +223,36 @@ async fn one_account_cannot_flood_tickets_or_comments() {
         Err(Error::RateLimited { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_host_authenticator_sees_demotions_deactivations_and_deletions_at_once() {
+    let hd = on_file("actor-for").await;
+    let boss = account(&hd, "boss@example.com", Role::Admin).await.actor();
+    let eve = account(&hd, "eve@example.com", Role::Admin).await;
+    assert_eq!(hd.actor_for(eve.id).await.unwrap().role, Role::Admin);
+    let demote = UserPatch {
+        role: Some(Role::User),
+        ..UserPatch::default()
+    };
+    hd.update_user(&boss, eve.id, demote).await.unwrap();
+    assert_eq!(hd.actor_for(eve.id).await.unwrap().role, Role::User);
+    let deactivate = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
+    hd.update_user(&boss, eve.id, deactivate).await.unwrap();
+    assert!(matches!(
+        hd.actor_for(eve.id).await,
+        Err(Error::Unauthenticated)
+    ));
+    let ada = account(&hd, "ada@example.com", Role::User).await;
+    hd.delete_user(&boss, ada.id).await.unwrap();
+    assert!(matches!(
+        hd.actor_for(ada.id).await,
+        Err(Error::Unauthenticated)
+    ));
+    assert!(matches!(
+        hd.actor_for(helpdesk_core::UserId(999)).await,
+        Err(Error::Unauthenticated)
+    ));
+}

@@ -17,16 +17,28 @@ use axum::http::{StatusCode, header, request::Parts};
 use axum::routing::{get, post};
 use axum::{Router, response::IntoResponse};
 use helpdesk_axum::{Authenticator, HelpdeskApi, Identity};
-use helpdesk_core::{Actor, Error, Helpdesk};
+use helpdesk_core::{Error, Helpdesk, UserId};
 use helpdesk_sqlite::SqliteStore;
 
-/// The host's sessions: cookie value -> the helpdesk actor of the signed-in host user.
+/// The host's sessions: a random cookie value -> the helpdesk account of the signed-in host
+/// user. Only the account id is kept: its role and whether it may still sign in are read on
+/// every request, so a demotion or a deactivation takes effect at once.
 #[derive(Clone, Default)]
-struct Sessions(Arc<Mutex<HashMap<String, Actor>>>);
+struct Sessions(Arc<Mutex<HashMap<String, UserId>>>);
+
+impl Sessions {
+    fn account(&self, session: &str) -> Option<UserId> {
+        let sessions = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.get(session).copied()
+    }
+}
 
 #[async_trait]
 impl Authenticator for Sessions {
-    async fn authenticate(&self, _: &Helpdesk, parts: &Parts) -> Result<Identity, Error> {
+    async fn authenticate(&self, helpdesk: &Helpdesk, parts: &Parts) -> Result<Identity, Error> {
         let cookies = parts
             .headers
             .get(header::COOKIE)
@@ -35,15 +47,11 @@ impl Authenticator for Sessions {
         let session = cookies
             .split(';')
             .find_map(|c| c.trim().strip_prefix("host_session="));
-        let sessions = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let actor = session
-            .and_then(|s| sessions.get(s))
+        let id = session
+            .and_then(|s| self.account(s))
             .ok_or(Error::Unauthenticated)?;
         Ok(Identity {
-            actor: *actor,
+            actor: helpdesk.actor_for(id).await?,
             token: None,
         })
     }
@@ -64,19 +72,21 @@ async fn login(
             return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
         }
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let cookie = format!("{}-{nanos:x}", user.id); // a real host uses its own unguessable session ids
+    // 256 random bits: a session id nobody can guess.
+    let mut bytes = [0u8; 32];
+    if getrandom::fill(&mut bytes).is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no randomness\n").into_response();
+    }
+    let cookie: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     sessions
         .0
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(cookie.clone(), user.actor());
+        .insert(cookie.clone(), user.id);
     (
         [(
             header::SET_COOKIE,
-            format!("host_session={cookie}; HttpOnly; Path=/"),
+            format!("host_session={cookie}; HttpOnly; SameSite=Lax; Path=/"),
         )],
         "signed in\n",
     )

@@ -88,7 +88,7 @@ struct Settings {
         global = true
     )]
     trust_proxy: bool,
-    /// The public URL of the server (https://help.example.com), for absolute page links;
+    /// The public URL of the server (`https://help.example.com`), for absolute page links;
     /// unset: links use the request's Host header.
     #[arg(
         long,

@@ -28,6 +28,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         (status = 409, response = crate::problem::Conflict),
         (status = 413, response = crate::problem::PayloadTooLarge),
         (status = 422, response = crate::problem::Unprocessable),
+        (status = 429, response = crate::problem::TooManyRequests),
     ))]
 async fn register(
     State(s): State<AppState>,
@@ -45,7 +46,7 @@ async fn register(
 }
 
 /// Sign in: exchanges email and password for a bearer token. A wrong email and a wrong password
-/// get the same `401`; after 5 failures within 15 minutes for one email, `429`.
+/// get the same `401`; past 5 attempts within 15 minutes for one email from one address, `429`.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
     responses(
         (status = 200, description = "A new session.", body = LoginOut),
@@ -139,6 +140,7 @@ async fn delete_me(State(s): State<AppState>, Auth(id): Auth) -> ApiResult<Statu
         (status = 401, response = crate::problem::Unauthorized),
         (status = 413, response = crate::problem::PayloadTooLarge),
         (status = 422, response = crate::problem::Unprocessable),
+        (status = 429, response = crate::problem::TooManyRequests),
     ))]
 async fn change_password(
     State(s): State<AppState>,

@@ -134,6 +134,7 @@ async fn list_tickets(
         (status = 401, response = crate::problem::Unauthorized),
         (status = 413, response = crate::problem::PayloadTooLarge),
         (status = 422, response = crate::problem::Unprocessable),
+        (status = 429, response = crate::problem::TooManyRequests),
     ))]
 async fn create_ticket(
     State(s): State<AppState>,
@@ -300,6 +301,7 @@ async fn list_comments(
         (status = 409, response = crate::problem::Conflict),
         (status = 413, response = crate::problem::PayloadTooLarge),
         (status = 422, response = crate::problem::Unprocessable),
+        (status = 429, response = crate::problem::TooManyRequests),
     ))]
 async fn add_comment(
     State(s): State<AppState>,

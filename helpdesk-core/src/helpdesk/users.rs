@@ -112,6 +112,17 @@ impl Helpdesk {
         ))
     }
 
+    /// The actor of account `id` as it is now, with its current role; [`Error::Unauthenticated`]
+    /// if the account is missing, deleted or inactive. For hosts' own authenticators, which
+    /// call it on every request, so that a demotion, a deactivation or a deletion takes effect
+    /// at once rather than when a cached session ends.
+    pub async fn actor_for(&self, id: UserId) -> Result<Actor> {
+        match self.inner.store.user(id).await? {
+            Some(user) if user.is_active && user.deleted_at.is_none() => Ok(user.actor()),
+            _ => Err(Error::Unauthenticated),
+        }
+    }
+
     /// One account (agents and admins); a deleted account is [`Error::NotFound`] like any
     /// deleted resource (tickets keep pointing at its id).
     pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
