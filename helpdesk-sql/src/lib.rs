@@ -8,9 +8,9 @@
 //!
 //! ## Why a generic store and not a query builder crate
 //!
-//! The two databases share almost all of their SQL: after the placeholders (which sqlx's
-//! [`QueryBuilder`](sqlx::QueryBuilder) and `push_bind` number for each driver) the real
-//! differences are a handful of tokens: how an instant is stored, how a write transaction
+//! The two databases share almost all of their SQL. Placeholders are `$1`, `$2`, ... in every
+//! statement (both drivers bind them by number; [`QueryBuilder`](sqlx::QueryBuilder)'s
+//! `push_bind` numbers them itself), and the real differences are a handful of tokens: how an instant is stored, how a write transaction
 //! starts, the row-claiming clause, null-safe inequality, the boolean literal, and the user
 //! search index. Those are the hooks of [`Dialect`]; everything else is one statement text,
 //! bound through sqlx's generic `Database` traits. A SQL builder crate such as sea-query would

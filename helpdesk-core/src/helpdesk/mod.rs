@@ -51,7 +51,7 @@ impl HelpdeskBuilder {
         self
     }
 
-    /// Login throttling (default: 5 failures within 15 minutes).
+    /// Sign-in, password-change and sign-up throttling (default: see [`LoginThrottle`]).
     pub fn login_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.inner.throttle = throttle;
         self
