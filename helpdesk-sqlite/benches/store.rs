@@ -64,6 +64,22 @@ async fn seeded(tickets: i64, overdue: i64) -> (SqliteStore, String) {
     .execute(&mut conn)
     .await
     .unwrap();
+    // Each ticket's `created` event, and a `status_changed` to resolved for the resolved ones.
+    sqlx::query(
+        "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
+         SELECT id, created_by, 'created', NULL, 'open', created_at FROM tickets",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
+         SELECT id, 4, 'status_changed', 'open', 'resolved', created_at + 1000 FROM tickets \
+         WHERE status = 'resolved'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
     sqlx::query("ANALYZE").execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
     (store, url)
@@ -109,6 +125,21 @@ fn bench_writes_and_lists(c: &mut Criterion) {
             assert_eq!(p.items.len(), 20);
         })
     });
+    for (name, scope) in [
+        ("last-7-days report of an admin", TicketScope::All),
+        (
+            "last-7-days report of an agent",
+            TicketScope::Involving(UserId(10)),
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            let since = now() - chrono::Duration::days(7);
+            b.to_async(&rt).iter(|| async {
+                let report = store.report(scope, since).await.unwrap();
+                assert!(report.opened > 0);
+            })
+        });
+    }
     // Last, so the tickets it adds do not change what the list benchmarks read.
     group.bench_function("create one ticket", |b| {
         b.to_async(&rt).iter(|| async {
