@@ -53,6 +53,7 @@ macro_rules! store_conformance_tests {
             deleting_a_ticket_takes_its_records_along,
             ticket_lists_apply_scope_filters_ordering_and_pages,
             ticket_search_is_literal,
+            ticket_search_follows_edits_and_deletions,
             sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
             concurrent_sweeps_escalate_each_ticket_once,
             concurrent_writers_all_succeed,
@@ -716,6 +717,55 @@ pub async fn ticket_search_is_literal(store: S) {
     assert_eq!(count(search("' OR '1'='1")).await, 0);
     assert_eq!(count(search("'); DROP TABLE tickets;--")).await, 1);
     assert_eq!(count(TicketQuery::default()).await, 3, "still there");
+}
+
+pub async fn ticket_search_follows_edits_and_deletions(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let printer = ticket(&store, &ada, "Drucker ÜBERHITZT", Priority::High, 0, 60).await;
+    let quoted = ticket(&store, &ada, "The \"red\" button", Priority::Low, 1, 60).await;
+    let find = |field: &'static str, text: &'static str| {
+        let store = store.clone();
+        async move {
+            let query = match field {
+                "title" => TicketQuery {
+                    title: Some(text.into()),
+                    ..TicketQuery::default()
+                },
+                _ => TicketQuery {
+                    search: Some(text.into()),
+                    ..TicketQuery::default()
+                },
+            };
+            let page = store
+                .list_tickets(TicketScope::All, &query, page(1, 100))
+                .await
+                .unwrap();
+            page.items.iter().map(|t| t.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        find("search", "überhitzt").await,
+        [printer.id],
+        "case-insensitive"
+    );
+    assert_eq!(find("search", "ck").await, [printer.id], "two characters");
+    assert_eq!(
+        find("search", "\"red\"").await,
+        [quoted.id],
+        "quotes are literal"
+    );
+    assert_eq!(
+        find("title", "about").await,
+        Vec::<TicketId>::new(),
+        "title only"
+    );
+    assert_eq!(find("search", "about").await.len(), 2, "descriptions too");
+    let renamed = change(&printer, |t| t.title = "Scanner jammed".into(), vec![]);
+    assert!(store.update_ticket(&renamed).await.unwrap());
+    assert_eq!(find("title", "drucker").await, Vec::<TicketId>::new());
+    assert_eq!(find("title", "scanner").await, [printer.id]);
+    assert!(store.delete_ticket(printer.id).await.unwrap());
+    assert_eq!(find("search", "scanner").await, Vec::<TicketId>::new());
 }
 
 pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(store: S) {

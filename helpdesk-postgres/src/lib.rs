@@ -24,7 +24,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::{Error, Result};
-use helpdesk_sql::{Dialect, SqlStore, store_error};
+use helpdesk_sql::{Dialect, SqlStore, TicketText, push_like_text, store_error};
 use sqlx::error::DatabaseError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, QueryBuilder};
@@ -72,6 +72,10 @@ impl Dialect for PgDialect {
     const CLAIM: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK: &'static str = " FOR UPDATE";
     const KEEP: &'static str = " FOR SHARE";
+
+    fn push_ticket_text(qb: &mut QueryBuilder<Postgres>, field: TicketText, text: &str) {
+        push_like_text(qb, field, text, "ILIKE");
+    }
 
     fn push_user_search(qb: &mut QueryBuilder<Postgres>, pattern: String) {
         qb.push(" AND name_email ILIKE ")

@@ -9,7 +9,7 @@ use helpdesk_core::store::StoreResult;
 use sqlx::error::DatabaseError;
 use sqlx::{Database, QueryBuilder};
 
-use crate::{SqlStore, Value};
+use crate::{SqlStore, TicketText, Value};
 
 /// Everything one SQL database does differently from another, for [`SqlStore`].
 ///
@@ -76,6 +76,12 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
 
     /// How many rows a statement changed.
     fn rows_affected(result: &<Self::Db as Database>::QueryResult) -> u64;
+
+    /// ` AND <the ticket t's text contains text>`, literally and case-insensitively, for the
+    /// `search` and `title` filters. [`push_like_text`](crate::push_like_text) is what every
+    /// database can do; a dialect with a text index uses it instead (SQLite asks its FTS5
+    /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself).
+    fn push_ticket_text(qb: &mut QueryBuilder<Self::Db>, field: TicketText, text: &str);
 
     /// Opens a store at `url`: the adapter's connection setup and migrations.
     fn connect(url: &str) -> impl Future<Output = Result<SqlStore<Self>>> + Send;

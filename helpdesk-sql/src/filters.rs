@@ -5,6 +5,8 @@ use helpdesk_core::store::like_contains;
 use helpdesk_core::{AssigneeFilter, PageRequest, TicketOrdering, TicketQuery, TicketScope};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use crate::Dialect;
+
 /// `AND <the scope>`: which tickets the caller may see.
 pub(crate) fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
 where
@@ -29,32 +31,56 @@ where
     }
 }
 
-/// ` WHERE <scope and filters>`. `like` is the case-insensitive pattern operator of the
-/// dialect (`LIKE` in SQLite, `ILIKE` in PostgreSQL); patterns escape with `\`.
-pub(crate) fn push_ticket_filters<DB>(
-    qb: &mut QueryBuilder<DB>,
+/// Which text of a ticket a search looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketText {
+    /// The title or the description (`?search=`).
+    Anywhere,
+    /// The title (`?title=`).
+    Title,
+}
+
+/// ` AND <the ticket's text contains text>` with the case-insensitive pattern operator `like`
+/// (`LIKE`, `ILIKE`): what every database can do, scanning unless an index serves it. For
+/// [`Dialect::push_ticket_text`] implementations.
+pub fn push_like_text<DB>(qb: &mut QueryBuilder<DB>, field: TicketText, text: &str, like: &str)
+where
+    DB: Database,
+    String: for<'q> Encode<'q, DB> + Type<DB>,
+{
+    let pattern = like_contains(text);
+    match field {
+        TicketText::Anywhere => {
+            qb.push(format_args!(" AND (t.title {like} "))
+                .push_bind(pattern.clone())
+                .push(format_args!(" ESCAPE '\\' OR t.description {like} "))
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+        TicketText::Title => {
+            qb.push(format_args!(" AND t.title {like} "))
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'");
+        }
+    }
+}
+
+/// ` WHERE <scope and filters>`; text searches through [`Dialect::push_ticket_text`].
+pub(crate) fn push_ticket_filters<D: Dialect>(
+    qb: &mut QueryBuilder<D::Db>,
     scope: TicketScope,
     q: &TicketQuery,
-    like: &str,
 ) where
-    DB: Database,
-    i64: Encode<'static, DB> + Type<DB>,
-    String: Encode<'static, DB> + Type<DB>,
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
 {
     qb.push(" WHERE 1 = 1");
     push_scope(qb, scope);
     if let Some(search) = &q.search {
-        let pattern = like_contains(search);
-        qb.push(format_args!(" AND (t.title {like} "))
-            .push_bind(pattern.clone())
-            .push(format_args!(" ESCAPE '\\' OR t.description {like} "))
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+        D::push_ticket_text(qb, TicketText::Anywhere, search);
     }
     if let Some(title) = &q.title {
-        qb.push(format_args!(" AND t.title {like} "))
-            .push_bind(like_contains(title))
-            .push(" ESCAPE '\\'");
+        D::push_ticket_text(qb, TicketText::Title, title);
     }
     if let Some(status) = q.status {
         qb.push(" AND t.status = ")

@@ -61,6 +61,7 @@ mod users;
 
 pub use dialect::Dialect;
 pub use error::store_error;
+pub use filters::{TicketText, push_like_text};
 
 /// A column type the store binds and reads on `DB`.
 pub trait Value<DB: Database>:

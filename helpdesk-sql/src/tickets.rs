@@ -259,10 +259,10 @@ where
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>> {
         let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
-        push_ticket_filters(&mut qb, scope, query, D::LIKE);
+        push_ticket_filters::<D>(&mut qb, scope, query);
         let count = self.count(&mut qb).await?;
         let mut qb = QueryBuilder::new(concat!("SELECT ", ticket_columns!(), " FROM tickets t"));
-        push_ticket_filters(&mut qb, scope, query, D::LIKE);
+        push_ticket_filters::<D>(&mut qb, scope, query);
         qb.push(order_by(query.ordering));
         push_page(&mut qb, page);
         let rows: Vec<TicketRow<D::Time>> = qb

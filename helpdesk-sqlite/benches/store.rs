@@ -125,6 +125,19 @@ fn bench_writes_and_lists(c: &mut Criterion) {
             assert_eq!(p.items.len(), 20);
         })
     });
+    group.bench_function("admin search matching 1,111 of 100k tickets", |b| {
+        let query = TicketQuery {
+            search: Some("case 12".into()),
+            ..TicketQuery::default()
+        };
+        b.to_async(&rt).iter(|| async {
+            let p = store
+                .list_tickets(TicketScope::All, &query, page)
+                .await
+                .unwrap();
+            assert_eq!(p.count, 1_111);
+        })
+    });
     for (name, scope) in [
         ("last-7-days report of an admin", TicketScope::All),
         (

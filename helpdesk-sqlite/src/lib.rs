@@ -32,7 +32,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{Error, Result};
-use helpdesk_sql::{Dialect, SqlStore, store_error};
+use helpdesk_sql::{Dialect, SqlStore, TicketText, push_like_text, store_error};
 use sqlx::error::DatabaseError;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
@@ -80,6 +80,23 @@ impl Dialect for SqliteDialect {
     const CLAIM: &'static str = "";
     const LOCK: &'static str = "";
     const KEEP: &'static str = "";
+
+    /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
+    /// substrings literally and case-insensitively; shorter ones (which have no trigram) scan
+    /// with `LIKE`.
+    fn push_ticket_text(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) {
+        if text.chars().count() < 3 {
+            return push_like_text(qb, field, text, "LIKE");
+        }
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+        let query = match field {
+            TicketText::Anywhere => phrase,
+            TicketText::Title => format!("title : {phrase}"),
+        };
+        qb.push(" AND t.id IN (SELECT rowid FROM tickets_search WHERE tickets_search MATCH ")
+            .push_bind(query)
+            .push(")");
+    }
 
     fn push_user_search(qb: &mut QueryBuilder<Sqlite>, pattern: String) {
         qb.push(" AND id IN (SELECT rowid FROM users_search WHERE name_email LIKE ")
