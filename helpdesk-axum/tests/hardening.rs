@@ -173,7 +173,7 @@ async fn the_throttle_counts_the_client_address_from_the_connection() {
 }
 
 #[tokio::test]
-async fn a_huge_login_email_is_refused_and_stores_nothing() {
+async fn a_huge_login_email_is_a_validation_error() {
     let api = api().await;
     let email = format!("{}@example.com", "a".repeat(1 << 19));
     let request = login_request().body(login_body(&email, "x")).unwrap();

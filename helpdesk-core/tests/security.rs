@@ -15,13 +15,27 @@ fn ip(text: &str) -> Option<IpAddr> {
     Some(text.parse().unwrap())
 }
 
-/// A helpdesk on a fresh database file, so requests really run concurrently.
-async fn on_file(name: &str) -> Helpdesk {
+/// The URL of a fresh database file.
+fn fresh_file(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("helpdesk-security-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("h.db").display());
-    Helpdesk::new(SqliteStore::connect(&url).await.unwrap())
+    format!("sqlite://{}", dir.join("h.db").display())
+}
+
+/// A helpdesk on a fresh database file, so requests really run concurrently.
+async fn on_file(name: &str) -> Helpdesk {
+    Helpdesk::new(SqliteStore::connect(&fresh_file(name)).await.unwrap())
+}
+
+/// How many throttle rows the database at `url` holds.
+async fn throttle_rows(url: &str) -> i64 {
+    use sqlx::Connection;
+    let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query_scalar("SELECT count(*) FROM throttle")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap()
 }
 
 async fn account(hd: &Helpdesk, email: &str, role: Role) -> helpdesk_core::User {
@@ -109,7 +123,8 @@ async fn one_address_cannot_spray_many_emails_or_sign_up_without_end() {
 
 #[tokio::test]
 async fn huge_login_emails_are_refused_before_the_store() {
-    let hd = on_file("huge").await;
+    let url = fresh_file("huge");
+    let hd = Helpdesk::new(SqliteStore::connect(&url).await.unwrap());
     let email = format!("{}@example.com", "a".repeat(1 << 20));
     for _ in 0..3 {
         let Err(Error::Validation(errors)) = hd.login(&email, "x").await else {
@@ -121,6 +136,10 @@ async fn huge_login_emails_are_refused_before_the_store() {
         panic!("an overlong password must be refused")
     };
     assert!(errors.to_string().contains("password"), "{errors}");
+    assert_eq!(throttle_rows(&url).await, 0, "nothing was stored");
+    // An ordinary wrong login is counted, so the count above would have seen one.
+    assert!(hd.login("ada@example.com", "wrong password").await.is_err());
+    assert_eq!(throttle_rows(&url).await, 1);
 }
 
 #[tokio::test]

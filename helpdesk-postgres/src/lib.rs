@@ -67,7 +67,6 @@ impl Dialect for PgDialect {
 
     const BEGIN_WRITE: &'static str = "BEGIN";
     const TRUE: &'static str = "true";
-    const LIKE: &'static str = "ILIKE";
     const IS_DISTINCT_FROM: &'static str = "IS DISTINCT FROM";
     const CLAIM: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK: &'static str = " FOR UPDATE";

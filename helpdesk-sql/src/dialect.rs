@@ -40,9 +40,6 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// are written against `1`; `true` in PostgreSQL).
     const TRUE: &'static str;
 
-    /// The case-insensitive pattern operator (`LIKE` in SQLite, `ILIKE` in PostgreSQL).
-    const LIKE: &'static str;
-
     /// Null-safe inequality: `IS NOT` in SQLite, `IS DISTINCT FROM` in PostgreSQL.
     const IS_DISTINCT_FROM: &'static str;
 

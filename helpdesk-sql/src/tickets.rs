@@ -7,8 +7,8 @@ use helpdesk_core::store::{
     ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::{
-    Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Priority,
-    Report, Ticket, TicketId, TicketQuery, TicketScope,
+    Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
+    Ticket, TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{
     ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Transaction,
@@ -21,15 +21,6 @@ use crate::rows::{
     CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ticket_columns,
 };
 use crate::{Dialect, SqlStore, Value, sql};
-
-/// The stored form of a priority: its rank, so ordering by priority orders by a number.
-fn rank(priority: Priority) -> i16 {
-    match priority {
-        Priority::Low => 0,
-        Priority::Medium => 1,
-        Priority::High => 2,
-    }
-}
 
 /// The active tickets overdue at `$1` that this sweep has recorded an `escalated` event for:
 /// exactly the ones it claimed (see the crate documentation). A list subquery, not a
@@ -179,7 +170,7 @@ where
         ))
         .bind(&d.title)
         .bind(&d.description)
-        .bind(rank(d.priority))
+        .bind(d.priority.rank())
         .bind(d.created_by.0)
         .bind(D::encode_time(d.created_at))
         .bind(D::encode_time(d.due_at))
@@ -222,7 +213,7 @@ where
         )
         .bind(&t.title)
         .bind(&t.description)
-        .bind(rank(t.priority))
+        .bind(t.priority.rank())
         .bind(t.status.as_str())
         .bind(t.assigned_to.map(|a| a.0))
         .bind(D::encode_time(t.updated_at))

@@ -75,7 +75,6 @@ impl Dialect for SqliteDialect {
 
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const TRUE: &'static str = "1";
-    const LIKE: &'static str = "LIKE";
     const IS_DISTINCT_FROM: &'static str = "IS NOT";
     const CLAIM: &'static str = "";
     const LOCK: &'static str = "";

@@ -178,11 +178,7 @@ impl Helpdesk {
 
     /// Changes the actor's names or email.
     pub async fn update_profile(&self, actor: &Actor, patch: ProfilePatch) -> Result<User> {
-        let update = UserUpdate {
-            role: None,
-            is_active: None,
-            ..Self::profile_update(patch, self.now())
-        };
+        let update = Self::profile_update(patch, self.now());
         self.inner
             .store
             .update_user(actor.id, &update)
