@@ -1,7 +1,7 @@
 //! Time limits and reserved connections on PostgreSQL. Runs when
 //! `HELPDESK_TEST_POSTGRES_URL` is set (CI sets it); otherwise reported as ignored.
 
-use helpdesk_core::store::{SessionStore, StoreError, TokenHash, UserDraft, UserStore};
+use helpdesk_core::store::StoreError;
 use helpdesk_postgres::{PgDialect, PgStore};
 
 async fn store() -> PgStore {
@@ -44,34 +44,5 @@ async fn a_statement_over_its_time_limit_is_unavailable_not_a_failure() {
 )]
 #[tokio::test]
 async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
-    let store = store().await;
-    let now = chrono::Utc::now();
-    let ada = store
-        .insert_user(&UserDraft {
-            email: "ada@example.com".into(),
-            password_hash: "x".into(),
-            first_name: String::new(),
-            last_name: String::new(),
-            role: helpdesk_core::Role::User,
-            created_at: now,
-        })
-        .await
-        .unwrap();
-    let token = TokenHash([7; 32]);
-    store
-        .insert_session(token, ada.id, now, now + chrono::Duration::hours(1))
-        .await
-        .unwrap();
-    let mut held = Vec::new();
-    for _ in 0..store.reader().options().get_max_connections() {
-        held.push(store.reader().acquire().await.unwrap());
-    }
-    let user = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        store.session_user(token, now),
-    )
-    .await
-    .expect("authentication must not wait for the read pool")
-    .unwrap();
-    assert_eq!(user.map(|u| u.id), Some(ada.id));
+    helpdesk_sql::testing::sessions_do_not_wait_for_reads(store().await).await;
 }

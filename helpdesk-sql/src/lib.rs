@@ -56,6 +56,8 @@ mod error;
 mod filters;
 mod outbox;
 mod rows;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tickets;
 mod users;
 
