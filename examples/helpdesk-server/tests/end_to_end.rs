@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{free_port, temp_dir};
+use common::{Running, free_port, temp_dir};
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use helpdesk_mail::SmtpSink;
@@ -25,15 +25,6 @@ fn server(dir: &Path) -> Command {
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null());
     command
-}
-
-/// Kills the server if the test fails before stopping it.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
 }
 
 fn call(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{free_port, temp_dir};
+use common::{Running, free_port, temp_dir};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -52,23 +52,25 @@ fn help_and_errors_never_print_secrets() {
     );
 }
 
-#[test]
-fn half_sent_headers_time_out_and_do_not_hold_up_shutdown() {
-    let dir = temp_dir("slowloris");
+/// Starts the server on a fresh database with `settings`; returns it and its port once it
+/// accepts connections.
+fn start(name: &str, settings: &[(&str, &str)]) -> (Running, u16) {
+    let dir = temp_dir(name);
     let port = free_port();
-    let mut child = Command::new(BIN)
-        .env(
-            "HELPDESK_DATABASE_URL",
-            format!("sqlite://{}", dir.join("h.db").display()),
-        )
-        .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
-        .env("HELPDESK_HEADER_TIMEOUT", "1s")
-        .env("HELPDESK_SHUTDOWN_GRACE", "2s")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Running(
+        Command::new(BIN)
+            .env(
+                "HELPDESK_DATABASE_URL",
+                format!("sqlite://{}", dir.join("h.db").display()),
+            )
+            .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .envs(settings.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -77,6 +79,18 @@ fn half_sent_headers_time_out_and_do_not_hold_up_shutdown() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    (child, port)
+}
+
+#[test]
+fn half_sent_headers_time_out_and_do_not_hold_up_shutdown() {
+    let (mut server, port) = start(
+        "slowloris",
+        &[
+            ("HELPDESK_HEADER_TIMEOUT", "1s"),
+            ("HELPDESK_SHUTDOWN_GRACE", "2s"),
+        ],
+    );
     // Clients that send half a request head and then nothing.
     let mut stalled: Vec<TcpStream> = (0..50)
         .map(|_| {
@@ -109,13 +123,13 @@ fn half_sent_headers_time_out_and_do_not_hold_up_shutdown() {
     let term = Instant::now();
     assert!(
         Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &server.0.id().to_string()])
             .status()
             .unwrap()
             .success()
     );
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = server.0.try_wait().unwrap() {
             assert!(status.success(), "{status}");
             break;
         }
@@ -126,4 +140,45 @@ fn half_sent_headers_time_out_and_do_not_hold_up_shutdown() {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(hanging);
+}
+
+#[test]
+fn connections_beyond_the_cap_wait_for_a_free_one() {
+    let (server, port) = start(
+        "cap",
+        &[
+            ("HELPDESK_MAX_CONNECTIONS", "2"),
+            ("HELPDESK_HEADER_TIMEOUT", "8s"),
+        ],
+    );
+    // Give the probe connections of `start` time to be closed and their slots freed.
+    std::thread::sleep(Duration::from_millis(300));
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    third
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    assert!(
+        third.read(&mut first).is_err(),
+        "a third connection was served while two held every slot"
+    );
+    drop(idle);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = Vec::new();
+    third.read_to_end(&mut answer).unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(server);
 }

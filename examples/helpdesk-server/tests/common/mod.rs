@@ -2,6 +2,18 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
+use std::process::Child;
+
+/// Kills the server if the test fails before stopping it (a server left running would also
+/// keep the test's output pipe open, and the test run would never end).
+pub(crate) struct Running(pub(crate) Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// A fresh directory for one test's files.
 pub(crate) fn temp_dir(name: &str) -> PathBuf {
