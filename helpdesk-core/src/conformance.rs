@@ -654,6 +654,12 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
         11
     );
 
+    // Raised by and assigned to the agent: counted and listed once.
+    let c = change(&own, |n| n.assigned_to = Some(agent.id), vec![]);
+    assert!(store.update_ticket(&c).await.unwrap());
+    let involving = list(TicketScope::Involving(agent.id), q(), page(1, 100)).await;
+    assert_eq!(involving.count, 7);
+    assert_eq!(ids(&involving.items).len(), 7);
     for ordering in TicketOrdering::ALL {
         let all = list(
             TicketScope::All,
@@ -669,7 +675,10 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
             TicketOrdering::UpdatedAt | TicketOrdering::UpdatedAtDesc => {
                 (t.updated_at.timestamp_millis(), t.id.0)
             }
-            TicketOrdering::Priority | TicketOrdering::PriorityDesc => (t.priority.rank(), t.id.0),
+            TicketOrdering::Priority | TicketOrdering::PriorityDesc => (
+                i64::from(t.priority.rank()) << 48 | t.created_at.timestamp_millis(),
+                t.id.0,
+            ),
             TicketOrdering::DueAt | TicketOrdering::DueAtDesc => {
                 (t.due_at.map_or(i64::MAX, |d| d.timestamp_millis()), t.id.0)
             }
@@ -680,6 +689,20 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
             sorted.reverse();
         }
         assert_eq!(ids(&all), ids(&sorted), "{ordering:?}");
+        // The agent's scope, page by page, is the same order restricted to their tickets.
+        let scope = TicketScope::Involving(agent.id);
+        let theirs: Vec<i64> = all
+            .iter()
+            .filter(|t| scope.contains(t))
+            .map(|t| t.id.0)
+            .collect();
+        let mut paged = Vec::new();
+        for n in 1..=4 {
+            let p = list(scope, TicketQuery { ordering, ..q() }, page(n, 2)).await;
+            assert_eq!(p.count, 7, "{ordering:?}");
+            paged.extend(ids(&p.items));
+        }
+        assert_eq!(paged, theirs, "{ordering:?}");
     }
 }
 

@@ -144,7 +144,8 @@ impl FromStr for AssigneeFilter {
     }
 }
 
-/// Sort order of ticket lists; ties are broken by id in the same direction.
+/// Sort order of ticket lists; ties are broken by id in the same direction (priorities first by
+/// creation time, then by id).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum TicketOrdering {
     /// `created_at`

@@ -2,7 +2,9 @@
 //! bound parameter; the statements expect the tickets table aliased `t`.
 
 use helpdesk_core::store::like_contains;
-use helpdesk_core::{AssigneeFilter, PageRequest, TicketOrdering, TicketQuery, TicketScope};
+use helpdesk_core::{
+    AssigneeFilter, PageRequest, TicketOrdering, TicketQuery, TicketScope, UserId,
+};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::Dialect;
@@ -66,7 +68,7 @@ where
 }
 
 /// ` WHERE <scope and filters>`; text searches through [`Dialect::push_ticket_text`].
-pub(crate) fn push_ticket_filters<D: Dialect>(
+fn push_ticket_filters<D: Dialect>(
     qb: &mut QueryBuilder<D::Db>,
     scope: TicketScope,
     q: &TicketQuery,
@@ -103,18 +105,123 @@ pub(crate) fn push_ticket_filters<D: Dialect>(
     }
 }
 
-/// ` ORDER BY ...`, ties broken by id in the same direction; tickets without a due time last.
-pub(crate) fn order_by(ordering: TicketOrdering) -> &'static str {
+/// ` ORDER BY ...`, ties broken by id in the same direction (priorities by creation time, then
+/// id); tickets without a due time last.
+fn order_by(ordering: TicketOrdering) -> &'static str {
     match ordering {
         TicketOrdering::CreatedAt => " ORDER BY t.created_at, t.id",
         TicketOrdering::CreatedAtDesc => " ORDER BY t.created_at DESC, t.id DESC",
         TicketOrdering::UpdatedAt => " ORDER BY t.updated_at, t.id",
         TicketOrdering::UpdatedAtDesc => " ORDER BY t.updated_at DESC, t.id DESC",
-        TicketOrdering::Priority => " ORDER BY t.priority, t.id",
-        TicketOrdering::PriorityDesc => " ORDER BY t.priority DESC, t.id DESC",
+        TicketOrdering::Priority => " ORDER BY t.priority, t.created_at, t.id",
+        TicketOrdering::PriorityDesc => " ORDER BY t.priority DESC, t.created_at DESC, t.id DESC",
         TicketOrdering::DueAt => " ORDER BY t.due_at IS NULL, t.due_at, t.id",
         TicketOrdering::DueAtDesc => " ORDER BY t.due_at IS NULL, t.due_at DESC, t.id DESC",
     }
+}
+
+/// The sort keys of a ticket, for the sides of an [`Involving`](TicketScope::Involving) list.
+const SORT_KEYS: &str =
+    "SELECT t.id, t.created_at, t.updated_at, t.priority, t.due_at FROM tickets t";
+
+/// The two sides of an agent's scope: the tickets they raised and the ones assigned to them.
+/// Each side is read from its own index (`created_by`, `assigned_to`); an `OR` of the two
+/// would make the databases fetch and sort every ticket of both.
+fn sides(id: UserId) -> [TicketScope; 2] {
+    [TicketScope::CreatedBy(id), TicketScope::AssignedTo(id)]
+}
+
+/// `SELECT count(*)` of the tickets in scope that match the filters.
+pub(crate) fn ticket_count<D: Dialect>(scope: TicketScope, q: &TicketQuery) -> QueryBuilder<D::Db>
+where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let TicketScope::Involving(id) = scope else {
+        let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
+        push_ticket_filters::<D>(&mut qb, scope, q);
+        return qb;
+    };
+    let mut qb = QueryBuilder::new("SELECT count(*) FROM (");
+    for (k, side) in sides(id).into_iter().enumerate() {
+        qb.push(if k == 0 { "" } else { " UNION " })
+            .push("SELECT t.id FROM tickets t");
+        push_ticket_filters::<D>(&mut qb, side, q);
+    }
+    qb.push(") AS u");
+    qb
+}
+
+/// `select` (which reads `FROM tickets t`) for one page of the tickets in scope that match
+/// the filters, in the query's order.
+pub(crate) fn ticket_page<D: Dialect>(
+    select: &'static str,
+    scope: TicketScope,
+    q: &TicketQuery,
+    page: PageRequest,
+) -> QueryBuilder<D::Db>
+where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let order = order_by(q.ordering);
+    let mut qb = QueryBuilder::new(select);
+    let TicketScope::Involving(id) = scope else {
+        push_ticket_filters::<D>(&mut qb, scope, q);
+        qb.push(order);
+        push_page(&mut qb, page);
+        return qb;
+    };
+    // The page lies within the first offset + size tickets of each side, in order; each side
+    // stops there, reading its own index.
+    let enough = i64::try_from(page.offset())
+        .unwrap_or(i64::MAX)
+        .saturating_add(i64::from(page.size()));
+    qb.push(" WHERE t.id IN (SELECT t.id FROM (");
+    for (k, side) in sides(id).into_iter().enumerate() {
+        qb.push(if k == 0 { "" } else { " UNION " })
+            .push("SELECT * FROM (")
+            .push(SORT_KEYS);
+        push_ticket_filters::<D>(&mut qb, side, q);
+        qb.push(order)
+            .push(" LIMIT ")
+            .push_bind(enough)
+            .push(format_args!(") AS side{k}"));
+    }
+    qb.push(") AS t").push(order);
+    push_page(&mut qb, page);
+    qb.push(")").push(order);
+    qb
+}
+
+/// ` AND <column> IN (<the ids of the tickets in scope>)`, read from the scope's indexes.
+pub(crate) fn push_scope_ids<DB>(qb: &mut QueryBuilder<DB>, column: &str, scope: TicketScope)
+where
+    DB: Database,
+    i64: Encode<'static, DB> + Type<DB>,
+{
+    let side = |qb: &mut QueryBuilder<DB>, column: &str, id: UserId| {
+        qb.push(format_args!("SELECT id FROM tickets WHERE {column} = "))
+            .push_bind(id.0);
+    };
+    match scope {
+        TicketScope::All => return,
+        TicketScope::CreatedBy(id) => {
+            qb.push(format_args!(" AND {column} IN ("));
+            side(qb, "created_by", id);
+        }
+        TicketScope::AssignedTo(id) => {
+            qb.push(format_args!(" AND {column} IN ("));
+            side(qb, "assigned_to", id);
+        }
+        TicketScope::Involving(id) => {
+            qb.push(format_args!(" AND {column} IN ("));
+            side(qb, "created_by", id);
+            qb.push(" UNION ");
+            side(qb, "assigned_to", id);
+        }
+    }
+    qb.push(")");
 }
 
 /// ` LIMIT ... OFFSET ...` of a page.

@@ -16,7 +16,7 @@ use sqlx::{
 };
 
 use crate::error::store_error as db;
-use crate::filters::{order_by, push_page, push_scope, push_ticket_filters};
+use crate::filters::{push_page, push_scope_ids, ticket_count, ticket_page};
 use crate::rows::{
     CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ticket_columns,
 };
@@ -249,14 +249,9 @@ where
         query: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>> {
-        let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
-        push_ticket_filters::<D>(&mut qb, scope, query);
-        let count = self.count(&mut qb).await?;
-        let mut qb = QueryBuilder::new(concat!("SELECT ", ticket_columns!(), " FROM tickets t"));
-        push_ticket_filters::<D>(&mut qb, scope, query);
-        qb.push(order_by(query.ordering));
-        push_page(&mut qb, page);
-        let rows: Vec<TicketRow<D::Time>> = qb
+        let count = self.count(&mut ticket_count::<D>(scope, query)).await?;
+        let select = concat!("SELECT ", ticket_columns!(), " FROM tickets t");
+        let rows: Vec<TicketRow<D::Time>> = ticket_page::<D>(select, scope, query, page)
             .build_query_as()
             .fetch_all(&self.reader)
             .await
@@ -323,13 +318,10 @@ where
              count(*) FILTER (WHERE h.kind = 'status_changed' AND h.to_value = 'resolved'), \
              count(*) FILTER (WHERE h.kind = 'escalated') FROM history h",
         );
-        // Every ticket is in scope for admins: then the events alone answer, from the
-        // covering `history (at, kind, to_value)` index, without a lookup per event.
-        if scope != TicketScope::All {
-            qb.push(" JOIN tickets t ON t.id = h.ticket_id");
-        }
+        // The events alone answer, from the covering `history (at, kind, to_value, ticket_id)`
+        // index, without a lookup per event; the scope is a set of ticket ids from its indexes.
         qb.push(" WHERE h.at >= ").push_bind(D::encode_time(since));
-        push_scope(&mut qb, scope);
+        push_scope_ids(&mut qb, "h.ticket_id", scope);
         let (opened, resolved, escalated): (i64, i64, i64) = qb
             .build_query_as()
             .fetch_one(&self.reader)

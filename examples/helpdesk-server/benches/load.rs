@@ -214,7 +214,8 @@ impl Database {
             .join(" ");
         let filler = filler(options.description_bytes);
         let created = self.time("s.created");
-        let due = self.time(&format!("{now} + 86400000"));
+        // Distinct deadlines in the coming days, as a real queue has.
+        let due = self.time(&format!("{now} + 3600000 + s.i * 1000"));
         let tickets_sql = format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {tickets})
              INSERT INTO tickets (title, description, priority, status, created_by, assigned_to,

@@ -1,0 +1,13 @@
+-- Every list ordering and the status filter read their page from an index, stopping after it,
+-- instead of sorting every matching ticket.
+CREATE INDEX tickets_status ON tickets (status, created_at, id);
+CREATE INDEX tickets_updated_at ON tickets (updated_at, id);
+-- Serves both `?priority=` (newest first) and `ordering=priority`.
+CREATE INDEX tickets_priority ON tickets (priority, created_at, id);
+-- `due_at` orders put tickets without a due time last, in both directions.
+CREATE INDEX tickets_due_at ON tickets ((due_at IS NULL), due_at, id);
+CREATE INDEX tickets_due_at_desc ON tickets ((due_at IS NULL), due_at DESC, id DESC);
+-- Scoped reports (an agent's, a user's) match events to the tickets in scope by ticket id,
+-- still from the index alone.
+DROP INDEX history_report;
+CREATE INDEX history_report ON history (at, kind, to_value, ticket_id);
