@@ -275,3 +275,104 @@ async fn a_host_authenticator_sees_demotions_deactivations_and_deletions_at_once
         Err(Error::Unauthenticated)
     ));
 }
+
+#[tokio::test]
+async fn cached_sessions_end_at_once_on_this_instance() {
+    let hd = on_file("session-cache").await;
+    let admin = account(&hd, "admin@example.com", Role::Admin).await;
+    let ada = account(&hd, "ada@example.com", Role::Agent).await;
+    let login = || hd.login("ada@example.com", PASSWORD);
+
+    // Sign-out.
+    let token = login().await.unwrap().token;
+    hd.authenticate(token.as_str()).await.unwrap();
+    hd.logout(token.as_str()).await.unwrap();
+    assert!(matches!(
+        hd.authenticate(token.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+
+    // Demotion: the next request has the new role.
+    let token = login().await.unwrap().token;
+    assert_eq!(
+        hd.authenticate(token.as_str()).await.unwrap().role,
+        Role::Agent
+    );
+    let demote = UserPatch {
+        role: Some(Role::User),
+        ..UserPatch::default()
+    };
+    hd.update_user(&admin.actor(), ada.id, demote)
+        .await
+        .unwrap();
+    assert_eq!(
+        hd.authenticate(token.as_str()).await.unwrap().role,
+        Role::User
+    );
+
+    // Deactivation.
+    let deactivate = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    };
+    hd.update_user(&admin.actor(), ada.id, deactivate)
+        .await
+        .unwrap();
+    assert!(matches!(
+        hd.authenticate(token.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+    let activate = UserPatch {
+        is_active: Some(true),
+        ..UserPatch::default()
+    };
+    hd.update_user(&admin.actor(), ada.id, activate)
+        .await
+        .unwrap();
+
+    // A password change ends the other sessions.
+    let other = login().await.unwrap().token;
+    let current = login().await.unwrap().token;
+    let ada = hd.authenticate(other.as_str()).await.unwrap();
+    let change = PasswordChange::new(PASSWORD, "a brand new passphrase").unwrap();
+    hd.change_password(&ada.actor(), Some(current.as_str()), change)
+        .await
+        .unwrap();
+    assert!(matches!(
+        hd.authenticate(other.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+    hd.authenticate(current.as_str()).await.unwrap();
+
+    // Deletion.
+    hd.delete_user(&admin.actor(), ada.id).await.unwrap();
+    assert!(matches!(
+        hd.authenticate(current.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+}
+
+#[tokio::test]
+async fn another_instance_sees_a_sign_out_within_the_cache_time() {
+    let url = fresh_file("session-cache-instances");
+    let clock = helpdesk_core::ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let instance = || async {
+        Helpdesk::builder(SqliteStore::connect(&url).await.unwrap())
+            .clock(clock.clone())
+            .session_cache(std::time::Duration::from_secs(5))
+            .build()
+    };
+    let (a, b) = (instance().await, instance().await);
+    account(&a, "ada@example.com", Role::User).await;
+    let token = a.login("ada@example.com", PASSWORD).await.unwrap().token;
+    b.authenticate(token.as_str()).await.unwrap();
+    a.logout(token.as_str()).await.unwrap();
+    // B reuses its lookup for at most the cache time, then asks the store again.
+    clock.advance(chrono::Duration::seconds(4));
+    b.authenticate(token.as_str()).await.unwrap();
+    clock.advance(chrono::Duration::seconds(1));
+    assert!(matches!(
+        b.authenticate(token.as_str()).await,
+        Err(Error::Unauthenticated)
+    ));
+}

@@ -120,9 +120,22 @@ fn order_by(ordering: TicketOrdering) -> &'static str {
     }
 }
 
-/// The sort keys of a ticket, for the sides of an [`Involving`](TicketScope::Involving) list.
-const SORT_KEYS: &str =
-    "SELECT t.id, t.created_at, t.updated_at, t.priority, t.due_at FROM tickets t";
+/// What a side of an [`Involving`](TicketScope::Involving) page selects: the id and the
+/// columns the ordering sorts by, all in the index that serves the ordering.
+fn sort_keys(ordering: TicketOrdering) -> &'static str {
+    match ordering {
+        TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc => {
+            "SELECT t.id, t.created_at FROM tickets t"
+        }
+        TicketOrdering::UpdatedAt | TicketOrdering::UpdatedAtDesc => {
+            "SELECT t.id, t.updated_at FROM tickets t"
+        }
+        TicketOrdering::Priority | TicketOrdering::PriorityDesc => {
+            "SELECT t.id, t.priority, t.created_at FROM tickets t"
+        }
+        TicketOrdering::DueAt | TicketOrdering::DueAtDesc => "SELECT t.id, t.due_at FROM tickets t",
+    }
+}
 
 /// The two sides of an agent's scope: the tickets they raised and the ones assigned to them.
 /// Each side is read from its own index (`created_by`, `assigned_to`); an `OR` of the two
@@ -142,13 +155,15 @@ where
         push_ticket_filters::<D>(&mut qb, scope, q);
         return qb;
     };
-    let mut qb = QueryBuilder::new("SELECT count(*) FROM (");
-    for (k, side) in sides(id).into_iter().enumerate() {
-        qb.push(if k == 0 { "" } else { " UNION " })
-            .push("SELECT t.id FROM tickets t");
-        push_ticket_filters::<D>(&mut qb, side, q);
-    }
-    qb.push(") AS u");
+    // Raised + assigned - both: three counts from indexes, where a set union would first
+    // collect and deduplicate every id.
+    let mut qb = QueryBuilder::new("SELECT (SELECT count(*) FROM tickets t");
+    push_ticket_filters::<D>(&mut qb, TicketScope::CreatedBy(id), q);
+    qb.push(") + (SELECT count(*) FROM tickets t");
+    push_ticket_filters::<D>(&mut qb, TicketScope::AssignedTo(id), q);
+    qb.push(") - (SELECT count(*) FROM tickets t");
+    push_ticket_filters::<D>(&mut qb, TicketScope::CreatedBy(id), q);
+    qb.push(" AND t.assigned_to = ").push_bind(id.0).push(")");
     qb
 }
 
@@ -181,7 +196,7 @@ where
     for (k, side) in sides(id).into_iter().enumerate() {
         qb.push(if k == 0 { "" } else { " UNION " })
             .push("SELECT * FROM (")
-            .push(SORT_KEYS);
+            .push(sort_keys(q.ordering));
         push_ticket_filters::<D>(&mut qb, side, q);
         qb.push(order)
             .push(" LIMIT ")

@@ -318,8 +318,9 @@ where
              count(*) FILTER (WHERE h.kind = 'status_changed' AND h.to_value = 'resolved'), \
              count(*) FILTER (WHERE h.kind = 'escalated') FROM history h",
         );
-        // The events alone answer, from the covering `history (at, kind, to_value, ticket_id)`
-        // index, without a lookup per event; the scope is a set of ticket ids from its indexes.
+        // From indexes alone: for admins the events of the window from `history (at, kind,
+        // to_value)`; otherwise the scope's ticket ids from its indexes, and their events from
+        // `history (ticket_id, at, kind, to_value)`.
         qb.push(" WHERE h.at >= ").push_bind(D::encode_time(since));
         push_scope_ids(&mut qb, "h.ticket_id", scope);
         let (opened, resolved, escalated): (i64, i64, i64) = qb

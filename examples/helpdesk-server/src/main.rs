@@ -141,6 +141,11 @@ struct Settings {
         global = true
     )]
     hashing_slots: Option<usize>,
+    /// How long a session lookup is reused for later requests with the same token; sign-outs
+    /// and account changes made on another instance take effect at most this long later (on
+    /// this instance, at once). 0s turns the cache off.
+    #[arg(long, env = "HELPDESK_SESSION_CACHE", hide_env_values = true, default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    session_cache: Duration,
     /// How long a sign-in waits for a hashing slot before it is answered 503.
     #[arg(long, env = "HELPDESK_HASHING_WAIT", hide_env_values = true, default_value = "5s", value_parser = humantime::parse_duration, global = true)]
     hashing_wait: Duration,
@@ -181,11 +186,16 @@ fn bad_setting(message: impl std::fmt::Display) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Log lines go to standard error from a thread of their own, so that a slow terminal or
+    // pipe never holds up requests; none are dropped, and the guard flushes them at exit.
+    let (log, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(log)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -231,6 +241,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             comments_per_hour: settings.comments_per_hour,
         })
         .password_hashing(hashing_slots, settings.hashing_wait)
+        .session_cache(settings.session_cache)
         .build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(helpdesk, &settings).await,

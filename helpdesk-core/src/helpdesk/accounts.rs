@@ -143,17 +143,30 @@ impl Helpdesk {
         if !looks_like_token(token) {
             return Err(Error::Unauthenticated);
         }
+        let hash = token_hash(token);
+        let now = self.now();
+        let (cached, generation) = self.inner.sessions.get(&hash, now);
+        if let Some(user) = cached {
+            return Ok(user);
+        }
         let user = self
             .inner
             .store
-            .session_user(token_hash(token), self.now())
-            .await?;
-        user.ok_or(Error::Unauthenticated)
+            .session_user(hash, now)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        self.inner
+            .sessions
+            .insert(hash, user.clone(), generation, now);
+        Ok(user)
     }
 
     /// Ends a session; the token stops working at once.
     pub async fn logout(&self, token: &str) -> Result<()> {
-        Ok(self.inner.store.delete_session(token_hash(token)).await?)
+        let hash = token_hash(token);
+        let deleted = self.inner.store.delete_session(hash).await;
+        self.inner.sessions.forget_token(&hash);
+        Ok(deleted?)
     }
 
     /// The actor's own account.
@@ -179,9 +192,7 @@ impl Helpdesk {
     /// Changes the actor's names or email.
     pub async fn update_profile(&self, actor: &Actor, patch: ProfilePatch) -> Result<User> {
         let update = Self::profile_update(patch, self.now());
-        self.inner
-            .store
-            .update_user(actor.id, &update)
+        self.write_user(actor.id, &update)
             .await?
             .ok_or(Error::Unauthenticated)
     }
@@ -222,22 +233,18 @@ impl Helpdesk {
             .await?;
         self.inner.store.forget_hits(guesses).await?;
         let keep = current_token.map(token_hash);
-        self.inner
+        let changed = self
+            .inner
             .store
             .set_password(actor.id, &new_hash, keep, self.now())
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound)
+            .await;
+        self.inner.sessions.forget_user(actor.id);
+        changed?.then_some(()).ok_or(Error::NotFound)
     }
 
     /// Deletes the actor's account: personal data erased, sessions revoked; tickets and
     /// comments stay, pointing at the anonymous account.
     pub async fn delete_account(&self, actor: &Actor) -> Result<()> {
-        self.inner
-            .store
-            .erase_user(actor.id, self.now())
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound)
+        self.erase(actor.id).await
     }
 }

@@ -14,10 +14,12 @@ use crate::{
     Clock, Error, EscalationEngine, EscalationPolicy, Notifier, OutboxDispatcher, Result, Store,
     SystemClock,
 };
+use sessions::SessionCache;
 
 mod accounts;
 mod comments;
 mod notifications;
+mod sessions;
 mod throttle;
 mod tickets;
 mod users;
@@ -48,6 +50,16 @@ impl HelpdeskBuilder {
     /// How long a session lasts (default: 14 days).
     pub fn session_ttl(mut self, ttl: StdDuration) -> Self {
         self.inner.session_ttl = Duration::from_std(ttl).unwrap_or(self.inner.session_ttl);
+        self
+    }
+
+    /// How long a session lookup is reused for later requests with the same token (default
+    /// 5 seconds; zero turns the cache off). Sign-outs, password changes, role and activity
+    /// changes and deletions made through this helpdesk take effect at once; made by another
+    /// instance on the same database, at most this long later.
+    pub fn session_cache(mut self, ttl: StdDuration) -> Self {
+        self.inner.sessions =
+            SessionCache::new(Duration::from_std(ttl).unwrap_or_else(|_| Duration::zero()));
         self
     }
 
@@ -96,6 +108,7 @@ struct Inner {
     throttle: LoginThrottle,
     limits: RateLimits,
     hashing: Hashing,
+    sessions: SessionCache,
 }
 
 impl fmt::Debug for Inner {
@@ -107,6 +120,7 @@ impl fmt::Debug for Inner {
             .field("throttle", &self.throttle)
             .field("limits", &self.limits)
             .field("hashing", &self.hashing)
+            .field("session_cache", &self.sessions.ttl())
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +169,7 @@ impl Helpdesk {
                 throttle: LoginThrottle::default(),
                 limits: RateLimits::default(),
                 hashing: Hashing::per_core(),
+                sessions: SessionCache::new(Duration::seconds(5)),
             },
         }
     }

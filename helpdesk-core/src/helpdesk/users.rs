@@ -104,9 +104,7 @@ impl Helpdesk {
             updated_at: self.now(),
         };
         Ok(AdminBootstrap::Promoted(
-            self.inner
-                .store
-                .update_user(user.id, &promotion)
+            self.write_user(user.id, &promotion)
                 .await?
                 .ok_or(Error::NotFound)?,
         ))
@@ -151,21 +149,27 @@ impl Helpdesk {
             is_active: patch.is_active,
             ..Self::profile_update(patch.profile, self.now())
         };
-        self.inner
-            .store
-            .update_user(id, &update)
-            .await?
-            .ok_or(Error::NotFound)
+        self.write_user(id, &update).await?.ok_or(Error::NotFound)
     }
 
     /// Deletes an account (admins), as if its owner had deleted it.
     pub async fn delete_user(&self, actor: &Actor, id: UserId) -> Result<()> {
         require_admin(actor, "delete accounts")?;
-        self.inner
-            .store
-            .erase_user(id, self.now())
-            .await?
-            .then_some(())
-            .ok_or(Error::NotFound)
+        self.erase(id).await
+    }
+
+    /// Writes an account change and forgets the account's cached sessions, whose role,
+    /// activity or names it may change.
+    pub(super) async fn write_user(&self, id: UserId, update: &UserUpdate) -> Result<Option<User>> {
+        let updated = self.inner.store.update_user(id, update).await;
+        self.inner.sessions.forget_user(id);
+        Ok(updated?)
+    }
+
+    /// Erases an account and forgets its cached sessions.
+    pub(super) async fn erase(&self, id: UserId) -> Result<()> {
+        let erased = self.inner.store.erase_user(id, self.now()).await;
+        self.inner.sessions.forget_user(id);
+        erased?.then_some(()).ok_or(Error::NotFound)
     }
 }
