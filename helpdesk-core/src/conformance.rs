@@ -597,12 +597,9 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
             .len(),
         5
     );
-    assert!(
-        list(TicketScope::CreatedBy(ada.id), q(), page(5, 5))
-            .await
-            .items
-            .is_empty()
-    );
+    let past_the_end = list(TicketScope::CreatedBy(ada.id), q(), page(5, 5)).await;
+    assert!(past_the_end.items.is_empty());
+    assert_eq!(past_the_end.count, 20, "a page past the end still counts");
     assert_eq!(
         list(TicketScope::AssignedTo(agent.id), q(), page(1, 100))
             .await
@@ -703,6 +700,8 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
             paged.extend(ids(&p.items));
         }
         assert_eq!(paged, theirs, "{ordering:?}");
+        let past_the_end = list(scope, TicketQuery { ordering, ..q() }, page(9, 2)).await;
+        assert_eq!((past_the_end.count, past_the_end.items.len()), (7, 0));
     }
 }
 

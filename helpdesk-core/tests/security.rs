@@ -376,3 +376,21 @@ async fn another_instance_sees_a_sign_out_within_the_cache_time() {
         Err(Error::Unauthenticated)
     ));
 }
+
+#[tokio::test]
+async fn ended_throttle_windows_are_deleted_so_the_table_stays_small() {
+    let url = fresh_file("throttle-prune");
+    let clock = helpdesk_core::ManualClock::new("2026-11-27T09:00:00Z".parse().unwrap());
+    let hd = Helpdesk::builder(SqliteStore::connect(&url).await.unwrap())
+        .clock(clock.clone())
+        .build();
+    // Wrong logins for many emails, as a sprayer sends them: one window each.
+    for n in 0..20 {
+        let _ = hd.login(&format!("nobody{n}@example.com"), "wrong").await;
+    }
+    assert_eq!(throttle_rows(&url).await, 20);
+    // Once those windows are over, the next window that starts deletes them.
+    clock.advance(chrono::Duration::minutes(16));
+    let _ = hd.login("someone@example.com", "wrong").await;
+    assert_eq!(throttle_rows(&url).await, 1);
+}

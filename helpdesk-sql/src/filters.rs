@@ -150,27 +150,38 @@ where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
-    let TicketScope::Involving(id) = scope else {
-        let mut qb = QueryBuilder::new("SELECT count(*) FROM tickets t");
-        push_ticket_filters::<D>(&mut qb, scope, q);
-        return qb;
-    };
-    // Raised + assigned - both: three counts from indexes, where a set union would first
-    // collect and deduplicate every id.
-    let mut qb = QueryBuilder::new("SELECT (SELECT count(*) FROM tickets t");
-    push_ticket_filters::<D>(&mut qb, TicketScope::CreatedBy(id), q);
-    qb.push(") + (SELECT count(*) FROM tickets t");
-    push_ticket_filters::<D>(&mut qb, TicketScope::AssignedTo(id), q);
-    qb.push(") - (SELECT count(*) FROM tickets t");
-    push_ticket_filters::<D>(&mut qb, TicketScope::CreatedBy(id), q);
-    qb.push(" AND t.assigned_to = ").push_bind(id.0).push(")");
+    let mut qb = QueryBuilder::new("");
+    push_ticket_count::<D>(&mut qb, scope, q);
     qb
 }
 
-/// `select` (which reads `FROM tickets t`) for one page of the tickets in scope that match
-/// the filters, in the query's order.
+fn push_ticket_count<D: Dialect>(qb: &mut QueryBuilder<D::Db>, scope: TicketScope, q: &TicketQuery)
+where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let TicketScope::Involving(id) = scope else {
+        qb.push("SELECT count(*) FROM tickets t");
+        push_ticket_filters::<D>(qb, scope, q);
+        return;
+    };
+    // Raised + assigned - both: three counts from indexes, where a set union would first
+    // collect and deduplicate every id.
+    qb.push("SELECT (SELECT count(*) FROM tickets t");
+    push_ticket_filters::<D>(qb, TicketScope::CreatedBy(id), q);
+    qb.push(") + (SELECT count(*) FROM tickets t");
+    push_ticket_filters::<D>(qb, TicketScope::AssignedTo(id), q);
+    qb.push(") - (SELECT count(*) FROM tickets t");
+    push_ticket_filters::<D>(qb, TicketScope::CreatedBy(id), q);
+    qb.push(" AND t.assigned_to = ").push_bind(id.0).push(")");
+}
+
+/// One page of the tickets in scope that match the filters, in the query's order: `columns`
+/// of `tickets t`, after a first column `total` with the count of all of them, so that a
+/// list is one statement. (A page past the end has no row to carry the count:
+/// [`ticket_count`] then.)
 pub(crate) fn ticket_page<D: Dialect>(
-    select: &'static str,
+    columns: &'static str,
     scope: TicketScope,
     q: &TicketQuery,
     page: PageRequest,
@@ -180,7 +191,11 @@ where
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
     let order = order_by(q.ordering);
-    let mut qb = QueryBuilder::new(select);
+    let mut qb = QueryBuilder::new("SELECT (");
+    push_ticket_count::<D>(&mut qb, scope, q);
+    qb.push(") AS total, ")
+        .push(columns)
+        .push(" FROM tickets t");
     let TicketScope::Involving(id) = scope else {
         push_ticket_filters::<D>(&mut qb, scope, q);
         qb.push(order);

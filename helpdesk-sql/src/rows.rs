@@ -61,6 +61,14 @@ macro_rules! ticket_columns {
 }
 pub(crate) use ticket_columns;
 
+/// A row of a list page with the count of the whole list beside it.
+#[derive(FromRow)]
+pub(crate) struct Counted<Item> {
+    pub(crate) total: i64,
+    #[sqlx(flatten)]
+    pub(crate) row: Item,
+}
+
 #[derive(FromRow)]
 pub(crate) struct TicketRow<T> {
     id: i64,

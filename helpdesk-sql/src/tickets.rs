@@ -18,7 +18,8 @@ use sqlx::{
 use crate::error::store_error as db;
 use crate::filters::{push_page, push_scope_ids, ticket_count, ticket_page};
 use crate::rows::{
-    CommentRow, EventRow, TicketRow, comment_columns, convert, event_columns, ticket_columns,
+    CommentRow, Counted, EventRow, TicketRow, comment_columns, convert, event_columns,
+    ticket_columns,
 };
 use crate::{Dialect, SqlStore, Value, sql};
 
@@ -249,15 +250,19 @@ where
         query: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>> {
-        let count = self.count(&mut ticket_count::<D>(scope, query)).await?;
-        let select = concat!("SELECT ", ticket_columns!(), " FROM tickets t");
-        let rows: Vec<TicketRow<D::Time>> = ticket_page::<D>(select, scope, query, page)
-            .build_query_as()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db::<D>)?;
+        let rows: Vec<Counted<TicketRow<D::Time>>> =
+            ticket_page::<D>(ticket_columns!(), scope, query, page)
+                .build_query_as()
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db::<D>)?;
+        let count = match rows.first() {
+            Some(first) => u64::try_from(first.total).unwrap_or_default(),
+            None if page.offset() == 0 => 0,
+            None => self.count(&mut ticket_count::<D>(scope, query)).await?,
+        };
         Ok(Page {
-            items: convert(rows, TicketRow::into_ticket::<D>)?,
+            items: convert(rows, |r| r.row.into_ticket::<D>())?,
             count,
             request: page,
         })

@@ -333,13 +333,8 @@ where
         at: DateTime<Utc>,
         new_window_ends: DateTime<Utc>,
     ) -> StoreResult<Hits> {
-        let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM throttle WHERE ends_at <= $1")
-            .bind(D::encode_time(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        // One statement decides, so concurrent hits of one key each see their own count.
+        // One statement decides, so concurrent hits of one key each see their own count; it
+        // needs no transaction of its own.
         let (count, until): (i32, D::Time) = sqlx::query_as(
             "INSERT INTO throttle (key, ends_at, hits) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
@@ -350,10 +345,18 @@ where
         .bind(key.0.to_vec())
         .bind(D::encode_time(new_window_ends))
         .bind(D::encode_time(at))
-        .fetch_one(&mut *tx)
+        .fetch_one(&self.writer)
         .await
         .map_err(db::<D>)?;
-        tx.commit().await.map_err(db::<D>)?;
+        // Ended windows are deleted whenever a window starts: as often as keys come and go,
+        // not on every hit.
+        if count == 1 {
+            sqlx::query("DELETE FROM throttle WHERE ends_at <= $1")
+                .bind(D::encode_time(at))
+                .execute(&self.writer)
+                .await
+                .map_err(db::<D>)?;
+        }
         Ok(Hits {
             count: u32::try_from(count).unwrap_or_default(),
             until: D::decode_time(until)?,
