@@ -673,7 +673,7 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
                 (t.updated_at.timestamp_millis(), t.id.0)
             }
             TicketOrdering::Priority | TicketOrdering::PriorityDesc => (
-                i64::from(t.priority.rank()) << 48 | t.created_at.timestamp_millis(),
+                (t.priority.rank() << 48) | t.created_at.timestamp_millis(),
                 t.id.0,
             ),
             TicketOrdering::DueAt | TicketOrdering::DueAtDesc => {
