@@ -57,6 +57,7 @@ macro_rules! store_conformance_tests {
             sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
             concurrent_sweeps_escalate_each_ticket_once,
             concurrent_writers_all_succeed,
+            tickets_raised_together_are_each_stored_and_answered,
             comments_are_stored_with_their_event_and_optional_clock_restart,
             report_counts_events_in_scope_and_time,
             outbox_claims_retries_and_fails,
@@ -970,6 +971,59 @@ pub async fn concurrent_writers_all_succeed(store: S) {
         .await
         .unwrap();
     assert_eq!(all.count, 50);
+}
+
+pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    // 150 drafts at once, one of them by an account that does not exist: stores may write
+    // tickets raised together in one transaction, but that one must fail alone.
+    let inserts: Vec<_> = (0..150)
+        .map(|i| {
+            let store = store.clone();
+            let draft = TicketDraft {
+                title: format!("together {i}"),
+                description: format!("draft number {i}"),
+                priority: [Priority::Low, Priority::Medium, Priority::High][i % 3],
+                created_by: if i == 77 { UserId(999_999) } else { ada.id },
+                created_at: at(i as i64),
+                due_at: at(i as i64 + 60),
+            };
+            tokio::spawn(async move { (draft.clone(), store.insert_ticket(&draft).await) })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for insert in inserts {
+        let (draft, stored) = insert.await.unwrap();
+        if draft.created_by != ada.id {
+            assert!(stored.is_err(), "a ticket by nobody is refused");
+            continue;
+        }
+        let t = stored.unwrap();
+        assert_eq!(
+            (&t.title, &t.description, t.priority, t.created_at, t.due_at),
+            (
+                &draft.title,
+                &draft.description,
+                draft.priority,
+                draft.created_at,
+                Some(draft.due_at)
+            ),
+            "each caller gets its own ticket"
+        );
+        assert_eq!(store.ticket(t.id).await.unwrap(), Some(t.clone()));
+        let history = store.list_history(t.id, page(1, 10)).await.unwrap();
+        assert_eq!(history.count, 1);
+        assert_eq!(history.items[0].kind, HistoryKind::Created);
+        ids.push(t.id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 149);
+    let all = store
+        .list_tickets(TicketScope::All, &TicketQuery::default(), page(1, 1))
+        .await
+        .unwrap();
+    assert_eq!(all.count, 149);
 }
 
 pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(store: S) {

@@ -51,6 +51,7 @@ use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type,
 };
 
+mod batch;
 mod dialect;
 mod error;
 mod filters;
@@ -93,6 +94,8 @@ pub struct SqlStore<D: Dialect> {
     writer: Pool<D::Db>,
     /// Session lookups only, so sign-ins never queue behind long reads.
     auth: Pool<D::Db>,
+    /// The task that writes new tickets in groups.
+    inserts: batch::Inserts,
     dialect: PhantomData<D>,
 }
 
@@ -102,6 +105,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             reader: self.reader.clone(),
             writer: self.writer.clone(),
             auth: self.auth.clone(),
+            inserts: self.inserts.clone(),
             dialect: PhantomData,
         }
     }
@@ -130,6 +134,7 @@ impl<D: Dialect> SqlStore<D> {
             auth: reader.clone(),
             reader,
             writer,
+            inserts: batch::Inserts::default(),
             dialect: PhantomData,
         }
     }

@@ -2,18 +2,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use helpdesk_core::store::StoreResult;
 use helpdesk_core::store::{
     ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
 };
+use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{
     Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
     Ticket, TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{
-    ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Transaction,
-    Type,
+    ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder,
+    Transaction, Type,
 };
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::store_error as db;
 use crate::filters::{push_page, push_scope_ids, ticket_count, ticket_page};
@@ -21,7 +22,7 @@ use crate::rows::{
     CommentRow, Counted, EventRow, TicketRow, comment_columns, convert, event_columns,
     ticket_columns,
 };
-use crate::{Dialect, SqlStore, Value, sql};
+use crate::{Dialect, SqlStore, Value, batch, sql};
 
 /// The active tickets overdue at `$1` that this sweep has recorded an `escalated` event for:
 /// exactly the ones it claimed (see the crate documentation). A list subquery, not a
@@ -107,6 +108,96 @@ where
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
+    /// The task behind [`insert_ticket`](TicketStore::insert_ticket): writes the tickets
+    /// waiting at each moment in one transaction, until every store clone is gone.
+    async fn write_batches(writer: Pool<D::Db>, mut jobs: mpsc::Receiver<batch::Job>) {
+        while let Some(first) = jobs.recv().await {
+            let batch = batch::gather(first, &mut jobs);
+            let drafts: Vec<&TicketDraft> = batch.iter().map(|job| &job.draft).collect();
+            match Self::insert_batch(&writer, &drafts).await {
+                Ok(tickets) => {
+                    for (job, ticket) in batch.into_iter().zip(tickets) {
+                        let _ = job.reply.send(Ok(ticket));
+                    }
+                }
+                // Nothing was written: each ticket again on its own, so that one bad draft
+                // fails alone.
+                Err(_) => {
+                    for job in batch {
+                        let answer = Self::insert_batch(&writer, &[&job.draft]).await;
+                        let _ = job.reply.send(answer.and_then(|mut t| {
+                            t.pop()
+                                .ok_or_else(|| StoreError::backend("no ticket returned"))
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `drafts` and their `created` events in one transaction; the tickets in the
+    /// order of the drafts.
+    async fn insert_batch(
+        writer: &Pool<D::Db>,
+        drafts: &[&TicketDraft],
+    ) -> StoreResult<Vec<Ticket>> {
+        let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+        let mut tickets = Vec::with_capacity(drafts.len());
+        let mut rest = drafts;
+        for size in batch::chunk_sizes(drafts.len()) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO tickets (title, description, priority, status, created_by, \
+                 created_at, updated_at, due_at, clock_started_at) ",
+            );
+            qb.push_values(chunk, |mut row, d| {
+                let created = D::encode_time(d.created_at);
+                row.push_bind(d.title.clone())
+                    .push_bind(d.description.clone())
+                    .push_bind(d.priority.rank())
+                    .push_bind("open")
+                    .push_bind(d.created_by.0)
+                    .push_bind(created.clone())
+                    .push_bind(created.clone())
+                    .push_bind(D::encode_time(d.due_at))
+                    .push_bind(created);
+            });
+            qb.push(concat!(" RETURNING ", ticket_columns!()));
+            let rows: Vec<TicketRow<D::Time>> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db::<D>)?;
+            // Ids are handed out in the order of the rows; the returned rows may come in any.
+            let mut stored = convert(rows, TicketRow::into_ticket::<D>)?;
+            stored.sort_by_key(|t| t.id);
+            let same = |t: &Ticket, d: &&TicketDraft| {
+                t.title == d.title && t.created_by == d.created_by && t.created_at == d.created_at
+            };
+            if stored.len() != chunk.len() || !stored.iter().zip(chunk).all(|(t, d)| same(t, d)) {
+                return Err(StoreError::backend(
+                    "inserted tickets came back out of order",
+                ));
+            }
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) ",
+            );
+            qb.push_values(&stored, |mut row, t| {
+                row.push_bind(t.id.0)
+                    .push_bind(t.created_by.0)
+                    .push_bind(HistoryKind::Created.as_str())
+                    .push_bind(None::<String>)
+                    .push_bind(t.status.to_string())
+                    .push_bind(D::encode_time(t.created_at));
+            });
+            qb.build().execute(&mut *tx).await.map_err(db::<D>)?;
+            tickets.extend(stored);
+        }
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(tickets)
+    }
+
     /// A page of a ticket's rows from `table` (comments or history), oldest first, with the count.
     async fn page_of_ticket<R, T>(
         &self,
@@ -162,33 +253,17 @@ where
     Option<D::Time>: Value<D::Db>,
 {
     async fn insert_ticket(&self, d: &TicketDraft) -> StoreResult<Ticket> {
-        let mut tx = self.write().await?;
-        let row: TicketRow<D::Time> = sqlx::query_as(concat!(
-            "INSERT INTO tickets (title, description, priority, status, created_by, created_at, \
-             updated_at, due_at, clock_started_at) VALUES ($1, $2, $3, 'open', $4, $5, $5, $6, $5) \
-             RETURNING ",
-            ticket_columns!()
-        ))
-        .bind(&d.title)
-        .bind(&d.description)
-        .bind(d.priority.rank())
-        .bind(d.created_by.0)
-        .bind(D::encode_time(d.created_at))
-        .bind(D::encode_time(d.due_at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        let ticket = row.into_ticket::<D>()?;
-        let created = NewEvent {
-            actor_id: Some(d.created_by),
-            kind: HistoryKind::Created,
-            from: None,
-            to: Some(ticket.status.to_string()),
-            at: d.created_at,
+        let (reply, answer) = oneshot::channel();
+        let writer = self.writer.clone();
+        let queue = self.inserts.queue(|jobs| {
+            tokio::spawn(Self::write_batches(writer, jobs));
+        });
+        let job = batch::Job {
+            draft: d.clone(),
+            reply,
         };
-        Self::insert_events(&mut tx, ticket.id, &[created]).await?;
-        tx.commit().await.map_err(db::<D>)?;
-        Ok(ticket)
+        queue.send(job).await.map_err(|_| batch::gone())?;
+        answer.await.map_err(|_| batch::gone())?
     }
 
     async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
