@@ -158,8 +158,8 @@ where
                     .push_bind(d.priority.rank())
                     .push_bind("open")
                     .push_bind(d.created_by.0)
-                    .push_bind(created.clone())
-                    .push_bind(created.clone())
+                    .push_bind(created)
+                    .push_bind(created)
                     .push_bind(D::encode_time(d.due_at))
                     .push_bind(created);
             });
