@@ -61,6 +61,14 @@ impl Dialect for PgDialect {
         at
     }
 
+    type Ids = Vec<i64>;
+
+    fn encode_ids(ids: &[i64]) -> Vec<i64> {
+        ids.to_vec()
+    }
+
+    const IN_IDS_2: &'static str = "t.id = ANY($2)";
+
     fn decode_time(stored: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
         Ok(stored)
     }

@@ -28,6 +28,17 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// The stored form of an instant.
     fn encode_time(at: DateTime<Utc>) -> Self::Time;
 
+    /// A list of ids bound as one parameter: an array in PostgreSQL, JSON text in SQLite.
+    type Ids: Value<Self::Db>;
+
+    /// The bound form of a list of ids.
+    fn encode_ids(ids: &[i64]) -> Self::Ids;
+
+    /// `t.id` is one of the ids bound as `$2` ([`encode_ids`](Self::encode_ids)): `= ANY($2)`
+    /// in PostgreSQL, `IN (SELECT value FROM json_each($2))` in SQLite. Either way the
+    /// database looks each ticket up by id, whatever its statistics say.
+    const IN_IDS_2: &'static str;
+
     /// An instant from its stored form; an out-of-range value is a store error.
     fn decode_time(stored: Self::Time) -> StoreResult<DateTime<Utc>>;
 

@@ -26,10 +26,9 @@
 //! 1. records an `escalated` event for every overdue active ticket, claiming those tickets
 //!    ([`Dialect::CLAIM`]: PostgreSQL skips rows another sweeper holds; SQLite holds the
 //!    write lock),
-//! 2. queues the emails of exactly the tickets it claimed: still active, overdue, and with an
-//!    `escalated` event at this sweep's instant (another sweeper's events for other tickets
-//!    are either uncommitted, hence invisible, or committed together with those tickets'
-//!    new status, hence no longer active),
+//! 2. queues the emails of exactly the tickets it claimed, whose ids the first statement
+//!    returned, bound as one list ([`Dialect::IN_IDS_2`]) so that each ticket is looked up
+//!    by id,
 //! 3. moves the same tickets to `escalated`.
 //!
 //! So each ticket escalates once, whatever number of sweepers run at once.

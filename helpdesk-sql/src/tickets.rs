@@ -24,14 +24,6 @@ use crate::rows::{
 };
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
-/// The active tickets overdue at `$1` that this sweep has recorded an `escalated` event for:
-/// exactly the ones it claimed (see the crate documentation). A list subquery, not a
-/// correlated `EXISTS`: both databases then read this sweep's events once through the
-/// `history (at, kind)` index and look the tickets up by id (a correlated `EXISTS` made SQLite
-/// scan every event of the sweep per ticket: 23 s instead of 0.18 s for 10,000 tickets).
-const ESCALATING: &str = "t.status IN ('open', 'in_progress') AND t.due_at <= $1 \
-     AND t.id IN (SELECT h.ticket_id FROM history h WHERE h.kind = 'escalated' AND h.at = $1)";
-
 impl<D> SqlStore<D>
 where
     D: Dialect,
@@ -350,37 +342,48 @@ where
         let claim = format!(
             "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
              SELECT id, NULL, 'escalated', status, 'escalated', $1 FROM tickets \
-             WHERE status IN ('open', 'in_progress') AND due_at <= $1{}",
+             WHERE status IN ('open', 'in_progress') AND due_at <= $1{} RETURNING ticket_id",
             D::CLAIM
         );
-        sqlx::query(sql(claim))
+        let claimed: Vec<i64> = sqlx::query_scalar(sql(claim))
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db::<D>)?;
+        if claimed.is_empty() {
+            tx.commit().await.map_err(db::<D>)?;
+            return Ok(EscalationReport::default());
+        }
+        // The claimed tickets are found by id from here on: a join with the events just
+        // written let PostgreSQL, which has no statistics on them yet, compare every ticket
+        // with every event (24 s for 20,000 tickets).
+        let claimed_ids = D::encode_ids(&claimed);
+        let in_claimed = D::IN_IDS_2;
         // 2. One email per recipient: the active creator, and every other active admin.
         let mail = format!(
             "INSERT INTO outbox (ticket_id, user_id, recipient, due_at, escalated_at, next_attempt_at) \
              SELECT t.id, u.id, u.email, t.due_at, $1, $1 FROM tickets t \
-               JOIN users u ON u.id = t.created_by WHERE {ESCALATING} AND u.is_active = {yes} \
+               JOIN users u ON u.id = t.created_by WHERE {in_claimed} AND u.is_active = {yes} \
              UNION ALL \
              SELECT t.id, a.id, a.email, t.due_at, $1, $1 FROM tickets t \
                CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = {yes}) a \
-              WHERE {ESCALATING} AND a.id <> t.created_by",
+              WHERE {in_claimed} AND a.id <> t.created_by",
             yes = D::TRUE
         );
         let queued = sqlx::query(sql(mail))
             .bind(now)
+            .bind(&claimed_ids)
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
         // 3. Escalate them.
         let escalate = format!(
             "UPDATE tickets AS t SET status = 'escalated', escalated_at = $1, updated_at = $1, \
-             due_at = NULL, version = version + 1 WHERE {ESCALATING} RETURNING id"
+             due_at = NULL, version = version + 1 WHERE {in_claimed} RETURNING id"
         );
         let mut escalated: Vec<i64> = sqlx::query_scalar(sql(escalate))
             .bind(now)
+            .bind(&claimed_ids)
             .fetch_all(&mut *tx)
             .await
             .map_err(db::<D>)?;

@@ -67,6 +67,15 @@ impl Dialect for SqliteDialect {
         at.timestamp_millis()
     }
 
+    type Ids = String;
+
+    fn encode_ids(ids: &[i64]) -> String {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        format!("[{}]", list.join(","))
+    }
+
+    const IN_IDS_2: &'static str = "t.id IN (SELECT value FROM json_each($2))";
+
     fn decode_time(ms: i64) -> StoreResult<DateTime<Utc>> {
         DateTime::from_timestamp_millis(ms).ok_or_else(|| {
             StoreError::backend(format!("unexpected stored value: time {ms} out of range"))
