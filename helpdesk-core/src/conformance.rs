@@ -658,6 +658,19 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
     let involving = list(TicketScope::Involving(agent.id), q(), page(1, 100)).await;
     assert_eq!(involving.count, 7);
     assert_eq!(ids(&involving.items).len(), 7);
+    // Two tickets without a due time, which every due-time order puts last.
+    for t in &mine[..2] {
+        let now = store.ticket(t.id).await.unwrap().unwrap();
+        let c = change(
+            &now,
+            |n| {
+                n.status = Status::Resolved;
+                n.due_at = None;
+            },
+            vec![],
+        );
+        assert!(store.update_ticket(&c).await.unwrap());
+    }
     for ordering in TicketOrdering::ALL {
         let all = list(
             TicketScope::All,
@@ -685,6 +698,11 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
         sorted.sort_by_key(key);
         if ordering.is_descending() {
             sorted.reverse();
+        }
+        if matches!(ordering, TicketOrdering::DueAt | TicketOrdering::DueAtDesc) {
+            // Without a due time last, in either direction, still by id among themselves.
+            sorted.sort_by_key(|t| t.due_at.is_none());
+            assert!(sorted.last().is_some_and(|t| t.due_at.is_none()));
         }
         assert_eq!(ids(&all), ids(&sorted), "{ordering:?}");
         // The agent's scope, page by page, is the same order restricted to their tickets.

@@ -115,8 +115,8 @@ fn order_by(ordering: TicketOrdering) -> &'static str {
         TicketOrdering::UpdatedAtDesc => " ORDER BY t.updated_at DESC, t.id DESC",
         TicketOrdering::Priority => " ORDER BY t.priority, t.created_at, t.id",
         TicketOrdering::PriorityDesc => " ORDER BY t.priority DESC, t.created_at DESC, t.id DESC",
-        TicketOrdering::DueAt => " ORDER BY t.due_at IS NULL, t.due_at, t.id",
-        TicketOrdering::DueAtDesc => " ORDER BY t.due_at IS NULL, t.due_at DESC, t.id DESC",
+        TicketOrdering::DueAt => " ORDER BY t.due_at ASC NULLS LAST, t.id",
+        TicketOrdering::DueAtDesc => " ORDER BY t.due_at DESC NULLS LAST, t.id DESC",
     }
 }
 

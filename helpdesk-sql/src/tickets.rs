@@ -338,11 +338,14 @@ where
     async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport> {
         let now = D::encode_time(now);
         let mut tx = self.write().await?;
-        // 1. Claim the overdue tickets by recording their events (see the crate docs).
+        // 1. Claim the overdue tickets by recording their events (see the crate docs). They
+        // are read from the `due_at` index; `IS NOT NULL` keeps SQLite from choosing the
+        // status index, which walks every active ticket (0.9 ms instead of 114 ms at 1M).
         let claim = format!(
             "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
              SELECT id, NULL, 'escalated', status, 'escalated', $1 FROM tickets \
-             WHERE status IN ('open', 'in_progress') AND due_at <= $1{} RETURNING ticket_id",
+             WHERE due_at IS NOT NULL AND due_at <= $1 AND status IN ('open', 'in_progress'){} \
+             RETURNING ticket_id",
             D::CLAIM
         );
         let claimed: Vec<i64> = sqlx::query_scalar(sql(claim))

@@ -4,9 +4,11 @@ CREATE INDEX tickets_status ON tickets (status, created_at);
 CREATE INDEX tickets_updated_at ON tickets (updated_at);
 -- Serves both `?priority=` (newest first) and `ordering=priority`.
 CREATE INDEX tickets_priority ON tickets (priority, created_at);
--- `due_at` orders put tickets without a due time last, in both directions.
-CREATE INDEX tickets_due_at ON tickets (due_at IS NULL, due_at);
-CREATE INDEX tickets_due_at_desc ON tickets (due_at IS NULL, due_at DESC, id DESC);
+-- One index on `due_at` serves the escalation sweep (the tickets due by now) and both `due_at`
+-- orders, tickets without a due time last (SQLite reads `NULLS LAST` from it in either
+-- direction); it replaces the sweep's partial index, so an escalation updates one entry.
+DROP INDEX tickets_sweep;
+CREATE INDEX tickets_due_at ON tickets (due_at);
 -- Scoped reports (an agent's, a user's) read the events of the tickets in scope from this
 -- index alone, without a lookup per event.
 DROP INDEX history_ticket;
