@@ -648,9 +648,28 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
         ..q()
     };
     assert_eq!(
-        list(TicketScope::All, by_title, page(1, 100)).await.count,
+        list(TicketScope::All, by_title.clone(), page(1, 100))
+            .await
+            .count,
         11
     );
+    // Both text filters at once, for everyone and in an agent's scope (both sides).
+    let both = TicketQuery {
+        search: Some("about".into()),
+        ..by_title
+    };
+    let everyone = list(TicketScope::All, both.clone(), page(1, 100)).await;
+    assert_eq!(everyone.count, 11);
+    let scope = TicketScope::Involving(agent.id);
+    let theirs = list(scope, both, page(1, 100)).await;
+    let expected: Vec<i64> = everyone
+        .items
+        .iter()
+        .filter(|t| scope.contains(t))
+        .map(|t| t.id.0)
+        .collect();
+    assert_eq!(ids(&theirs.items), expected);
+    assert_eq!(theirs.count, expected.len() as u64);
 
     // Raised by and assigned to the agent: counted and listed once.
     let c = change(&own, |n| n.assigned_to = Some(agent.id), vec![]);

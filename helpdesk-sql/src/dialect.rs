@@ -4,8 +4,8 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use helpdesk_core::Result;
 use helpdesk_core::store::StoreResult;
+use helpdesk_core::{Result, TicketQuery};
 use sqlx::error::DatabaseError;
 use sqlx::{Database, QueryBuilder};
 
@@ -90,6 +90,14 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// database can do; a dialect with a text index uses it instead (SQLite asks its FTS5
     /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself).
     fn push_ticket_text(qb: &mut QueryBuilder<Self::Db>, field: TicketText, text: &str);
+
+    /// What goes before a ticket list's statement for the text filters of `q`: common table
+    /// expressions that [`push_ticket_text`](Self::push_ticket_text) then names, so that a
+    /// statement asking the text index in several places (the count and the page, an agent's
+    /// two sides) asks it once. Nothing by default.
+    fn push_ticket_text_with(qb: &mut QueryBuilder<Self::Db>, q: &TicketQuery) {
+        let _ = (qb, q);
+    }
 
     /// Opens a store at `url`: the adapter's connection setup and migrations.
     fn connect(url: &str) -> impl Future<Output = Result<SqlStore<Self>>> + Send;

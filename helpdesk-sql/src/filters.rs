@@ -151,6 +151,7 @@ where
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
     let mut qb = QueryBuilder::new("");
+    D::push_ticket_text_with(&mut qb, q);
     push_ticket_count::<D>(&mut qb, scope, q);
     qb
 }
@@ -191,7 +192,9 @@ where
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
     let order = order_by(q.ordering);
-    let mut qb = QueryBuilder::new("SELECT (");
+    let mut qb = QueryBuilder::new("");
+    D::push_ticket_text_with(&mut qb, q);
+    qb.push("SELECT (");
     push_ticket_count::<D>(&mut qb, scope, q);
     qb.push(") AS total, ")
         .push(columns)

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{StoreError, StoreResult};
-use helpdesk_core::{Error, Result};
+use helpdesk_core::{Error, Result, TicketQuery};
 use helpdesk_sql::{Dialect, SqlStore, TicketText, push_like_text, store_error};
 use sqlx::error::DatabaseError;
 use sqlx::sqlite::{
@@ -90,20 +90,41 @@ impl Dialect for SqliteDialect {
     const KEEP: &'static str = "";
 
     /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
-    /// substrings literally and case-insensitively; shorter ones (which have no trigram) scan
-    /// with `LIKE`.
+    /// substrings literally and case-insensitively, once per statement (see
+    /// [`push_ticket_text_with`](Dialect::push_ticket_text_with)); shorter ones (which have no
+    /// trigram) scan with `LIKE`.
     fn push_ticket_text(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) {
-        if text.chars().count() < 3 {
+        if !indexed(text) {
             return push_like_text(qb, field, text, "LIKE");
         }
-        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-        let query = match field {
-            TicketText::Anywhere => phrase,
-            TicketText::Title => format!("title : {phrase}"),
-        };
-        qb.push(" AND t.id IN (SELECT rowid FROM tickets_search WHERE tickets_search MATCH ")
-            .push_bind(query)
-            .push(")");
+        qb.push(format_args!(" AND t.id IN {}", hits(field)));
+    }
+
+    /// The matches of each indexed text filter, as a table computed once per statement.
+    fn push_ticket_text_with(qb: &mut QueryBuilder<Sqlite>, q: &TicketQuery) {
+        let filters = [
+            (TicketText::Anywhere, &q.search),
+            (TicketText::Title, &q.title),
+        ];
+        let mut first = true;
+        for (field, text) in filters {
+            let Some(text) = text.as_deref().filter(|t| indexed(t)) else {
+                continue;
+            };
+            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+            let query = match field {
+                TicketText::Anywhere => phrase,
+                TicketText::Title => format!("title : {phrase}"),
+            };
+            qb.push(if first { "WITH " } else { ", " })
+                .push(format_args!(
+                    "{}(id) AS MATERIALIZED (SELECT rowid FROM tickets_search WHERE tickets_search MATCH ",
+                    hits(field)
+                ))
+                .push_bind(query)
+                .push(") ");
+            first = false;
+        }
     }
 
     fn push_user_search(qb: &mut QueryBuilder<Sqlite>, pattern: String) {
@@ -139,6 +160,19 @@ impl Dialect for SqliteDialect {
             return in_memory().await;
         }
         connect_with(SqliteConnectOptions::from_str(url).map_err(db)?).await
+    }
+}
+
+/// Whether a text filter asks the trigram index: it needs a trigram, three characters.
+fn indexed(text: &str) -> bool {
+    text.chars().count() >= 3
+}
+
+/// The name of the table of a text filter's matches.
+fn hits(field: TicketText) -> &'static str {
+    match field {
+        TicketText::Anywhere => "search_hits",
+        TicketText::Title => "title_hits",
     }
 }
 
