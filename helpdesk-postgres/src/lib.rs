@@ -80,7 +80,7 @@ impl Dialect for PgDialect {
     const LOCK: &'static str = " FOR UPDATE";
     const KEEP: &'static str = " FOR SHARE";
 
-    fn push_ticket_text(qb: &mut QueryBuilder<Postgres>, field: TicketText, text: &str) {
+    fn push_ticket_text(qb: &mut QueryBuilder<Postgres>, field: TicketText, text: &str, _: bool) {
         push_like_text(qb, field, text, "ILIKE");
     }
 

@@ -88,8 +88,15 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// ` AND <the ticket t's text contains text>`, literally and case-insensitively, for the
     /// `search` and `title` filters. [`push_like_text`](crate::push_like_text) is what every
     /// database can do; a dialect with a text index uses it instead (SQLite asks its FTS5
-    /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself).
-    fn push_ticket_text(qb: &mut QueryBuilder<Self::Db>, field: TicketText, text: &str);
+    /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself). `scoped`: the
+    /// statement is limited to one creator's or one assignee's tickets, whose index is then
+    /// the better place to start from.
+    fn push_ticket_text(
+        qb: &mut QueryBuilder<Self::Db>,
+        field: TicketText,
+        text: &str,
+        scoped: bool,
+    );
 
     /// What goes before a ticket list's statement for the text filters of `q`: common table
     /// expressions that [`push_ticket_text`](Self::push_ticket_text) then names, so that a

@@ -78,11 +78,12 @@ fn push_ticket_filters<D: Dialect>(
 {
     qb.push(" WHERE 1 = 1");
     push_scope(qb, scope);
+    let scoped = scope != TicketScope::All;
     if let Some(search) = &q.search {
-        D::push_ticket_text(qb, TicketText::Anywhere, search);
+        D::push_ticket_text(qb, TicketText::Anywhere, search, scoped);
     }
     if let Some(title) = &q.title {
-        D::push_ticket_text(qb, TicketText::Title, title);
+        D::push_ticket_text(qb, TicketText::Title, title, scoped);
     }
     if let Some(status) = q.status {
         qb.push(" AND t.status = ")

@@ -92,12 +92,20 @@ impl Dialect for SqliteDialect {
     /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
     /// substrings literally and case-insensitively, once per statement (see
     /// [`push_ticket_text_with`](Dialect::push_ticket_text_with)); shorter ones (which have no
-    /// trigram) scan with `LIKE`.
-    fn push_ticket_text(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) {
+    /// trigram) scan with `LIKE`. In a scoped statement each of the scope's tickets is looked
+    /// up among the matches (`+t.id` keeps SQLite from reading every match from the table
+    /// instead: an agent's search took 63 ms that way); otherwise each match is read by id.
+    fn push_ticket_text(
+        qb: &mut QueryBuilder<Sqlite>,
+        field: TicketText,
+        text: &str,
+        scoped: bool,
+    ) {
         if !indexed(text) {
             return push_like_text(qb, field, text, "LIKE");
         }
-        qb.push(format_args!(" AND t.id IN {}", hits(field)));
+        let id = if scoped { "+t.id" } else { "t.id" };
+        qb.push(format_args!(" AND {id} IN {}", hits(field)));
     }
 
     /// The matches of each indexed text filter, as a table computed once per statement.
