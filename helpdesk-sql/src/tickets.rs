@@ -112,6 +112,12 @@ where
                         let _ = job.reply.send(Ok(ticket));
                     }
                 }
+                // A ticket alone fails with its own error.
+                Err(error) if batch.len() == 1 => {
+                    if let Some(job) = batch.into_iter().next() {
+                        let _ = job.reply.send(Err(error));
+                    }
+                }
                 // Nothing was written: each ticket again on its own, so that one bad draft
                 // fails alone.
                 Err(_) => {
