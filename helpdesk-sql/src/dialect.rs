@@ -106,6 +106,16 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
         let _ = (qb, q);
     }
 
+    /// A statement counting the tickets that match `q` when its text filters are all it asks
+    /// for, everyone's tickets in scope, and the dialect can count the text index's matches
+    /// without reading a ticket (SQLite: the table of
+    /// [`push_ticket_text_with`](Self::push_ticket_text_with)). `None` by default: the count
+    /// reads the tickets.
+    fn text_only_count(q: &TicketQuery) -> Option<&'static str> {
+        let _ = q;
+        None
+    }
+
     /// Opens a store at `url`: the adapter's connection setup and migrations.
     fn connect(url: &str) -> impl Future<Output = Result<SqlStore<Self>>> + Send;
 }

@@ -162,6 +162,14 @@ where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
+    let only_text = q.status.is_none()
+        && q.priority.is_none()
+        && q.assigned_to.is_none()
+        && q.created_by.is_none();
+    if let (TicketScope::All, true, Some(count)) = (scope, only_text, D::text_only_count(q)) {
+        qb.push(count);
+        return;
+    }
     let TicketScope::Involving(id) = scope else {
         qb.push("SELECT count(*) FROM tickets t");
         push_ticket_filters::<D>(qb, scope, q);

@@ -135,6 +135,17 @@ impl Dialect for SqliteDialect {
         }
     }
 
+    /// One indexed text filter alone: its matches are counted where they are (the index is
+    /// kept in step with the tickets by triggers, so every match is a ticket).
+    fn text_only_count(q: &TicketQuery) -> Option<&'static str> {
+        let indexed = |text: &Option<String>| text.as_deref().is_some_and(indexed);
+        match (&q.search, &q.title) {
+            (search, None) if indexed(search) => Some("SELECT count(*) FROM search_hits"),
+            (None, title) if indexed(title) => Some("SELECT count(*) FROM title_hits"),
+            _ => None,
+        }
+    }
+
     fn push_user_search(qb: &mut QueryBuilder<Sqlite>, pattern: String) {
         qb.push(" AND id IN (SELECT rowid FROM users_search WHERE name_email LIKE ")
             .push_bind(pattern)
