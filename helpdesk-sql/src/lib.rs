@@ -80,6 +80,9 @@ impl<DB: Database, T> Value<DB> for T where
 ///
 /// Reads go through `reader`, writes through `writer`; they are the same pool on PostgreSQL
 /// and two pools on SQLite (read-only connections, and exactly one writer connection).
+/// New tickets are written in groups by a task that starts on the Tokio runtime of the first
+/// insert: use a store on one runtime, as its sqlx pools expect (a second runtime's inserts
+/// would wait while that runtime is not running).
 /// Adapters construct it; hosts call `connect` on the adapter's alias:
 ///
 /// ```no_run
