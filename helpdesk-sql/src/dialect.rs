@@ -32,7 +32,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     type Ids: Value<Self::Db>;
 
     /// The bound form of a list of ids.
-    fn encode_ids(ids: &[i64]) -> Self::Ids;
+    fn encode_ids(ids: Vec<i64>) -> Self::Ids;
 
     /// `t.id` is one of the ids bound as `$2` ([`encode_ids`](Self::encode_ids)): `= ANY($2)`
     /// in PostgreSQL, `IN (SELECT value FROM json_each($2))` in SQLite. Either way the

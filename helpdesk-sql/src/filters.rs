@@ -9,8 +9,8 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::Dialect;
 
-/// `AND <the scope>`: which tickets the caller may see.
-pub(crate) fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
+/// ` AND <the scope>`: which tickets the caller may see.
+fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
 where
     DB: Database,
     i64: Encode<'static, DB> + Type<DB>,
@@ -23,13 +23,9 @@ where
         TicketScope::AssignedTo(id) => {
             qb.push(" AND t.assigned_to = ").push_bind(id.0);
         }
-        TicketScope::Involving(id) => {
-            qb.push(" AND (t.created_by = ")
-                .push_bind(id.0)
-                .push(" OR t.assigned_to = ")
-                .push_bind(id.0)
-                .push(")");
-        }
+        // Lists and counts read an agent's two sides on their own (`sides`); anywhere else,
+        // the ids of both sides from their indexes, never an `OR` of the two columns.
+        TicketScope::Involving(_) => push_scope_ids(qb, "t.id", scope),
     }
 }
 

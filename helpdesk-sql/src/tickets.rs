@@ -252,9 +252,8 @@ where
 {
     async fn insert_ticket(&self, d: &TicketDraft) -> StoreResult<Ticket> {
         let (reply, answer) = oneshot::channel();
-        let writer = self.writer.clone();
         let queue = self.inserts.queue(|jobs| {
-            tokio::spawn(Self::write_batches(writer, jobs));
+            tokio::spawn(Self::write_batches(self.writer.clone(), jobs));
         });
         let job = batch::Job {
             draft: d.clone(),
@@ -366,7 +365,7 @@ where
         // The claimed tickets are found by id from here on: a join with the events just
         // written let PostgreSQL, which has no statistics on them yet, compare every ticket
         // with every event (24 s for 20,000 tickets).
-        let claimed_ids = D::encode_ids(&claimed);
+        let claimed_ids = D::encode_ids(claimed);
         let in_claimed = D::IN_IDS_2;
         // 2. One email per recipient: the active creator, and every other active admin.
         let mail = format!(

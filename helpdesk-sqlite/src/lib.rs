@@ -69,7 +69,7 @@ impl Dialect for SqliteDialect {
 
     type Ids = String;
 
-    fn encode_ids(ids: &[i64]) -> String {
+    fn encode_ids(ids: Vec<i64>) -> String {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
         format!("[{}]", list.join(","))
     }
