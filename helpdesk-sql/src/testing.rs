@@ -2,12 +2,14 @@
 //! `testing`). The ports themselves are checked by `helpdesk_core::store_conformance_tests!`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use helpdesk_core::Role;
 use helpdesk_core::Store;
-use helpdesk_core::store::{SessionStore, TokenHash, UserDraft, UserStore};
+use helpdesk_core::conformance;
+use helpdesk_core::store::{SessionStore, TokenHash};
 
 use crate::{Dialect, SqlStore};
 
@@ -18,17 +20,8 @@ where
     SqlStore<D>: Store,
 {
     let now = Utc::now();
-    let ada = store
-        .insert_user(&UserDraft {
-            email: "ada@example.com".into(),
-            password_hash: "x".into(),
-            first_name: String::new(),
-            last_name: String::new(),
-            role: Role::User,
-            created_at: now,
-        })
-        .await
-        .unwrap();
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let ada = conformance::user(&shared, "ada@example.com", Role::User).await;
     let token = TokenHash([7; 32]);
     store
         .insert_session(token, ada.id, now, now + chrono::Duration::hours(1))
