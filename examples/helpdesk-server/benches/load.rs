@@ -100,7 +100,11 @@ fn main() {
     println!(
         "\n## helpdesk-server, {} tickets on {}{}\n",
         options.tickets,
-        database.kind,
+        if database.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         if options.description_bytes > 0 {
             format!(
                 ", descriptions padded by {} bytes",
@@ -137,7 +141,8 @@ fn admin_command(url: &str) {
 /// The database under test and how to write a time in its SQL.
 struct Database {
     url: String,
-    kind: &'static str,
+    /// PostgreSQL rather than SQLite.
+    postgres: bool,
 }
 
 impl Database {
@@ -145,7 +150,7 @@ impl Database {
         match &options.database {
             None => Self {
                 url: format!("sqlite://{}", dir.join("load.db").display()),
-                kind: "SQLite",
+                postgres: false,
             },
             Some(server) => {
                 let mut conn = PgConnection::connect(server).await.unwrap();
@@ -159,7 +164,7 @@ impl Database {
                 url.set_path("/helpdesk_load");
                 Self {
                     url: url.to_string(),
-                    kind: "PostgreSQL",
+                    postgres: true,
                 }
             }
         }
@@ -167,14 +172,15 @@ impl Database {
 
     /// A time given as Unix milliseconds, in the store's column type.
     fn time(&self, millis: &str) -> String {
-        match self.kind {
-            "SQLite" => format!("({millis})"),
-            _ => format!("to_timestamp(({millis}) / 1000.0)"),
+        if self.postgres {
+            format!("to_timestamp(({millis}) / 1000.0)")
+        } else {
+            format!("({millis})")
         }
     }
 
     async fn execute(&self, sql: &str) {
-        if self.kind == "SQLite" {
+        if !self.postgres {
             let mut conn = SqliteConnection::connect(&self.url).await.unwrap();
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut conn)
@@ -246,7 +252,7 @@ impl Database {
         );
         self.execute(&users).await;
         self.execute(&tickets_sql).await;
-        if self.kind == "PostgreSQL" {
+        if self.postgres {
             // What autovacuum does to a settled database: the visibility map that lets
             // counts read indexes alone.
             self.execute("VACUUM ANALYZE").await;
