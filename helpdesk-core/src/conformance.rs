@@ -1061,6 +1061,17 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
         .await
         .unwrap();
     assert_eq!(all.count, 149);
+    // A time finer than the store keeps is stored at the store's precision, not refused.
+    let fine = TicketDraft {
+        title: "nanoseconds".into(),
+        description: String::new(),
+        priority: Priority::Low,
+        created_by: ada.id,
+        created_at: at(1) + Duration::nanoseconds(123_457),
+        due_at: at(61),
+    };
+    let stored = store.insert_ticket(&fine).await.unwrap();
+    assert!((stored.created_at - fine.created_at).num_milliseconds() == 0);
 }
 
 pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(store: S) {
