@@ -53,6 +53,7 @@ macro_rules! store_conformance_tests {
             deleting_a_ticket_takes_its_records_along,
             ticket_lists_apply_scope_filters_ordering_and_pages,
             ticket_search_is_literal,
+            ticket_search_pages_follow_the_ordering_for_few_and_many_matches,
             ticket_search_follows_edits_and_deletions,
             sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
             concurrent_sweeps_escalate_each_ticket_once,
@@ -740,6 +741,59 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
         assert_eq!(paged, theirs, "{ordering:?}");
         let past_the_end = list(scope, TicketQuery { ordering, ..q() }, page(9, 2)).await;
         assert_eq!((past_the_end.count, past_the_end.items.len()), (7, 0));
+    }
+}
+
+pub async fn ticket_search_pages_follow_the_ordering_for_few_and_many_matches(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    for i in 0..100 {
+        let title = match i % 40 {
+            7 => format!("rare {i}"),
+            0..30 => format!("common {i}"),
+            _ => format!("other {i}"),
+        };
+        let priority = [Priority::Low, Priority::Medium, Priority::High][i % 3];
+        let (created, due) = ((i * 7 % 100) as i64, (i * 13 % 100) as i64);
+        ticket(&store, &ada, &title, priority, created, due).await;
+    }
+    let list = |q: TicketQuery, p| {
+        let store = store.clone();
+        async move { store.list_tickets(TicketScope::All, &q, p).await.unwrap() }
+    };
+    for ordering in TicketOrdering::ALL {
+        let all = list(
+            TicketQuery {
+                ordering,
+                ..Default::default()
+            },
+            page(1, 100),
+        )
+        .await;
+        assert_eq!(all.count, 100);
+        // 3 matches and 77: a store may read few matches and walk an index past many.
+        for (text, size) in [("rare", 1), ("common", 7), ("COMMON 1", 2)] {
+            let found: Vec<i64> = all
+                .items
+                .iter()
+                .filter(|t| t.title.to_lowercase().contains(&text.to_lowercase()))
+                .map(|t| t.id.0)
+                .collect();
+            let search = || TicketQuery {
+                search: Some(text.into()),
+                ordering,
+                ..Default::default()
+            };
+            let whole = list(search(), page(1, 100)).await;
+            assert_eq!(ids(&whole.items), found, "{text} {ordering:?}");
+            assert_eq!(whole.count, found.len() as u64);
+            let mut paged = Vec::new();
+            for n in 1..=found.len().div_ceil(size) as u32 + 1 {
+                let p = list(search(), page(n, size as u32)).await;
+                assert_eq!(p.count, found.len() as u64, "{text} {ordering:?} page {n}");
+                paged.extend(ids(&p.items));
+            }
+            assert_eq!(paged, found, "{text} {ordering:?}");
+        }
     }
 }
 

@@ -88,14 +88,15 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// ` AND <the ticket t's text contains text>`, literally and case-insensitively, for the
     /// `search` and `title` filters. [`push_like_text`](crate::push_like_text) is what every
     /// database can do; a dialect with a text index uses it instead (SQLite asks its FTS5
-    /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself). `scoped`: the
-    /// statement is limited to one creator's or one assignee's tickets, whose index is then
-    /// the better place to start from.
+    /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself). `probe`: the
+    /// statement should start from another index (the scope's, or the ordering's when the
+    /// matches are many) and look each ticket up among the matches, rather than read every
+    /// match.
     fn push_ticket_text(
         qb: &mut QueryBuilder<Self::Db>,
         field: TicketText,
         text: &str,
-        scoped: bool,
+        probe: bool,
     );
 
     /// What goes before a ticket list's statement for the text filters of `q`: common table
@@ -106,12 +107,13 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
         let _ = (qb, q);
     }
 
-    /// A statement counting the tickets that match `q` when its text filters are all it asks
-    /// for, everyone's tickets in scope, and the dialect can count the text index's matches
-    /// without reading a ticket (SQLite: the table of
-    /// [`push_ticket_text_with`](Self::push_ticket_text_with)). `None` by default: the count
-    /// reads the tickets.
-    fn text_only_count(q: &TicketQuery) -> Option<&'static str> {
+    /// The table of [`push_ticket_text_with`](Self::push_ticket_text_with) that holds every
+    /// text match of `q` (one indexed text filter; SQLite's `search_hits` or `title_hits`),
+    /// or `None` (the default) where there is no such table. With it, a count of everyone's
+    /// tickets that only filters by text counts the table without reading a ticket, and a page
+    /// chooses by the number of matches between reading each match and walking the
+    /// ordering's index (see [`push_ticket_text`](Self::push_ticket_text)).
+    fn text_hits(q: &TicketQuery) -> Option<&'static str> {
         let _ = q;
         None
     }

@@ -63,7 +63,8 @@ where
     }
 }
 
-/// ` WHERE <scope and filters>`; text searches through [`Dialect::push_ticket_text`].
+/// ` WHERE <scope and filters>`; text searches through [`Dialect::push_ticket_text`], which
+/// probes the matches from the scope's index when there is a scope.
 fn push_ticket_filters<D: Dialect>(
     qb: &mut QueryBuilder<D::Db>,
     scope: TicketScope,
@@ -72,14 +73,25 @@ fn push_ticket_filters<D: Dialect>(
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
+    push_ticket_filters_probing::<D>(qb, scope, q, scope != TicketScope::All);
+}
+
+fn push_ticket_filters_probing<D: Dialect>(
+    qb: &mut QueryBuilder<D::Db>,
+    scope: TicketScope,
+    q: &TicketQuery,
+    probe: bool,
+) where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
     qb.push(" WHERE 1 = 1");
     push_scope(qb, scope);
-    let scoped = scope != TicketScope::All;
     if let Some(search) = &q.search {
-        D::push_ticket_text(qb, TicketText::Anywhere, search, scoped);
+        D::push_ticket_text(qb, TicketText::Anywhere, search, probe);
     }
     if let Some(title) = &q.title {
-        D::push_ticket_text(qb, TicketText::Title, title, scoped);
+        D::push_ticket_text(qb, TicketText::Title, title, probe);
     }
     if let Some(status) = q.status {
         qb.push(" AND t.status = ")
@@ -162,8 +174,8 @@ where
         && q.priority.is_none()
         && q.assigned_to.is_none()
         && q.created_by.is_none();
-    if let (TicketScope::All, true, Some(count)) = (scope, only_text, D::text_only_count(q)) {
-        qb.push(count);
+    if let (TicketScope::All, true, Some(hits)) = (scope, only_text, D::text_hits(q)) {
+        qb.push(format_args!("SELECT count(*) FROM {hits}"));
         return;
     }
     let TicketScope::Involving(id) = scope else {
@@ -204,17 +216,22 @@ where
     qb.push(") AS total, ")
         .push(columns)
         .push(" FROM tickets t");
+    let enough = i64::try_from(page.offset())
+        .unwrap_or(i64::MAX)
+        .saturating_add(i64::from(page.size()));
     let TicketScope::Involving(id) = scope else {
-        push_ticket_filters::<D>(&mut qb, scope, q);
-        qb.push(order);
-        push_page(&mut qb, page);
+        match D::text_hits(q).filter(|_| scope == TicketScope::All) {
+            Some(hits) => push_text_page::<D>(&mut qb, hits, q, page, enough),
+            None => {
+                push_ticket_filters::<D>(&mut qb, scope, q);
+                qb.push(order);
+                push_page(&mut qb, page);
+            }
+        }
         return qb;
     };
     // The page lies within the first offset + size tickets of each side, in order; each side
     // stops there, reading its own index.
-    let enough = i64::try_from(page.offset())
-        .unwrap_or(i64::MAX)
-        .saturating_add(i64::from(page.size()));
     qb.push(" WHERE t.id IN (SELECT t.id FROM (");
     for (k, side) in sides(id).into_iter().enumerate() {
         qb.push(if k == 0 { "" } else { " UNION " })
@@ -230,6 +247,47 @@ where
     push_page(&mut qb, page);
     qb.push(")").push(order);
     qb
+}
+
+/// ` WHERE ...` of a page of everyone's tickets whose text matches are in the table `hits`
+/// ([`Dialect::text_hits`]), in one of two plans chosen in the statement by the number of
+/// matches `n`. Few matches: read each and sort them. Many: walk the ordering's index and
+/// look each ticket up among the matches, which finds the page after about
+/// `enough * tickets / n` tickets instead of reading all `n` (12,500 matches of 100,000: 19 ms
+/// against 6 ms on SQLite). Walking costs about a thirtieth of reading per ticket, hence the
+/// walk from `16 * n * n >= enough * tickets` on. The plan not chosen gets `LIMIT 0`, which
+/// databases answer without running it.
+fn push_text_page<D: Dialect>(
+    qb: &mut QueryBuilder<D::Db>,
+    hits: &str,
+    q: &TicketQuery,
+    page: PageRequest,
+    enough: i64,
+) where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let order = order_by(q.ordering);
+    let n = format!("(SELECT count(*) FROM {hits})");
+    qb.push(" WHERE t.id IN (");
+    for (k, walk) in [true, false].into_iter().enumerate() {
+        qb.push(if k == 0 { "" } else { " UNION ALL " })
+            .push("SELECT id FROM (SELECT t.id FROM tickets t");
+        push_ticket_filters_probing::<D>(qb, TicketScope::All, q, walk);
+        let size = i64::from(page.size());
+        let [then, otherwise] = if walk { [size, 0] } else { [0, size] };
+        qb.push(order)
+            .push(format_args!(" LIMIT CASE WHEN 16 * {n} * {n} >= "))
+            .push_bind(enough)
+            .push(" * (SELECT coalesce(max(id), 0) FROM tickets) THEN ")
+            .push_bind(then)
+            .push(" ELSE ")
+            .push_bind(otherwise);
+        qb.push(" END OFFSET ")
+            .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .push(format_args!(") AS plan{k}"));
+    }
+    qb.push(")").push(order);
 }
 
 /// ` AND <column> IN (<the ids of the tickets in scope>)`, read from the scope's indexes.

@@ -92,19 +92,14 @@ impl Dialect for SqliteDialect {
     /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
     /// substrings literally and case-insensitively, once per statement (see
     /// [`push_ticket_text_with`](Dialect::push_ticket_text_with)); shorter ones (which have no
-    /// trigram) scan with `LIKE`. In a scoped statement each of the scope's tickets is looked
-    /// up among the matches (`+t.id` keeps SQLite from reading every match from the table
-    /// instead: an agent's search took 63 ms that way); otherwise each match is read by id.
-    fn push_ticket_text(
-        qb: &mut QueryBuilder<Sqlite>,
-        field: TicketText,
-        text: &str,
-        scoped: bool,
-    ) {
+    /// trigram) scan with `LIKE`. To probe, each ticket the statement walks is looked up among
+    /// the matches (`+t.id` keeps SQLite from reading every match from the table instead: an
+    /// agent's search took 63 ms that way); otherwise each match is read by id.
+    fn push_ticket_text(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str, probe: bool) {
         if !indexed(text) {
             return push_like_text(qb, field, text, "LIKE");
         }
-        let id = if scoped { "+t.id" } else { "t.id" };
+        let id = if probe { "+t.id" } else { "t.id" };
         qb.push(format_args!(" AND {id} IN {}", hits(field)));
     }
 
@@ -135,13 +130,13 @@ impl Dialect for SqliteDialect {
         }
     }
 
-    /// One indexed text filter alone: its matches are counted where they are (the index is
-    /// kept in step with the tickets by triggers, so every match is a ticket).
-    fn text_only_count(q: &TicketQuery) -> Option<&'static str> {
+    /// One indexed text filter: its matches are in one table (which the triggers keep in step
+    /// with the tickets, so every match is a ticket).
+    fn text_hits(q: &TicketQuery) -> Option<&'static str> {
         let indexed = |text: &Option<String>| text.as_deref().is_some_and(indexed);
-        match (&q.search, &q.title) {
-            (search, None) if indexed(search) => Some("SELECT count(*) FROM search_hits"),
-            (None, title) if indexed(title) => Some("SELECT count(*) FROM title_hits"),
+        match (indexed(&q.search), indexed(&q.title)) {
+            (true, false) => Some(hits(TicketText::Anywhere)),
+            (false, true) => Some(hits(TicketText::Title)),
             _ => None,
         }
     }
