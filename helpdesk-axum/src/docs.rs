@@ -8,12 +8,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use utoipa::Modify;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, Server};
+use utoipa::openapi::{OpenApi, RefOr, Server};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::Config;
 
 use crate::AppState;
+use crate::extract::IF_MATCH_PATTERN;
 use crate::problem::{ApiError, Problem};
 
 #[derive(utoipa::OpenApi)]
@@ -22,7 +25,8 @@ use crate::problem::{ApiError, Problem};
         title = "Helpdesk API",
         description = "Support tickets with roles, comments, history, escalation with email alerts and reports.\n\n\
             Sign in with `POST /auth/login` and send the token as `Authorization: Bearer <token>`. \
-            Errors are `application/problem+json` (RFC 9457). Every path also answers with a trailing slash.",
+            Errors are `application/problem+json` (RFC 9457). Every path also answers with a trailing slash. \
+            A query parameter sent empty (`?status=`) is the same as one left out.",
         license(name = "MIT OR Apache-2.0"),
     ),
     modifiers(&Components),
@@ -64,27 +68,50 @@ impl Modify for Components {
     }
 }
 
-/// Adds `503` to every operation that reaches the store (all but the documentation itself):
-/// any of them answers it while the store is overloaded or unreachable.
-pub(crate) fn document_unavailable(openapi: &mut OpenApi) {
-    let unavailable = utoipa::openapi::Ref::new("#/components/responses/Unavailable");
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        if path.starts_with("/schema") || path.starts_with("/docs") {
-            continue;
-        }
-        let operations = [
+/// Every operation of the document, with its path.
+fn operations(openapi: &mut OpenApi) -> impl Iterator<Item = (&str, &mut Operation)> {
+    openapi.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation
-                .responses
-                .responses
-                .entry("503".into())
-                .or_insert_with(|| unavailable.clone().into());
+        ]
+        .into_iter()
+        .flatten()
+        .map(move |operation| (path.as_str(), operation))
+    })
+}
+
+/// Adds `503` to every operation that reaches the store (all but the documentation itself):
+/// any of them answers it while the store is overloaded or unreachable.
+pub(crate) fn document_unavailable(openapi: &mut OpenApi) {
+    let unavailable = utoipa::openapi::Ref::new("#/components/responses/Unavailable");
+    for (path, operation) in operations(openapi) {
+        if path.starts_with("/schema") || path.starts_with("/docs") {
+            continue;
+        }
+        operation
+            .responses
+            .responses
+            .entry("503".into())
+            .or_insert_with(|| unavailable.clone().into());
+    }
+}
+
+/// Gives every `If-Match` parameter the grammar the server reads ([`IF_MATCH_PATTERN`]).
+pub(crate) fn document_if_match(openapi: &mut OpenApi) {
+    for (_, operation) in operations(openapi) {
+        let parameters = operation.parameters.iter_mut().flatten();
+        for parameter in parameters.filter_map(|p| match p {
+            RefOr::T(parameter) if parameter.name == "If-Match" => Some(parameter),
+            _ => None,
+        }) {
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(IF_MATCH_PATTERN));
+            parameter.schema = Some(schema.into());
         }
     }
 }

@@ -142,12 +142,46 @@ pub(crate) fn etag(version: i64) -> String {
 }
 
 /// The version named by an `If-Match` header, if one was sent (`*` matches any version). A
-/// value that is not one of our entity tags matches no version, so the request gets `412`.
+/// well-formed value that names none of our tags matches no version, so the request gets
+/// `412`; a malformed one (empty, `null`, a tag without quotes) is `400`, as the document's
+/// [`IF_MATCH_PATTERN`] says.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct IfMatch(pub Option<i64>);
 
 /// What an `If-Match` that names none of our tags is compared as: no ticket has version 0.
 const NO_VERSION: i64 = 0;
+
+/// `If-Match` as RFC 9110 writes it: `*`, or a list of entity tags, strong or weak, whose
+/// opaque part holds visible ASCII other than `"`. Ours are `"<version>"`.
+pub(crate) const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
+
+impl IfMatch {
+    /// The header's value, or `None` when it is not `*` or a list of entity tags.
+    fn parse(value: &str) -> Option<Self> {
+        if value == "*" {
+            return Some(IfMatch(None));
+        }
+        let mut version = None;
+        let mut rest = value;
+        loop {
+            let tag = rest.strip_prefix("W/").unwrap_or(rest).strip_prefix('"')?;
+            let (opaque, after) = tag.split_once('"')?;
+            if !opaque
+                .bytes()
+                .all(|b| b == b'!' || (b'#'..=b'~').contains(&b))
+            {
+                return None;
+            }
+            // A list matches if any tag does; ours are strong, but weak ones compare too.
+            version = version.or_else(|| opaque.parse::<i64>().ok());
+            let after = after.trim_start_matches([' ', '\t']);
+            if after.is_empty() {
+                return Some(IfMatch(Some(version.unwrap_or(NO_VERSION))));
+            }
+            rest = after.strip_prefix(',')?.trim_start_matches([' ', '\t']);
+        }
+    }
+}
 
 impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
@@ -156,26 +190,18 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for IfMatch {
         let Some(value) = parts.headers.get(header::IF_MATCH) else {
             return Ok(None);
         };
-        let value = value.to_str().unwrap_or("").trim();
-        if value == "*" {
-            return Ok(Some(IfMatch(None)));
-        }
-        // A list of tags matches if any does; ours are strong, but weak ones compare too.
-        let version = value.split(',').find_map(|tag| {
-            let tag = tag.trim();
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            tag.strip_prefix('"')?
-                .strip_suffix('"')?
-                .parse::<i64>()
-                .ok()
-        });
-        Ok(Some(IfMatch(Some(version.unwrap_or(NO_VERSION)))))
+        let parsed = value.to_str().ok().and_then(IfMatch::parse);
+        parsed.map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "If-Match must be * or entity tags from earlier responses, such as \"3\"",
+            )
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_json;
+    use super::{IF_MATCH_PATTERN, IfMatch, is_json};
 
     #[test]
     fn json_content_types() {
@@ -185,6 +211,61 @@ mod tests {
         assert!(!is_json("text/plain"));
         assert!(!is_json(""));
         assert!(!is_json("application/x-www-form-urlencoded"));
+    }
+
+    #[test]
+    fn if_match_values() {
+        let version = |v: &str| IfMatch::parse(v).map(|m| m.0);
+        assert_eq!(version("*"), Some(None));
+        assert_eq!(version("\"3\""), Some(Some(3)));
+        assert_eq!(version("W/\"3\""), Some(Some(3)));
+        assert_eq!(version("\"x\", \"4\""), Some(Some(4)));
+        assert_eq!(
+            version("\"abc\""),
+            Some(Some(0)),
+            "well-formed, names no version"
+        );
+        assert_eq!(version("\"\""), Some(Some(0)));
+        assert_eq!(
+            version("\"a,b\", \"5\""),
+            Some(Some(5)),
+            "commas within a tag"
+        );
+        let malformed = [
+            "",
+            "null",
+            "0",
+            "3",
+            "\"3",
+            "\"a b\"",
+            "\"3\",",
+            "**",
+            "\"é\"",
+            "W/3",
+            "\"1\" \"2\"",
+        ];
+        for value in malformed {
+            assert_eq!(version(value), None, "{value:?}");
+        }
+        // The pattern the document declares is the grammar the parser reads.
+        let pattern = regex::Regex::new(IF_MATCH_PATTERN).unwrap();
+        let well_formed = [
+            "*",
+            "\"3\"",
+            "W/\"3\"",
+            "\"x\", \"4\"",
+            "\"abc\"",
+            "\"\"",
+            "\"a\",W/\"b\"",
+            "\"a,b\"",
+        ];
+        for value in well_formed.iter().chain(&malformed) {
+            assert_eq!(
+                pattern.is_match(value),
+                version(value).is_some(),
+                "{value:?}"
+            );
+        }
     }
 }
 

@@ -215,6 +215,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn split(routes: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = routes.split_for_parts();
     docs::document_unavailable(&mut openapi);
+    docs::document_if_match(&mut openapi);
     (router, openapi)
 }
 

@@ -280,10 +280,14 @@ async fn tickets_crud_etags_and_transitions() {
     let stale = patch(json!({"title": "again"}), &user, Some("\"1\"")).await;
     stale.expect(412);
     assert_eq!(stale.header("etag"), Some("\"2\""));
-    // A tag that is none of ours matches no version (RFC 9110): 412, and nothing changes.
-    patch(json!({"title": "again"}), &user, Some("garbage"))
+    // A tag that is none of ours matches no version (RFC 9110): 412, and nothing changes; a
+    // value that is no entity tag at all is malformed: 400.
+    patch(json!({"title": "again"}), &user, Some("\"garbage\""))
         .await
         .expect(412);
+    patch(json!({"title": "again"}), &user, Some("garbage"))
+        .await
+        .expect(400);
     patch(json!({"title": "again"}), &user, Some("W/\"2\""))
         .await
         .expect(200);

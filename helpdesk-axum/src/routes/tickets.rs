@@ -55,7 +55,7 @@ struct TicketListParams {
     priority: Option<Priority>,
     /// A user id, or `none` for unassigned tickets.
     #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^(none|null|[0-9]+)$")]
+    #[param(value_type = Option<String>, pattern = r"^(none|null|[0-9]+)?$")]
     assigned_to: Option<AssigneeFilter>,
     /// Only tickets raised by this user id.
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -63,7 +63,7 @@ struct TicketListParams {
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `priority`,
     /// `-priority`, `due_at` or `-due_at`.
     #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^-?(created_at|updated_at|priority|due_at)$")]
+    #[param(value_type = Option<String>, pattern = r"^(-?(created_at|updated_at|priority|due_at))?$")]
     ordering: Option<TicketOrdering>,
     /// 1-based page number.
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -170,7 +170,7 @@ async fn get_ticket(
 /// Edits a ticket (the creator while it is open, or an admin) and/or moves its status (see the
 /// transition rules). With `If-Match`, only if the ticket is still at that version.
 #[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", security(("bearer" = [])), request_body = TicketPatchIn,
-    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[0-9]+")$"#, description = "An ETag from an earlier response, e.g. \"3\"; one that names no version of the ticket gets 412")),
+    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETags from earlier responses, e.g. \"3\", or `*`; well-formed tags that name no version of the ticket get 412, a malformed value 400")),
     responses(
         (status = 200, description = "The updated ticket.", body = TicketOut, headers(("ETag" = String, description = "The ticket's version"))),
         (status = 400, response = crate::problem::BadRequest),
@@ -222,7 +222,7 @@ async fn delete_ticket(
 
 /// Assigns a ticket to an active agent or admin, or unassigns it with `null` (admins).
 #[utoipa::path(post, path = "/tickets/{id}/assign", tag = "tickets", security(("bearer" = [])), request_body = AssignIn,
-    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, pattern = r#"^(\*|(W/)?"[0-9]+")$"#, description = "An ETag from an earlier response; one that names no version of the ticket gets 412")),
+    params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETags from earlier responses, e.g. \"3\", or `*`; well-formed tags that name no version of the ticket get 412, a malformed value 400")),
     responses(
         (status = 200, description = "The assigned ticket.", body = TicketOut, headers(("ETag" = String, description = "The ticket's version"))),
         (status = 400, response = crate::problem::BadRequest),
