@@ -135,7 +135,11 @@ pub(crate) fn asset_routes() -> Router<AppState> {
         .route("/schema/swagger/{*file}", get(swagger_file))
         .route("/docs", get(|| async { Redirect::permanent("docs/") }))
         .route("/docs/{*file}", get(swagger_file))
-        .route("/schema/redoc", get(redoc))
+        .route(
+            "/schema/redoc",
+            get(|| async { Redirect::permanent("redoc/") }),
+        )
+        .route("/schema/redoc/{file}", get(redoc_file))
 }
 
 /// The prefix the router is mounted under: the original path minus the path the router saw.
@@ -176,14 +180,23 @@ async fn schema(
 }
 
 fn swagger(file: &str, original: &OriginalUri, uri: &Uri) -> Response {
-    let config = Arc::new(Config::new([format!("{}/schema", prefix(original, uri))]));
+    // No validator: Swagger UI would send the document to swagger.io's.
+    let config = Config::new([format!("{}/schema", prefix(original, uri))]).validator_url("none");
+    let config = Arc::new(config);
     match utoipa_swagger_ui::serve(file, config) {
         Ok(Some(found)) => {
+            let page = found.content_type.starts_with("text/html");
             let mut response = (
                 [(header::CONTENT_TYPE, found.content_type)],
                 found.bytes.into_owned(),
             )
                 .into_response();
+            if page {
+                response.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    header::HeaderValue::from_static(DOCS_CSP),
+                );
+            }
             if found.gzpipped {
                 response.headers_mut().insert(
                     header::CONTENT_ENCODING,
@@ -217,13 +230,55 @@ async fn docs_index(original: OriginalUri, uri: Uri) -> Response {
     swagger("", &original, &uri)
 }
 
-/// ReDoc. Its script comes from a CDN, so it renders only online; Swagger UI works offline.
+/// What the documentation pages may load: everything from this server, nothing from another
+/// origin, so they work offline and a page never calls out (ReDoc's menu shows a logo from
+/// its makers' CDN, which this blocks). Inline styles and `blob:` workers are the viewers'.
+const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+     worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
+
+/// ReDoc, served from the binary (works offline).
 #[utoipa::path(get, path = "/schema/redoc/", tag = "documentation",
     responses((status = 200, description = "ReDoc (HTML).", content_type = "text/html", example = json!("<!DOCTYPE html>..."))))]
-async fn redoc(
-    Extension(openapi): Extension<Arc<OpenApi>>,
-    original: OriginalUri,
-    uri: Uri,
-) -> Html<String> {
-    Html(utoipa_redoc::Redoc::new(document(&openapi, &prefix(&original, &uri))).to_html())
+async fn redoc(original: OriginalUri, uri: Uri) -> Response {
+    let schema = format!("{}/schema", prefix(&original, &uri));
+    let page = REDOC_PAGE.replace("$schema", &schema);
+    ([(header::CONTENT_SECURITY_POLICY, DOCS_CSP)], Html(page)).into_response()
+}
+
+/// ReDoc's page: the bundle and its start from beside it, the document from `$schema` (a path
+/// on this server, written by [`redoc`]).
+const REDOC_PAGE: &str = r#"<!DOCTYPE html>
+<html>
+  <head>
+    <title>Helpdesk API - ReDoc</title>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <style>body { margin: 0; padding: 0; }</style>
+  </head>
+  <body>
+    <div id="redoc" data-schema="$schema"></div>
+    <script src="redoc.standalone.js"></script>
+    <script src="redoc-init.js"></script>
+  </body>
+</html>
+"#;
+
+/// Starts ReDoc on the document the page names (a file, as the page's policy runs no inline
+/// script).
+const REDOC_INIT: &str = "const element = document.getElementById('redoc');\n\
+     Redoc.init(element.dataset.schema, {}, element);\n";
+
+/// The ReDoc bundle (the npm package `redoc` 2.5.4, vendored with its licence and checksum in
+/// `assets/redoc`), and the script that starts it.
+async fn redoc_file(Path(file): Path<String>) -> Response {
+    let body: &'static [u8] = match file.as_str() {
+        "redoc.standalone.js" => include_bytes!("../assets/redoc/redoc.standalone.js"),
+        "redoc-init.js" => REDOC_INIT.as_bytes(),
+        _ => return ApiError::not_found("no such file").into_response(),
+    };
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "public, max-age=86400"),
+    ];
+    (headers, body).into_response()
 }

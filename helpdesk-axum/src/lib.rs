@@ -24,12 +24,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::header::{
+    AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
+use tower::util::option_layer;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowMethods, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
@@ -93,6 +98,9 @@ pub enum ConfigError {
     /// The public URL is not `http://` or `https://` followed by a host.
     #[error("the public URL must be http:// or https:// and a host, with no query: {0}")]
     PublicUrl(String),
+    /// A CORS origin is not `http://` or `https://` followed by a host and maybe a port.
+    #[error("a CORS origin must be http:// or https:// and a host, with no path: {0}")]
+    CorsOrigin(String),
 }
 
 impl std::fmt::Debug for AppState {
@@ -112,6 +120,7 @@ pub fn router(helpdesk: Helpdesk) -> Router {
 #[derive(Debug)]
 pub struct HelpdeskApi {
     state: AppState,
+    cors_origins: Vec<HeaderValue>,
 }
 
 impl HelpdeskApi {
@@ -123,6 +132,7 @@ impl HelpdeskApi {
                 authenticator: Arc::new(BearerAuthenticator),
                 network: Arc::new(Network::default()),
             },
+            cors_origins: Vec::new(),
         }
     }
 
@@ -165,9 +175,44 @@ impl HelpdeskApi {
         self
     }
 
+    /// Lets pages from these origins (`https://app.example.com`) call the API from a browser
+    /// (CORS): any method, the `Authorization`, `Content-Type`, `If-Match` and `X-Request-Id`
+    /// request headers, and `ETag`, `Retry-After`, `WWW-Authenticate` and `X-Request-Id`
+    /// readable in the answer. No origin by default. Tokens travel in `Authorization`, never
+    /// in cookies, so no credentials mode is needed.
+    ///
+    /// ```
+    /// # fn demo(helpdesk: helpdesk_core::Helpdesk) -> Result<(), helpdesk_axum::ConfigError> {
+    /// let api = helpdesk_axum::HelpdeskApi::new(helpdesk)
+    ///     .cors_origins(["https://app.example.com", "http://localhost:5173"])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cors_origins<I>(mut self, origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.cors_origins = origins
+            .into_iter()
+            .map(|origin| {
+                let origin = origin.as_ref();
+                cors_origin(origin).ok_or_else(|| ConfigError::CorsOrigin(origin.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
     /// The router, with its docs, tracing, request ids and body limit.
     pub fn into_router(self) -> Router {
         let timeout = self.state.network.request_timeout;
+        let cors = (!self.cors_origins.is_empty()).then(|| {
+            CorsLayer::new()
+                .allow_origin(self.cors_origins)
+                .allow_methods(AllowMethods::mirror_request())
+                .allow_headers([AUTHORIZATION, CONTENT_TYPE, IF_MATCH, REQUEST_ID])
+                .expose_headers([ETAG, RETRY_AFTER, WWW_AUTHENTICATE, REQUEST_ID])
+                .max_age(Duration::from_secs(3600))
+        });
         let (api, openapi) = split(api_routes());
         let strict = api
             .merge(docs::asset_routes())
@@ -191,6 +236,7 @@ impl HelpdeskApi {
             .layer(CatchPanicLayer::custom(|_| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; the server log has the details").into_response()
             }))
+            .layer(option_layer(cors))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|request: &Request| {
@@ -226,6 +272,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::tickets::routes())
         .merge(routes::system::routes())
         .merge(docs::documented_routes())
+}
+
+/// An origin as browsers send it: `http` or `https`, a host, maybe a port, nothing else.
+fn cors_origin(origin: &str) -> Option<HeaderValue> {
+    let uri: axum::http::Uri = origin.parse().ok()?;
+    let authority = uri.authority()?;
+    let plain = matches!(uri.scheme_str(), Some("http" | "https"))
+        && !authority.as_str().contains('@')
+        && uri
+            .path_and_query()
+            .is_none_or(|p| p.as_str().is_empty() || p.as_str() == "/")
+        && !origin.ends_with('/');
+    plain.then(|| HeaderValue::from_str(origin).ok()).flatten()
 }
 
 /// Runs the rest of the stack for at most `timeout`.

@@ -653,7 +653,52 @@ async fn docs_are_served_under_the_mount_prefix() {
     );
     let redoc = api.call("GET", "/api/schema/redoc/", None, None).await;
     assert_eq!(redoc.status, 200);
-    assert!(String::from_utf8_lossy(&redoc.raw).contains("Helpdesk API"));
+    let page = String::from_utf8_lossy(&redoc.raw);
+    assert!(page.contains("Helpdesk API") && page.contains("data-schema=\"/api/schema\""));
+    let redirect = api.call("GET", "/api/schema/redoc", None, None).await;
+    assert_eq!(redirect.header("location"), Some("redoc/"));
+}
+
+/// Every documentation page loads what it needs from this server: each `src`, `href` and CSS
+/// `url()` it names is relative (no other origin, no CDN) and served.
+#[tokio::test]
+async fn docs_pages_need_no_other_origin() {
+    let api = api().await;
+    let reference = regex::Regex::new(r#"(?:src|href)="([^"]*)"|url\(["']?([^"')]*)"#).unwrap();
+    for page in ["/api/schema/swagger/", "/api/docs/", "/api/schema/redoc/"] {
+        let html = api.call("GET", page, None, None).await;
+        assert_eq!(html.status, 200, "{page}");
+        let policy = html.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.starts_with("default-src 'self';"),
+            "{page}: {policy}"
+        );
+        let html = String::from_utf8_lossy(&html.raw).into_owned();
+        let mut files: Vec<String> = Vec::new();
+        for found in reference.captures_iter(&html) {
+            let target = found.get(1).or(found.get(2)).unwrap().as_str();
+            assert!(
+                !target.contains("//") && !target.starts_with('/'),
+                "{page} refers to {target}"
+            );
+            files.push(format!("{page}{}", target.trim_start_matches("./")));
+        }
+        assert!(!files.is_empty(), "{page} loads nothing");
+        for file in files {
+            let served = api.call("GET", &file, None, None).await;
+            assert_eq!(served.status, 200, "{file}");
+            if file.ends_with(".css") {
+                let css = String::from_utf8_lossy(&served.raw).into_owned();
+                for found in reference.captures_iter(&css) {
+                    let target = found.get(2).map_or("", |m| m.as_str());
+                    assert!(
+                        !target.contains("//") || target.starts_with("data:"),
+                        "{file} refers to {target}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]

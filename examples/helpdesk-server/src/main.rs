@@ -97,6 +97,16 @@ struct Settings {
         global = true
     )]
     public_url: Option<String>,
+    /// Origins whose browser pages may call the API (CORS), comma-separated
+    /// (`https://app.example.com,http://localhost:5173`); none by default.
+    #[arg(
+        long,
+        env = "HELPDESK_CORS_ORIGINS",
+        hide_env_values = true,
+        value_delimiter = ',',
+        global = true
+    )]
+    cors_origins: Vec<String>,
     /// How long a request may take, body and answer included (then 503).
     #[arg(long, env = "HELPDESK_REQUEST_TIMEOUT", hide_env_values = true, default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     request_timeout: Duration,
@@ -328,6 +338,9 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
     if let Some(url) = &settings.public_url {
         api = api.public_url(url).map_err(bad_setting)?;
     }
+    api = api
+        .cors_origins(settings.cors_origins.iter().filter(|o| !o.is_empty()))
+        .map_err(bad_setting)?;
     let app = axum::Router::new().nest("/api", api.into_router());
     let limits = serve::Limits {
         header_read_timeout: settings.header_timeout,
