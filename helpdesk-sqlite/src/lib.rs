@@ -225,6 +225,39 @@ pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> 
     Ok(SqliteStore::from_pools(reader, writer).with_auth_pool(auth))
 }
 
+/// Writes a consistent copy of the store's database to `to`, a new file readable and writable
+/// by its owner only, while the store (and any server on the same file) keeps reading and
+/// writing: SQLite's `VACUUM INTO` copies one snapshot, compacted. The copy is a complete
+/// database; a server started on it is the store as it was. An existing file at `to` is an
+/// error and stays as it was.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), helpdesk_core::Error> {
+/// let store = helpdesk_sqlite::SqliteStore::connect("sqlite://helpdesk.db").await?;
+/// helpdesk_sqlite::backup(&store, std::path::Path::new("helpdesk-backup.db")).await?;
+/// # Ok(()) }
+/// ```
+pub async fn backup(store: &SqliteStore, to: &std::path::Path) -> Result<()> {
+    let target = to
+        .to_str()
+        .ok_or_else(|| Error::store(format!("the backup path {} is not UTF-8", to.display())))?;
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(to)
+        .map_err(|e| Error::store(format!("cannot create {}: {e}", to.display())))?;
+    let copied = sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(store.reader())
+        .await;
+    if let Err(error) = copied {
+        let _ = std::fs::remove_file(to);
+        return Err(db(error));
+    }
+    Ok(())
+}
+
 /// Creates the database file, if missing, readable and writable by its owner only (SQLite
 /// gives the `-wal` and `-shm` files the same mode), so other local users cannot read it.
 fn create_private(path: &std::path::Path) -> Result<()> {

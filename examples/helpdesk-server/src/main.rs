@@ -12,11 +12,12 @@ use clap::{Args, Parser, Subcommand};
 use helpdesk_core::{
     AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, RateLimits, Registration, Store,
 };
-use helpdesk_mail::{ConsoleNotifier, SmtpNotifier};
+use helpdesk_mail::ConsoleNotifier;
 use helpdesk_postgres::PgStore;
 use helpdesk_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 
+mod ops;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -185,6 +186,22 @@ enum Command {
         #[arg(long, default_value = "")]
         last_name: String,
     },
+    /// Copy the SQLite database to a new file while the server runs: a consistent snapshot,
+    /// readable by its owner only. (On PostgreSQL, use pg_dump.)
+    Backup {
+        /// The copy to write; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Check the settings, the database (reachable, schema current) and the SMTP server; exit
+    /// non-zero with the reason at the first failure.
+    Check,
+    /// Send one email through the configured SMTP server (printed without one).
+    SendTestEmail {
+        /// The recipient.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// A failure with the exit code it deserves: 2 for a bad setting, 1 for anything else.
@@ -226,6 +243,21 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(helpdesk(&settings).await?, &settings).await,
+        Command::CreateAdmin {
+            email,
+            first_name,
+            last_name,
+        } => create_admin(&helpdesk(&settings).await?, &email, &first_name, &last_name).await,
+        Command::Backup { to } => ops::backup(&settings, &to).await,
+        Command::Check => ops::check(&settings).await,
+        Command::SendTestEmail { to } => ops::send_test_email(&settings, &to).await,
+    }
+}
+
+/// The helpdesk the settings describe, on its store.
+async fn helpdesk(settings: &Settings) -> Result<Helpdesk, Failure> {
     let policy = EscalationPolicy::new(
         settings.escalate_high,
         settings.escalate_medium,
@@ -244,7 +276,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let hashing_slots = settings.hashing_slots.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
-    let helpdesk = Helpdesk::builder_shared(store)
+    Ok(Helpdesk::builder_shared(store)
         .escalation_policy(policy)
         .rate_limits(RateLimits {
             tickets_per_hour: settings.tickets_per_hour,
@@ -252,15 +284,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         })
         .password_hashing(hashing_slots, settings.hashing_wait)
         .session_cache(settings.session_cache)
-        .build();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(helpdesk, &settings).await,
-        Command::CreateAdmin {
-            email,
-            first_name,
-            last_name,
-        } => create_admin(&helpdesk, &email, &first_name, &last_name).await,
+        .build())
+}
+
+/// The API the settings describe.
+fn api(helpdesk: Helpdesk, settings: &Settings) -> Result<helpdesk_axum::HelpdeskApi, Failure> {
+    let mut api = helpdesk_axum::HelpdeskApi::new(helpdesk)
+        .trust_proxy(settings.trust_proxy)
+        .request_timeout(settings.request_timeout);
+    if let Some(url) = &settings.public_url {
+        api = api.public_url(url).map_err(bad_setting)?;
     }
+    api.cors_origins(settings.cors_origins.iter().filter(|o| !o.is_empty()))
+        .map_err(bad_setting)
 }
 
 /// The store the URL's scheme names: `sqlite:` (the default) or `postgres:`/`postgresql:`.
@@ -297,8 +333,7 @@ fn redact(url: &str) -> String {
 fn notifier(settings: &Settings) -> Result<Box<dyn Notifier>, Failure> {
     Ok(match &settings.smtp_url {
         Some(url) => {
-            let smtp = SmtpNotifier::from_url(url, &settings.mail_from)
-                .map_err(|e| bad_setting(format!("invalid SMTP URL {}: {e}", redact(url))))?;
+            let smtp = ops::smtp(settings, url)?;
             tracing::info!(from = %settings.mail_from, "escalation emails go out by SMTP");
             let probe = smtp.clone();
             tokio::spawn(async move {
@@ -332,15 +367,7 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
         .outbox_dispatcher(notifier)
         .with_retention(settings.notification_retention)
         .spawn(settings.sweep_interval);
-    let mut api = helpdesk_axum::HelpdeskApi::new(helpdesk)
-        .trust_proxy(settings.trust_proxy)
-        .request_timeout(settings.request_timeout);
-    if let Some(url) = &settings.public_url {
-        api = api.public_url(url).map_err(bad_setting)?;
-    }
-    api = api
-        .cors_origins(settings.cors_origins.iter().filter(|o| !o.is_empty()))
-        .map_err(bad_setting)?;
+    let api = api(helpdesk, settings)?;
     let app = axum::Router::new().nest("/api", api.into_router());
     let limits = serve::Limits {
         header_read_timeout: settings.header_timeout,

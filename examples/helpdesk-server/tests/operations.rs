@@ -1,0 +1,149 @@
+//! The operator's subcommands of the real binary: `backup` while the server runs, `check`
+//! against a real SMTP server and a dead one, `send-test-email` to a real SMTP server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Running, free_port, temp_dir};
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use helpdesk_mail::SmtpSink;
+
+const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
+
+fn server(db: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env(
+            "HELPDESK_DATABASE_URL",
+            format!("sqlite://{}", db.display()),
+        )
+        .env("RUST_LOG", "warn")
+        .env_remove("HELPDESK_SMTP_URL")
+        .stdin(Stdio::null());
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn backup_copies_the_database_of_a_running_server() {
+    let dir = temp_dir("ops-backup");
+    let db = dir.join("helpdesk.db");
+    let admin = server(&db)
+        .args(["create-admin", "--email", "boss@example.com"])
+        .env("HELPDESK_ADMIN_PASSWORD", "boss password")
+        .output()
+        .unwrap();
+    assert!(admin.status.success(), "{}", text(&admin));
+    let port = free_port();
+    let child = server(&db)
+        .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let copy = dir.join("copy.db");
+    let backup = server(&db)
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(backup.status.success(), "{}", text(&backup));
+    // The copy is a database with the admin in it: create-admin on it finds the account.
+    let again = server(&copy)
+        .args(["create-admin", "--email", "boss@example.com"])
+        .env("HELPDESK_ADMIN_PASSWORD", "anything")
+        .output()
+        .unwrap();
+    assert!(
+        text(&again).contains("already an admin"),
+        "{}",
+        text(&again)
+    );
+    // A second backup to the same file is refused, and the copy stays.
+    let twice = server(&db)
+        .args(["backup", "--to"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(twice.status.code(), Some(1), "{}", text(&twice));
+    assert!(text(&twice).contains("backup failed"), "{}", text(&twice));
+    // PostgreSQL has its own tools.
+    let pg = Command::new(BIN)
+        .args(["backup", "--to", "x.db"])
+        .env(
+            "HELPDESK_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(pg.status.code(), Some(2));
+    assert!(text(&pg).contains("pg_dump"), "{}", text(&pg));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_send_test_email_talk_to_the_real_smtp_server() {
+    let sink = SmtpSink::start().await.unwrap();
+    let dir = temp_dir("ops-check");
+    let db = dir.join("helpdesk.db");
+    // Blocking calls: the SMTP server answers from the runtime's other worker.
+    let run = |args: &[&str], smtp: &str| {
+        server(&db)
+            .args(args)
+            .env("HELPDESK_SMTP_URL", smtp)
+            .env("HELPDESK_MAIL_FROM", "Helpdesk <helpdesk@example.com>")
+            .output()
+            .unwrap()
+    };
+    let good = sink.url();
+    let check = run(&["check"], &good);
+    assert!(check.status.success(), "{}", text(&check));
+    for line in ["ok: settings", "ok: database", "ok: SMTP server"] {
+        assert!(text(&check).contains(line), "{}", text(&check));
+    }
+
+    let dead = format!("smtp://127.0.0.1:{}", free_port());
+    let failed = run(&["check"], &dead);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    let reason = String::from_utf8_lossy(&failed.stderr).into_owned();
+    assert_eq!(reason.lines().count(), 1, "{reason}");
+    assert!(reason.contains("SMTP server"), "{reason}");
+
+    let bad_setting = run(&["check"], "gopher://mail");
+    assert_eq!(bad_setting.status.code(), Some(2), "{}", text(&bad_setting));
+
+    let sent = run(&["send-test-email", "--to", "Ops@Example.com"], &good);
+    assert!(sent.status.success(), "{}", text(&sent));
+    let mail = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].header("To").as_deref(), Some("ops@example.com"));
+    assert_eq!(
+        mail[0].header("Subject").as_deref(),
+        Some("Helpdesk test email")
+    );
+
+    let refused = run(&["send-test-email", "--to", "not an address"], &good);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    sink.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
