@@ -46,11 +46,14 @@ mod auth;
 mod docs;
 pub mod dto;
 mod extract;
+pub mod metrics;
 mod pagination;
 mod problem;
 mod routes;
 
 pub use auth::{Auth, Authenticator, BearerAuthenticator, Identity, bearer_token};
+#[cfg(feature = "prometheus")]
+pub use metrics::Metrics;
 pub use problem::{ApiError, Problem};
 
 /// The largest request body accepted (1 MiB).
@@ -101,6 +104,9 @@ pub enum ConfigError {
     /// A CORS origin is not `http://` or `https://` followed by a host and maybe a port.
     #[error("a CORS origin must be http:// or https:// and a host, with no path: {0}")]
     CorsOrigin(String),
+    /// The metrics recorder could not be installed (another one is, for example).
+    #[error("cannot install the metrics recorder: {0}")]
+    Metrics(String),
 }
 
 impl std::fmt::Debug for AppState {
@@ -224,7 +230,8 @@ impl HelpdeskApi {
                     "this method is not allowed on this path",
                 )
             })
-            .fallback(|| async { ApiError::not_found("no such endpoint") });
+            .fallback(|| async { ApiError::not_found("no such endpoint") })
+            .layer(axum::middleware::from_fn(metrics::record));
         let lenient = strict
             .clone()
             .fallback(move |request: Request| without_trailing_slash(strict.clone(), request));

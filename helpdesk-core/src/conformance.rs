@@ -19,8 +19,9 @@ use crate::store::{
     TokenHash, USERS_EMAIL, UserDraft, UserUpdate,
 };
 use crate::{
-    AssigneeFilter, HistoryKind, NewEvent, NotificationState, PageRequest, Priority, Role, Status,
-    Store, Ticket, TicketId, TicketOrdering, TicketQuery, TicketScope, User, UserId, UserQuery,
+    AssigneeFilter, HistoryKind, NewEvent, NotificationBacklog, NotificationState, PageRequest,
+    Priority, Role, Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery, TicketScope,
+    User, UserId, UserQuery,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -1266,6 +1267,11 @@ pub async fn report_counts_events_in_scope_and_time(store: S) {
 }
 
 pub async fn outbox_claims_retries_and_fails(store: S) {
+    let backlog = || {
+        let store = store.clone();
+        async move { store.notification_backlog().await.unwrap() }
+    };
+    assert_eq!(backlog().await, NotificationBacklog::default());
     let ada = user(&store, "ada@example.com", Role::User).await;
     ticket(&store, &ada, "t", Priority::High, 0, 1).await;
     assert_eq!(
@@ -1276,6 +1282,12 @@ pub async fn outbox_claims_retries_and_fails(store: S) {
             .notifications_queued,
         1
     );
+    let queued = NotificationBacklog {
+        pending: 1,
+        oldest_pending: Some(at(1)),
+        ..NotificationBacklog::default()
+    };
+    assert_eq!(backlog().await, queued);
     let lease = Duration::minutes(5);
     let n = store
         .claim_notifications(at(2), lease, 10)
@@ -1336,6 +1348,11 @@ pub async fn outbox_claims_retries_and_fails(store: S) {
         failed.items[0].last_error.as_deref(),
         Some("mailbox unavailable")
     );
+    let gave_up = NotificationBacklog {
+        failed: 1,
+        ..NotificationBacklog::default()
+    };
+    assert_eq!(backlog().await, gave_up);
     assert!(store.retry_notification(n.id, at(30)).await.unwrap());
     assert!(
         !store.retry_notification(n.id, at(30)).await.unwrap(),
@@ -1354,6 +1371,11 @@ pub async fn outbox_claims_retries_and_fails(store: S) {
         .await
         .unwrap();
     assert_eq!(sent.items[0].sent_at, Some(at(31)));
+    let delivered = NotificationBacklog {
+        sent: 1,
+        ..NotificationBacklog::default()
+    };
+    assert_eq!(backlog().await, delivered);
     assert!(
         store
             .claim_notifications(at(10_000), lease, 10)

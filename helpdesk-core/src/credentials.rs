@@ -73,6 +73,24 @@ pub struct Hashing {
     max_wait: Duration,
 }
 
+/// A hashing slot in use, counted in [`HASHING_IN_USE`](crate::metrics::HASHING_IN_USE) until
+/// dropped, however the hash ends.
+struct Busy(metrics::Gauge);
+
+impl Busy {
+    fn new() -> Self {
+        let gauge = metrics::gauge!(crate::metrics::HASHING_IN_USE);
+        gauge.increment(1);
+        Self(gauge)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.decrement(1);
+    }
+}
+
 impl std::fmt::Debug for Hashing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hashing")
@@ -108,12 +126,22 @@ impl Hashing {
         &self,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T> {
-        let permit = tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| Error::Overloaded {
-                retry_after: Duration::from_secs(1),
-            })?
-            .map_err(|_| Error::Internal("password hashing was shut down".into()))?;
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                metrics::counter!(crate::metrics::HASHING_WAITS).increment(1);
+                tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned())
+                    .await
+                    .map_err(|_| {
+                        metrics::counter!(crate::metrics::HASHING_REFUSED).increment(1);
+                        Error::Overloaded {
+                            retry_after: Duration::from_secs(1),
+                        }
+                    })?
+                    .map_err(|_| Error::Internal("password hashing was shut down".into()))?
+            }
+        };
+        let _busy = Busy::new();
         let mut memory = self.take_memory();
         let (result, memory) = tokio::task::spawn_blocking(move || {
             let result = work(&mut memory);

@@ -143,6 +143,9 @@ impl EscalationEngine {
     /// Escalates every ticket overdue at `now`, queueing its emails in the same transaction.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
         let report = self.store.escalate_overdue(now).await?;
+        metrics::counter!(crate::metrics::ESCALATIONS).increment(report.escalated.len() as u64);
+        metrics::counter!(crate::metrics::NOTIFICATIONS_QUEUED)
+            .increment(report.notifications_queued);
         if !report.escalated.is_empty() {
             tracing::info!(
                 tickets = report.escalated.len(),

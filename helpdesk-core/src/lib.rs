@@ -48,6 +48,7 @@ pub mod escalation;
 pub mod helpdesk;
 mod id;
 pub mod input;
+pub mod metrics;
 mod model;
 pub mod notify;
 pub mod outbox;
@@ -73,7 +74,7 @@ pub use model::{
     Comment, HistoryEvent, HistoryKind, NewEvent, ParseEnumError, Priority, Report, Role, Status,
     Ticket, User,
 };
-pub use notify::{Email, Notification, NotificationState, Notifier};
+pub use notify::{Email, Notification, NotificationBacklog, NotificationState, Notifier};
 pub use outbox::{DispatchReport, OutboxDispatcher, RetryPolicy};
 pub use permissions::{Actor, TicketScope};
 pub use query::{AssigneeFilter, Page, PageRequest, TicketOrdering, TicketQuery, UserQuery};

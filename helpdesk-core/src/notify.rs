@@ -48,6 +48,19 @@ crate::model::wire_enum!(
     }
 );
 
+/// How many notifications are in each state, and when the oldest pending one was queued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationBacklog {
+    /// Waiting for (another) delivery attempt.
+    pub pending: u64,
+    /// Delivered (until pruned after the retention period).
+    pub sent: u64,
+    /// Given up on (until pruned, or retried by an admin).
+    pub failed: u64,
+    /// When the oldest pending notification was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
 /// A queued escalation email, with what it takes to render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {

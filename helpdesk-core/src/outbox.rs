@@ -141,6 +141,7 @@ impl OutboxDispatcher {
                 match self.notifier.send(&notification.email()).await {
                     Ok(()) => {
                         self.store.mark_sent(notification.id, now).await?;
+                        metrics::counter!(crate::metrics::NOTIFICATIONS_SENT).increment(1);
                         report.sent += 1;
                     }
                     Err(error) => {
@@ -149,6 +150,7 @@ impl OutboxDispatcher {
                         if permanent || notification.attempts >= self.retry.max_attempts {
                             tracing::error!(id = %notification.id, to = %notification.recipient, %error, "notification failed for good");
                             self.store.mark_failed(notification.id, now, &error).await?;
+                            metrics::counter!(crate::metrics::NOTIFICATIONS_FAILED).increment(1);
                             report.failed += 1;
                         } else {
                             let delay =
@@ -158,6 +160,7 @@ impl OutboxDispatcher {
                             self.store
                                 .mark_retry(notification.id, now + delay, &error)
                                 .await?;
+                            metrics::counter!(crate::metrics::NOTIFICATIONS_RETRIED).increment(1);
                             report.retried += 1;
                         }
                     }

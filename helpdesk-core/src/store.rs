@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::EscalationReport;
-use crate::notify::{Notification, NotificationState};
+use crate::notify::{Notification, NotificationBacklog, NotificationState};
 use crate::{
     BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
     Report, Role, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
@@ -419,6 +419,21 @@ pub trait OutboxStore: Send + Sync {
     /// `false` if there is no failed notification with that id.
     async fn retry_notification(&self, id: NotificationId, now: DateTime<Utc>)
     -> StoreResult<bool>;
+
+    /// How many notifications are in each state, and when the oldest pending one was queued
+    /// (for metrics: read from indexes, cheap enough for every scrape).
+    async fn notification_backlog(&self) -> StoreResult<NotificationBacklog>;
+}
+
+/// The use of one pool of database connections, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// The pool's name (`reader`, `writer`, ...).
+    pub pool: &'static str,
+    /// Connections open now.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
 }
 
 /// Everything the library needs from storage.
@@ -428,4 +443,9 @@ pub trait Store:
 {
     /// Checks that the store answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The store's connection pools now (for metrics); none by default.
+    fn connections(&self) -> Vec<PoolUsage> {
+        Vec::new()
+    }
 }

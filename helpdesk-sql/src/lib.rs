@@ -45,7 +45,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use helpdesk_core::Result;
-use helpdesk_core::store::StoreResult;
+use helpdesk_core::store::{PoolUsage, StoreResult};
 use sqlx::{
     ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type,
 };
@@ -201,6 +201,21 @@ where
             .await
             .map_err(store_error::<D>)?;
         Ok(())
+    }
+
+    /// The reader, writer and session-lookup pools (one and the same where the store was
+    /// built over one pool).
+    fn connections(&self) -> Vec<PoolUsage> {
+        let usage = |pool: &'static str, of: &Pool<D::Db>| PoolUsage {
+            pool,
+            open: of.size(),
+            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
+        };
+        vec![
+            usage("reader", &self.reader),
+            usage("writer", &self.writer),
+            usage("auth", &self.auth),
+        ]
     }
 }
 

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use helpdesk_core::store::OutboxStore;
 use helpdesk_core::store::StoreResult;
-use helpdesk_core::{Notification, NotificationId, NotificationState, Page, PageRequest};
+use helpdesk_core::{
+    Notification, NotificationBacklog, NotificationId, NotificationState, Page, PageRequest,
+};
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use crate::error::store_error as db;
@@ -174,5 +176,24 @@ where
         .await
         .map_err(db::<D>)?;
         Ok(D::rows_affected(&updated) > 0)
+    }
+
+    async fn notification_backlog(&self) -> StoreResult<NotificationBacklog> {
+        let (pending, sent, failed, oldest): (i64, i64, i64, Option<D::Time>) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM outbox WHERE state = 'pending'), \
+                    (SELECT count(*) FROM outbox WHERE state = 'sent'), \
+                    (SELECT count(*) FROM outbox WHERE state = 'failed'), \
+                    (SELECT min(escalated_at) FROM outbox WHERE state = 'pending')",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db::<D>)?;
+        let n = |v: i64| u64::try_from(v).unwrap_or_default();
+        Ok(NotificationBacklog {
+            pending: n(pending),
+            sent: n(sent),
+            failed: n(failed),
+            oldest_pending: oldest.map(D::decode_time).transpose()?,
+        })
     }
 }

@@ -108,6 +108,25 @@ struct Settings {
         global = true
     )]
     cors_origins: Vec<String>,
+    /// Serve Prometheus metrics at /metrics (true or false).
+    #[arg(
+        long,
+        env = "HELPDESK_METRICS",
+        hide_env_values = true,
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    metrics: bool,
+    /// Serve /metrics on this address of its own instead of beside the API (for example an
+    /// internal interface only the scraper reaches).
+    #[arg(
+        long,
+        env = "HELPDESK_METRICS_BIND",
+        hide_env_values = true,
+        global = true
+    )]
+    metrics_bind: Option<SocketAddr>,
     /// How long a request may take, body and answer included (then 503).
     #[arg(long, env = "HELPDESK_REQUEST_TIMEOUT", hide_env_values = true, default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     request_timeout: Duration,
@@ -356,30 +375,71 @@ fn notifier(settings: &Settings) -> Result<Box<dyn Notifier>, Failure> {
 
 async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
     let notifier = notifier(settings)?;
-    let listener = TcpListener::bind(settings.bind)
-        .await
-        .map_err(|e| bad_setting(format!("cannot listen on {}: {e}", settings.bind)))?;
+    let listener = listen(settings.bind).await?;
     let address = listener
         .local_addr()
         .map_err(|e| Failure(1, e.to_string()))?;
+    let metrics = match (settings.metrics, settings.metrics_bind) {
+        (false, Some(_)) => {
+            return Err(bad_setting(
+                "HELPDESK_METRICS_BIND needs HELPDESK_METRICS=true",
+            ));
+        }
+        (false, None) => None,
+        (true, bind) => {
+            let metrics =
+                helpdesk_axum::Metrics::install().map_err(|e| Failure(1, e.to_string()))?;
+            let own = match bind {
+                Some(bind) => Some(listen(bind).await?),
+                None => None,
+            };
+            Some((metrics.router(helpdesk.clone()), own))
+        }
+    };
     let engine = helpdesk.escalation_engine().spawn(settings.sweep_interval);
     let outbox = helpdesk
         .outbox_dispatcher(notifier)
         .with_retention(settings.notification_retention)
         .spawn(settings.sweep_interval);
     let api = api(helpdesk, settings)?;
-    let app = axum::Router::new().nest("/api", api.into_router());
+    let mut app = axum::Router::new().nest("/api", api.into_router());
     let limits = serve::Limits {
         header_read_timeout: settings.header_timeout,
         max_connections: settings.max_connections,
         shutdown_grace: settings.shutdown_grace,
     };
+    // /metrics beside the API, or on its own address until the API stops.
+    let mut metrics_server = None;
+    match metrics {
+        Some((routes, Some(own))) => {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            tracing::info!(address = ?own.local_addr().ok(), "metrics at /metrics");
+            let server = tokio::spawn(serve::serve(own, routes, limits, stopped));
+            metrics_server = Some((stop, server));
+        }
+        Some((routes, None)) => app = app.merge(routes),
+        None => {}
+    }
     tracing::info!(%address, "helpdesk listening: API under /api, docs at http://{address}/api/docs/");
     serve::serve(listener, app, limits, shutdown_signal()).await;
+    if let Some((stop, server)) = metrics_server {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
     tracing::info!("stopping the escalation engine and the outbox");
     engine.shutdown().await;
     outbox.shutdown().await;
     Ok(())
+}
+
+/// A listener on `address`; one that cannot be had is a bad setting.
+async fn listen(address: SocketAddr) -> Result<TcpListener, Failure> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| bad_setting(format!("cannot listen on {address}: {e}")))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -45,21 +45,7 @@ fn backup_copies_the_database_of_a_running_server() {
         .output()
         .unwrap();
     assert!(admin.status.success(), "{}", text(&admin));
-    let port = free_port();
-    let child = server(&db)
-        .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _running = Running(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let _running = started(&db, free_port(), &[]);
 
     let copy = dir.join("copy.db");
     let backup = server(&db)
@@ -145,5 +131,80 @@ async fn check_and_send_test_email_talk_to_the_real_smtp_server() {
     let refused = run(&["send-test-email", "--to", "not an address"], &good);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     sink.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Starts the server with `env` and waits until `port` answers.
+fn started(db: &Path, port: u16, env: &[(&str, String)]) -> Running {
+    let mut command = server(db);
+    command
+        .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let running = Running(command.spawn().unwrap());
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    running
+}
+
+fn get(url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent.get(url).call().unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn metrics_are_served_beside_the_api_or_on_an_address_of_their_own() {
+    let dir = temp_dir("ops-metrics");
+    let db = dir.join("helpdesk.db");
+
+    let port = free_port();
+    let running = started(&db, port, &[]);
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/api/health")).0, 200);
+    let (status, text) = get(&format!("http://127.0.0.1:{port}/metrics"));
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(
+            r#"helpdesk_http_requests_total{method="GET",route="/health",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("helpdesk_notifications{state=\"pending\"} 0"),
+        "{text}"
+    );
+    drop(running);
+
+    let (port, own) = (free_port(), free_port());
+    let running = started(
+        &db,
+        port,
+        &[("HELPDESK_METRICS_BIND", format!("127.0.0.1:{own}"))],
+    );
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/metrics")).0, 404);
+    let (status, text) = get(&format!("http://127.0.0.1:{own}/metrics"));
+    assert_eq!(status, 200);
+    assert!(text.contains("helpdesk_store_connections"), "{text}");
+    drop(running);
+
+    let port = free_port();
+    let running = started(&db, port, &[("HELPDESK_METRICS", "false".into())]);
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/metrics")).0, 404);
+    drop(running);
     std::fs::remove_dir_all(&dir).unwrap();
 }

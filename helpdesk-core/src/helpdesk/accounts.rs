@@ -64,6 +64,7 @@ impl Helpdesk {
             let source = throttle_key(&["register-from", &client.to_string()]);
             let throttle = self.inner.throttle;
             self.count(
+                "signup_address",
                 source,
                 throttle.max_registrations_per_address,
                 throttle.window,
@@ -105,12 +106,17 @@ impl Helpdesk {
         };
         let throttle = self.inner.throttle;
         let guesses = throttle_key(&["login", email.as_str(), &address(client)]);
-        self.count(guesses, throttle.max_failures, throttle.window)
+        self.count("login", guesses, throttle.max_failures, throttle.window)
             .await?;
         if let Some(client) = client {
             let source = throttle_key(&["login-from", &client.to_string()]);
-            self.count(source, throttle.max_per_address, throttle.window)
-                .await?;
+            self.count(
+                "login_address",
+                source,
+                throttle.max_per_address,
+                throttle.window,
+            )
+            .await?;
         }
         let account = self.inner.store.user_by_email(email.as_str()).await?;
         let (user, hash) = match account {
@@ -120,7 +126,10 @@ impl Helpdesk {
         let verified = self.inner.hashing.verify(password.to_owned(), hash).await?;
         let user = match user {
             Some(user) if verified && user.is_active => user,
-            _ => return Err(Error::Unauthenticated),
+            _ => {
+                metrics::counter!(crate::metrics::LOGIN_FAILURES).increment(1);
+                return Err(Error::Unauthenticated);
+            }
         };
         self.inner.store.forget_hits(guesses).await?;
         let now = self.now();
@@ -213,7 +222,7 @@ impl Helpdesk {
             .ok_or(Error::Unauthenticated)?;
         let guesses = throttle_key(&["password", &actor.id.to_string()]);
         let throttle = self.inner.throttle;
-        self.count(guesses, throttle.max_failures, throttle.window)
+        self.count("password", guesses, throttle.max_failures, throttle.window)
             .await?;
         if !self
             .inner

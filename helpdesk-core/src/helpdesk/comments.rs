@@ -31,7 +31,7 @@ impl Helpdesk {
             return Err(forbidden("you may not comment on this ticket"));
         }
         let key = throttle_key(&["comments", &actor.id.to_string()]);
-        self.count(key, self.inner.limits.comments_per_hour, HOUR)
+        self.count("comments", key, self.inner.limits.comments_per_hour, HOUR)
             .await?;
         let now = self.now();
         let draft = CommentDraft {

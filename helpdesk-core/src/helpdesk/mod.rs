@@ -206,4 +206,31 @@ impl Helpdesk {
     pub async fn health(&self) -> Result<()> {
         Ok(self.inner.store.ping().await?)
     }
+
+    /// Sets the gauges read from the store (see [`metrics`](crate::metrics)): emails in the
+    /// outbox by state, the age of the oldest pending one, and the store's connections. For
+    /// exporters, before each scrape; one cheap statement.
+    pub async fn record_gauges(&self) -> Result<()> {
+        use crate::metrics::{NOTIFICATIONS, OLDEST_PENDING_AGE, STORE_CONNECTIONS};
+        let backlog = self.inner.store.notification_backlog().await?;
+        for (state, count) in [
+            ("pending", backlog.pending),
+            ("sent", backlog.sent),
+            ("failed", backlog.failed),
+        ] {
+            metrics::gauge!(NOTIFICATIONS, "state" => state).set(count as f64);
+        }
+        let age = backlog.oldest_pending.map_or(0.0, |queued| {
+            (self.now() - queued).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        metrics::gauge!(OLDEST_PENDING_AGE).set(age);
+        for pool in self.inner.store.connections() {
+            let in_use = pool.open.saturating_sub(pool.idle);
+            metrics::gauge!(STORE_CONNECTIONS, "pool" => pool.pool, "state" => "in_use")
+                .set(f64::from(in_use));
+            metrics::gauge!(STORE_CONNECTIONS, "pool" => pool.pool, "state" => "idle")
+                .set(f64::from(pool.idle));
+        }
+        Ok(())
+    }
 }

@@ -87,9 +87,11 @@ pub(super) const HOUR: StdDuration = StdDuration::from_secs(3600);
 
 impl Helpdesk {
     /// Counts one hit of `key`; [`Error::RateLimited`] past `limit` hits in a `window` that
-    /// starts with the first hit.
+    /// starts with the first hit, counted in [`RATE_LIMITED`](crate::metrics::RATE_LIMITED)
+    /// under `name`.
     pub(super) async fn count(
         &self,
+        name: &'static str,
         key: ThrottleKey,
         limit: u32,
         window: StdDuration,
@@ -100,6 +102,7 @@ impl Helpdesk {
         if hits.count <= limit {
             return Ok(());
         }
+        metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => name).increment(1);
         let retry_after = (hits.until - now).to_std().unwrap_or_default();
         Err(Error::RateLimited {
             retry_after: retry_after.max(StdDuration::from_secs(1)),

@@ -46,7 +46,7 @@ impl Helpdesk {
     /// [`RateLimits::tickets_per_hour`](super::RateLimits::tickets_per_hour).
     pub async fn create_ticket(&self, actor: &Actor, new: NewTicket) -> Result<Ticket> {
         let key = throttle_key(&["tickets", &actor.id.to_string()]);
-        self.count(key, self.inner.limits.tickets_per_hour, HOUR)
+        self.count("tickets", key, self.inner.limits.tickets_per_hour, HOUR)
             .await?;
         let now = self.now();
         let draft = TicketDraft {
