@@ -10,24 +10,19 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// Requests answered, by `method`, `route` (the path template under the API's mount point,
-/// such as `/tickets/{id}`, or `unmatched`) and `status` (counter).
-pub const HTTP_REQUESTS: &str = "helpdesk_http_requests_total";
-/// Seconds from a request reaching its route to its answer, labelled as [`HTTP_REQUESTS`]
-/// (histogram).
+/// Seconds from a request reaching its route to its answer, by `method`, `route` (the path
+/// template under the API's mount point, such as `/tickets/{id}`, or `unmatched`) and
+/// `status` (histogram). Its `_count` series counts the requests: one series, not a
+/// histogram and a counter, keeps the cost per request to one update.
 pub const HTTP_DURATION: &str = "helpdesk_http_request_duration_seconds";
 
 /// Gives every metric of the API and of the library its help text in the installed recorder.
 pub fn describe() {
     helpdesk_core::metrics::describe();
-    metrics::describe_counter!(
-        HTTP_REQUESTS,
-        "Requests answered, by method, route and status."
-    );
     metrics::describe_histogram!(
         HTTP_DURATION,
         metrics::Unit::Seconds,
-        "Time to answer a request, by method, route and status."
+        "Time to answer a request, by method, route and status (_count: the requests)."
     );
 }
 
@@ -71,7 +66,6 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
         ("status", response.status().as_str().to_owned()),
     ];
     metrics::histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
-    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     response
 }
 
@@ -89,6 +83,9 @@ mod prometheus {
 
     use super::{HTTP_DURATION, describe};
     use crate::ConfigError;
+
+    /// How often recorded samples are folded into their buckets.
+    const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
     /// The request-time buckets, in seconds: from half a millisecond to the default timeout.
     const BUCKETS: &[f64] = &[
@@ -113,8 +110,9 @@ mod prometheus {
 
     impl Metrics {
         /// Installs a Prometheus recorder as the process's global `metrics` recorder, with
-        /// buckets for the request-time histogram and every metric described. A process has
-        /// one global recorder: a second call fails with [`ConfigError::Metrics`].
+        /// buckets for the request-time histogram, every metric described, and a thread that
+        /// folds recorded samples every 5 seconds. A process has one global recorder: a second
+        /// call fails with [`ConfigError::Metrics`].
         pub fn install() -> Result<Self, ConfigError> {
             let failed = |e: &dyn std::fmt::Display| ConfigError::Metrics(e.to_string());
             let recorder = PrometheusBuilder::new()
@@ -124,10 +122,23 @@ mod prometheus {
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).map_err(|e| failed(&e))?;
             describe();
+            // Histograms keep every sample until upkeep folds them into their buckets: without
+            // it, memory would grow with every request between scrapes.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .map_err(|e| failed(&e))?;
             Ok(Self { handle })
         }
 
-        /// Metrics over a recorder the host built and installed itself.
+        /// Metrics over a recorder the host built and installed itself (and runs upkeep for:
+        /// see `metrics_exporter_prometheus`).
         pub fn from_handle(handle: PrometheusHandle) -> Self {
             Self { handle }
         }

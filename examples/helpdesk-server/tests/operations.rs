@@ -180,7 +180,7 @@ fn metrics_are_served_beside_the_api_or_on_an_address_of_their_own() {
     assert_eq!(status, 200);
     assert!(
         text.contains(
-            r#"helpdesk_http_requests_total{method="GET",route="/health",status="200"} 1"#
+            r#"helpdesk_http_request_duration_seconds_count{method="GET",route="/health",status="200"} 1"#
         ),
         "{text}"
     );
