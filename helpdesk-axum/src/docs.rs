@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use utoipa::Modify;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ArrayItems, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, Server};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -97,6 +97,29 @@ pub(crate) fn document_unavailable(openapi: &mut OpenApi) {
             .responses
             .entry("503".into())
             .or_insert_with(|| unavailable.clone().into());
+    }
+}
+
+/// Makes each page schema (`Paginated_TicketOut`, ...) refer to its item's schema
+/// (`TicketOut`) instead of repeating it, so client generators make one type per resource.
+pub(crate) fn document_page_items(openapi: &mut OpenApi) {
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for name in names {
+        let Some(item) = name.strip_prefix("Paginated_") else {
+            continue;
+        };
+        if !components.schemas.contains_key(item) {
+            continue;
+        }
+        let reference = RefOr::Ref(utoipa::openapi::Ref::from_schema_name(item));
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&name)
+            && let Some(RefOr::T(Schema::Array(results))) = page.properties.get_mut("results")
+        {
+            results.items = ArrayItems::RefOrSchema(Box::new(reference));
+        }
     }
 }
 

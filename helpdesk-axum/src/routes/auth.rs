@@ -20,7 +20,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
 }
 
-/// Sign up. The account always gets the role `user`; a `role` in the body is ignored.
+/// Sign up.
+///
+/// The account always gets the role `user`; a `role` in the body is ignored.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn,
     responses(
         (status = 201, description = "The new account.", body = UserOut),
@@ -45,8 +47,10 @@ async fn register(
     Ok((StatusCode::CREATED, axum::Json(user.into())))
 }
 
-/// Sign in: exchanges email and password for a bearer token. A wrong email and a wrong password
-/// get the same `401`; past 5 attempts within 15 minutes for one email from one address, `429`.
+/// Sign in: email and password for a bearer token.
+///
+/// A wrong email and a wrong password get the same `401`; past 5 attempts within 15 minutes
+/// for one email from one address, `429`.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn,
     responses(
         (status = 200, description = "A new session.", body = LoginOut),
@@ -120,8 +124,9 @@ async fn update_me(
     ))
 }
 
-/// Deletes the caller's account: personal data erased, sessions revoked; tickets and comments
-/// stay for the record.
+/// Deletes the caller's account.
+///
+/// Personal data erased, sessions revoked; tickets and comments stay for the record.
 #[utoipa::path(delete, path = "/auth/me", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted."),
@@ -132,7 +137,9 @@ async fn delete_me(State(s): State<AppState>, Auth(id): Auth) -> ApiResult<Statu
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Changes the caller's password; every other session of the account ends.
+/// Changes the caller's password.
+///
+/// Every other session of the account ends.
 #[utoipa::path(post, path = "/auth/password", tag = "auth", security(("bearer" = [])), request_body = PasswordIn,
     responses(
         (status = 204, description = "Changed."),

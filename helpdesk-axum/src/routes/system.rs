@@ -23,6 +23,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health))
 }
 
+/// Counts of the last 7 days.
+///
 /// Tickets opened, moved to resolved and escalated in the last 7 days, over the tickets the
 /// caller may see.
 #[utoipa::path(get, path = "/reports/last7days", tag = "reports", security(("bearer" = [])),

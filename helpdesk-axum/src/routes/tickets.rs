@@ -100,8 +100,10 @@ impl TicketListParams {
     }
 }
 
-/// The tickets the caller may see (user: own; agent: assigned to them or raised by them;
-/// admin: all), filtered, ordered and paginated.
+/// Lists the tickets the caller may see.
+///
+/// User: their own; agent: assigned to them or raised by them; admin: all. Filtered, ordered
+/// and paginated.
 #[utoipa::path(get, path = "/tickets", tag = "tickets", security(("bearer" = [])), params(TicketListParams),
     responses(
         (status = 200, description = "A page of tickets.", body = Paginated<TicketOut>, example = json!({
@@ -167,8 +169,10 @@ async fn get_ticket(
     ))
 }
 
-/// Edits a ticket (the creator while it is open, or an admin) and/or moves its status (see the
-/// transition rules). With `If-Match`, only if the ticket is still at that version.
+/// Edits a ticket or moves its status.
+///
+/// Edits: the creator while it is open, or an admin; status moves follow the transition
+/// rules. With `If-Match`, only if the ticket is still at that version.
 #[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", security(("bearer" = [])), request_body = TicketPatchIn,
     params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETags from earlier responses, e.g. \"3\", or `*`; well-formed tags that name no version of the ticket get 412, a malformed value 400")),
     responses(
@@ -220,7 +224,9 @@ async fn delete_ticket(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Assigns a ticket to an active agent or admin, or unassigns it with `null` (admins).
+/// Assigns or unassigns a ticket (admins).
+///
+/// To an active agent or admin, or to nobody with `null`.
 #[utoipa::path(post, path = "/tickets/{id}/assign", tag = "tickets", security(("bearer" = [])), request_body = AssignIn,
     params(("id" = i64, Path, description = "Ticket id"), ("If-Match" = Option<String>, Header, description = "ETags from earlier responses, e.g. \"3\", or `*`; well-formed tags that name no version of the ticket get 412, a malformed value 400")),
     responses(
@@ -289,8 +295,10 @@ async fn list_comments(
     Ok(axum::Json(paginate(comments, &links)?))
 }
 
-/// Comments on a ticket (its creator, the assigned agent, or an admin). A staff comment
-/// restarts the escalation clock.
+/// Comments on a ticket.
+///
+/// Its creator, the assigned agent or an admin may; a staff comment restarts the escalation
+/// clock.
 #[utoipa::path(post, path = "/tickets/{id}/comments", tag = "tickets", security(("bearer" = [])), params(("id" = i64, Path, description = "Ticket id")), request_body = CommentIn,
     responses(
         (status = 201, description = "The new comment.", body = CommentOut),

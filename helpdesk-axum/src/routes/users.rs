@@ -127,8 +127,9 @@ async fn get_user(
     ))
 }
 
-/// Changes an account (admins). Deactivating ends its sessions; admins cannot demote or
-/// deactivate themselves.
+/// Changes an account (admins).
+///
+/// Deactivating ends its sessions; admins cannot demote or deactivate themselves.
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = i64, Path, description = "User id")), request_body = UserPatchIn,
     responses(
         (status = 200, description = "The updated account.", body = UserOut),
