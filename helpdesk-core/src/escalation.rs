@@ -10,12 +10,16 @@ use chrono::{DateTime, Duration, Utc};
 use crate::background::{BackgroundHandle, spawn_periodic};
 use crate::{Clock, Error, Priority, Result, Store};
 
-/// Decides when working time has elapsed. Only round-the-clock time exists today; a business
-/// hours or SLA-pause calendar plugs in here without touching the policy or the stores, since
-/// they only ever see the resulting `due_at`.
+/// Decides when working time has elapsed: round the clock ([`AlwaysOpen`]) or in business
+/// hours ([`BusinessHours`](crate::business_hours::BusinessHours)). The policy and the stores
+/// only ever see the resulting instants.
 pub trait Calendar: Send + Sync + fmt::Debug + 'static {
-    /// The instant at which `work` of working time has passed since `start`.
+    /// The instant at which `work` of working time has passed since `start` (`start` itself
+    /// for no work; `DateTime::<Utc>::MAX_UTC` if it never does).
     fn deadline(&self, start: DateTime<Utc>, work: Duration) -> DateTime<Utc>;
+
+    /// The working time between `from` and `to` (zero if `to` is not after `from`).
+    fn counted(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration;
 }
 
 /// Every hour counts ("24/7").
@@ -25,8 +29,12 @@ pub struct AlwaysOpen;
 impl Calendar for AlwaysOpen {
     fn deadline(&self, start: DateTime<Utc>, work: Duration) -> DateTime<Utc> {
         start
-            .checked_add_signed(work)
+            .checked_add_signed(work.max(Duration::zero()))
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    fn counted(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        (to - from).max(Duration::zero())
     }
 }
 

@@ -38,6 +38,7 @@
 //! [`EscalationEngine::run_once`] with the instant they choose.
 
 pub mod background;
+pub mod business_hours;
 mod changes;
 pub mod clock;
 #[cfg(feature = "conformance")]
