@@ -894,3 +894,56 @@ async fn concurrent_staff_actions_on_one_ticket_all_succeed() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Business hours through the whole engine: a High ticket raised on Friday at 16:30 in Berlin
+/// with one business hour escalates on Monday at 09:30, not on Friday at 17:30; when Monday is
+/// a holiday, on Tuesday.
+#[tokio::test]
+async fn a_business_hours_policy_escalates_after_the_weekend_and_the_holiday() {
+    use helpdesk_core::business_hours::{BusinessHours, CalendarSpec};
+    for (holidays, due) in [
+        (vec![], "2026-11-30T08:30:00Z"),
+        (vec!["2026-11-30".to_owned()], "2026-12-01T08:30:00Z"),
+    ] {
+        let day = vec![["09:00".to_owned(), "17:00".to_owned()]];
+        let spec = CalendarSpec {
+            time_zone: "Europe/Berlin".into(),
+            week: ["mon", "tue", "wed", "thu", "fri"]
+                .into_iter()
+                .map(|d| (d.to_owned(), day.clone()))
+                .collect(),
+            holidays,
+        };
+        let hour = StdDuration::from_secs(3600);
+        let policy = helpdesk_core::EscalationPolicy::new(hour, 4 * hour, 24 * hour)
+            .unwrap()
+            .with_calendar(BusinessHours::try_from(&spec).unwrap());
+        let friday: DateTime<Utc> = "2026-11-27T15:30:00Z".parse().unwrap(); // 16:30 in Berlin
+        let clock = ManualClock::new(friday);
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let hd = Helpdesk::builder(store)
+            .clock(clock.clone())
+            .escalation_policy(policy)
+            .build();
+        let user = hd
+            .create_user_unchecked(NewUser {
+                registration: Registration::new("ada@example.com", PASSWORD, "", "").unwrap(),
+                role: Role::User,
+            })
+            .await
+            .unwrap();
+        let new = NewTicket::new("printer on fire", "", Priority::High).unwrap();
+        let ticket = hd.create_ticket(&user.actor(), new).await.unwrap();
+        let due: DateTime<Utc> = due.parse().unwrap();
+        assert_eq!(ticket.due_at, Some(due));
+        let engine = hd.escalation_engine();
+        let evening = friday + Duration::hours(1);
+        assert!(engine.run_once(evening).await.unwrap().escalated.is_empty());
+        let before = due - Duration::seconds(1);
+        assert!(engine.run_once(before).await.unwrap().escalated.is_empty());
+        assert_eq!(
+            engine.run_once(due).await.unwrap().escalated,
+            vec![ticket.id]
+        );
+    }
+}
