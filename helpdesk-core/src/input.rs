@@ -56,6 +56,15 @@ impl FieldErrors {
         }
     }
 
+    /// Takes over every error of `other`, naming its fields under `prefix`
+    /// (`business_hours` + `time_zone` = `business_hours.time_zone`).
+    pub fn merge_under(&mut self, prefix: &str, other: FieldErrors) {
+        for (field, messages) in other.0 {
+            let field = format!("{prefix}.{field}");
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
     /// Whether nothing failed.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

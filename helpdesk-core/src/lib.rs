@@ -55,6 +55,7 @@ pub mod notify;
 pub mod outbox;
 pub mod permissions;
 pub mod query;
+pub mod sla;
 pub mod store;
 
 #[cfg(test)]

@@ -1,0 +1,366 @@
+//! Service-level policies as data: per priority an update target (staff must act within it;
+//! it restarts on every staff action) and an optional resolution target (counted from
+//! creation; it only pauses), each counted round the clock or in business hours; warnings
+//! before a breach and reminders after one. [`SlaPolicySpec`] is the policy as it is written
+//! (JSON, a form); [`SlaPolicy`] is a checked one that computes deadlines.
+//!
+//! ```
+//! use helpdesk_core::sla::{SlaPolicy, SlaPolicySpec};
+//! use helpdesk_core::Priority;
+//!
+//! let spec: SlaPolicySpec = serde_json::from_str(r#"{
+//!     "business_hours": {"time_zone": "Europe/Berlin",
+//!                        "week": {"mon": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}},
+//!     "targets": {
+//!         "high":   {"update_seconds": 3600,  "resolve_seconds": 28800, "hours": "always"},
+//!         "medium": {"update_seconds": 14400, "resolve_seconds": null,  "hours": "business"},
+//!         "low":    {"update_seconds": 86400, "resolve_seconds": null,  "hours": "business"}},
+//!     "warn_at_percent": 80
+//! }"#).unwrap();
+//! let policy = SlaPolicy::try_from(&spec).unwrap();
+//! let friday = "2026-11-27T15:30:00Z".parse().unwrap(); // 16:30 in Berlin
+//! let due = policy.update_due(Priority::Medium, friday, &[]).unwrap();
+//! assert_eq!(due.to_rfc3339(), "2026-11-30T11:30:00+00:00"); // Monday 12:30
+//! ```
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::business_hours::{BusinessHours, CalendarSpec, Pause, deadline};
+use crate::{AlwaysOpen, Calendar, Error, FieldErrors, Priority, Result};
+
+/// The longest target, warning or reminder interval: 366 days.
+pub const TARGET_MAX_SECONDS: u64 = 366 * 24 * 3600;
+
+/// The most reminders one escalation may send.
+pub const REMINDERS_MAX: u32 = 100;
+
+/// Which hours a target counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hours {
+    /// Every hour of every day.
+    #[default]
+    Always,
+    /// Only inside the policy's business hours.
+    Business,
+}
+
+/// The targets of one priority, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetSpec {
+    /// Staff must act within this many counted seconds (restarts on every staff action).
+    pub update_seconds: u64,
+    /// The ticket must be resolved within this many counted seconds of its creation; `None`:
+    /// no resolution target.
+    #[serde(default)]
+    pub resolve_seconds: Option<u64>,
+    /// Which hours count.
+    #[serde(default)]
+    pub hours: Hours,
+}
+
+/// The targets of each priority, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetsSpec {
+    /// High priority.
+    pub high: TargetSpec,
+    /// Medium priority.
+    pub medium: TargetSpec,
+    /// Low priority.
+    pub low: TargetSpec,
+}
+
+/// A service-level policy as written (`GET/PUT /api/sla`, a form, code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaPolicySpec {
+    /// The calendar of `hours: business` targets; `None`: every target counts always.
+    #[serde(default)]
+    pub business_hours: Option<CalendarSpec>,
+    /// The targets per priority.
+    pub targets: TargetsSpec,
+    /// Warn when a target's counted time reaches this share of it (1 to 99); `None`: never.
+    #[serde(default)]
+    pub warn_at_percent: Option<u8>,
+    /// While a ticket stays escalated, remind every this many counted seconds; `None`: never.
+    #[serde(default)]
+    pub remind_every_seconds: Option<u64>,
+    /// At most this many reminders per escalation.
+    #[serde(default)]
+    pub max_reminders: u32,
+}
+
+impl SlaPolicySpec {
+    /// Update targets only, counted always, as the `HELPDESK_ESCALATE_*` settings give them:
+    /// the policy a store starts with.
+    pub fn update_only(high: u64, medium: u64, low: u64) -> Self {
+        let target = |update_seconds| TargetSpec {
+            update_seconds,
+            resolve_seconds: None,
+            hours: Hours::Always,
+        };
+        Self {
+            business_hours: None,
+            targets: TargetsSpec {
+                high: target(high),
+                medium: target(medium),
+                low: target(low),
+            },
+            warn_at_percent: None,
+            remind_every_seconds: None,
+            max_reminders: 0,
+        }
+    }
+}
+
+/// One priority's checked targets.
+#[derive(Debug, Clone)]
+struct Target {
+    update: Duration,
+    resolve: Option<Duration>,
+    calendar: Arc<dyn Calendar>,
+}
+
+/// A checked service-level policy: the spec it came from, and the deadlines it sets.
+#[derive(Debug, Clone)]
+pub struct SlaPolicy {
+    spec: SlaPolicySpec,
+    targets: [Target; 3],
+}
+
+impl TryFrom<&SlaPolicySpec> for SlaPolicy {
+    type Error = Error;
+
+    /// Checks every field; errors name them as the JSON does (`targets.high.update_seconds`,
+    /// `business_hours.time_zone`, ...).
+    fn try_from(spec: &SlaPolicySpec) -> Result<Self> {
+        let mut errors = FieldErrors::new();
+        let hours = match &spec.business_hours {
+            None => None,
+            Some(calendar) => match BusinessHours::try_from(calendar) {
+                Ok(hours) => Some(Arc::new(hours)),
+                Err(Error::Validation(e)) => {
+                    errors.merge_under("business_hours", e);
+                    None
+                }
+                Err(other) => return Err(other),
+            },
+        };
+        let mut targets = Vec::with_capacity(3);
+        let mut business_without_calendar = Vec::new();
+        for (name, target) in [
+            ("high", &spec.targets.high),
+            ("medium", &spec.targets.medium),
+            ("low", &spec.targets.low),
+        ] {
+            let field = format!("targets.{name}.update_seconds");
+            let update = seconds(&mut errors, &field, target.update_seconds);
+            let field = format!("targets.{name}.resolve_seconds");
+            let resolve = target
+                .resolve_seconds
+                .map(|s| seconds(&mut errors, &field, s));
+            let calendar: Arc<dyn Calendar> = match (target.hours, &hours) {
+                (Hours::Always, _) => Arc::new(AlwaysOpen),
+                (Hours::Business, Some(hours)) => hours.clone(),
+                (Hours::Business, None) => {
+                    business_without_calendar.push(name);
+                    Arc::new(AlwaysOpen)
+                }
+            };
+            targets.push(Target {
+                update,
+                resolve,
+                calendar,
+            });
+        }
+        if spec.business_hours.is_none() {
+            for name in business_without_calendar {
+                errors.add(
+                    &format!("targets.{name}.hours"),
+                    "business hours need a business_hours calendar",
+                );
+            }
+        }
+        if spec.warn_at_percent.is_some_and(|p| !(1..=99).contains(&p)) {
+            errors.add("warn_at_percent", "must be 1 to 99, or null");
+        }
+        if let Some(every) = spec.remind_every_seconds {
+            seconds(&mut errors, "remind_every_seconds", every);
+        }
+        if spec.max_reminders > REMINDERS_MAX {
+            errors.add("max_reminders", format!("must be at most {REMINDERS_MAX}"));
+        }
+        let targets: [Target; 3] = match targets.try_into() {
+            Ok(targets) if errors.is_empty() => targets,
+            _ => return Err(Error::Validation(errors)),
+        };
+        Ok(Self {
+            spec: spec.clone(),
+            targets,
+        })
+    }
+}
+
+/// `value` seconds as a duration, if it is 1 second to 366 days; else an error on `field`.
+fn seconds(errors: &mut FieldErrors, field: &str, value: u64) -> Duration {
+    match i64::try_from(value) {
+        Ok(secs) if (1..=TARGET_MAX_SECONDS).contains(&value) => Duration::seconds(secs),
+        _ => {
+            errors.add(field, "must be 1 second to 366 days");
+            Duration::zero()
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The spec this policy was checked from.
+    pub fn spec(&self) -> &SlaPolicySpec {
+        &self.spec
+    }
+
+    fn target(&self, priority: Priority) -> &Target {
+        match priority {
+            Priority::High => &self.targets[0],
+            Priority::Medium => &self.targets[1],
+            Priority::Low => &self.targets[2],
+        }
+    }
+
+    /// When staff must have acted on a ticket whose clock (re)started at `clock_start`, not
+    /// counting `pauses`; `None` while a pause lasts.
+    pub fn update_due(
+        &self,
+        priority: Priority,
+        clock_start: DateTime<Utc>,
+        pauses: &[Pause],
+    ) -> Option<DateTime<Utc>> {
+        let target = self.target(priority);
+        deadline(target.calendar.as_ref(), clock_start, target.update, pauses)
+    }
+
+    /// When a ticket created at `created_at` must be resolved, not counting `pauses`; `None`
+    /// without a resolution target or while a pause lasts.
+    pub fn resolve_due(
+        &self,
+        priority: Priority,
+        created_at: DateTime<Utc>,
+        pauses: &[Pause],
+    ) -> Option<DateTime<Utc>> {
+        let target = self.target(priority);
+        deadline(
+            target.calendar.as_ref(),
+            created_at,
+            target.resolve?,
+            pauses,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> SlaPolicySpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn every_bad_field_is_named_as_the_json_names_it() {
+        let bad = spec(serde_json::json!({
+            "business_hours": {"time_zone": "Nowhere/Land", "week": {"mon": [["09:00", "17:00"]]}},
+            "targets": {
+                "high": {"update_seconds": 0, "resolve_seconds": 40000000, "hours": "always"},
+                "medium": {"update_seconds": 14400, "hours": "business"},
+                "low": {"update_seconds": 86400}
+            },
+            "warn_at_percent": 100,
+            "remind_every_seconds": 0,
+            "max_reminders": 1000
+        }));
+        let Err(Error::Validation(errors)) = SlaPolicy::try_from(&bad) else {
+            panic!("accepted a bad policy");
+        };
+        for field in [
+            "business_hours.time_zone",
+            "targets.high.update_seconds",
+            "targets.high.resolve_seconds",
+            "warn_at_percent",
+            "remind_every_seconds",
+            "max_reminders",
+        ] {
+            assert_eq!(errors.get(field).len(), 1, "{field}: {errors:?}");
+        }
+        // A bad calendar is named once, not again as "business hours without a calendar".
+        assert!(errors.get("targets.medium.hours").is_empty(), "{errors:?}");
+
+        let mut no_calendar = SlaPolicySpec::update_only(3600, 14400, 86400);
+        no_calendar.targets.low.hours = Hours::Business;
+        let Err(Error::Validation(errors)) = SlaPolicy::try_from(&no_calendar) else {
+            panic!("business hours without a calendar");
+        };
+        assert_eq!(errors.get("targets.low.hours").len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn targets_count_their_own_hours_and_pause() {
+        let policy = SlaPolicy::try_from(&spec(serde_json::json!({
+            "business_hours": {"time_zone": "UTC", "week": {"fri": [["09:00", "17:00"]]}},
+            "targets": {
+                "high": {"update_seconds": 3600, "resolve_seconds": 7200, "hours": "always"},
+                "medium": {"update_seconds": 3600, "resolve_seconds": 7200, "hours": "business"},
+                "low": {"update_seconds": 1}
+            }
+        })))
+        .unwrap();
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let friday = t("2026-11-27T16:30:00Z");
+        assert_eq!(
+            policy.update_due(Priority::High, friday, &[]),
+            Some(t("2026-11-27T17:30:00Z"))
+        );
+        // Business hours: half an hour on Friday, the rest next Friday.
+        assert_eq!(
+            policy.update_due(Priority::Medium, friday, &[]),
+            Some(t("2026-12-04T09:30:00Z"))
+        );
+        assert_eq!(
+            policy.resolve_due(Priority::Medium, friday, &[]),
+            Some(t("2026-12-04T10:30:00Z"))
+        );
+        assert_eq!(
+            policy.resolve_due(Priority::Low, friday, &[]),
+            None,
+            "no resolution target"
+        );
+        let waiting = [Pause {
+            start: t("2026-11-27T16:45:00Z"),
+            end: None,
+        }];
+        assert_eq!(policy.update_due(Priority::High, friday, &waiting), None);
+        let waited = [Pause {
+            start: t("2026-11-27T16:45:00Z"),
+            end: Some(t("2026-11-27T17:45:00Z")),
+        }];
+        assert_eq!(
+            policy.update_due(Priority::High, friday, &waited),
+            Some(t("2026-11-27T18:30:00Z"))
+        );
+        assert_eq!(
+            policy.update_due(Priority::Low, friday, &[]),
+            Some(t("2026-11-27T16:30:01Z"))
+        );
+    }
+
+    #[test]
+    fn the_seed_policy_counts_always_and_round_trips_as_json() {
+        let seed = SlaPolicySpec::update_only(3600, 14400, 86400);
+        let policy = SlaPolicy::try_from(&seed).unwrap();
+        let json = serde_json::to_value(policy.spec()).unwrap();
+        assert_eq!(json["targets"]["high"]["hours"], "always");
+        assert_eq!(json["business_hours"], serde_json::Value::Null);
+        let back: SlaPolicySpec = serde_json::from_value(json).unwrap();
+        assert_eq!(back, seed);
+    }
+}
