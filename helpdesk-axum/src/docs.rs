@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::Config;
 
 use crate::AppState;
-use crate::extract::IF_MATCH_PATTERN;
+use crate::extract::{IF_MATCH_PATTERN, mount_point};
 use crate::problem::{ApiError, Problem};
 
 #[derive(utoipa::OpenApi)]
@@ -165,14 +165,9 @@ pub(crate) fn asset_routes() -> Router<AppState> {
         .route("/schema/redoc/{file}", get(redoc_file))
 }
 
-/// The prefix the router is mounted under: the original path minus the path the router saw.
+/// The prefix the router is mounted under ([`mount_point`]).
 fn prefix(original: &OriginalUri, uri: &Uri) -> String {
-    let full = original.path();
-    let own = uri.path().trim_end_matches('/');
-    full.trim_end_matches('/')
-        .strip_suffix(own)
-        .unwrap_or("")
-        .to_owned()
+    mount_point(original.path(), uri.path()).to_owned()
 }
 
 /// The document as served under `prefix`.

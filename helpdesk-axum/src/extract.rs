@@ -136,6 +136,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
+/// The path the router is mounted under (`/api`): the request's original path minus the path
+/// the router saw (`own`), trailing slashes aside; empty at the root.
+pub(crate) fn mount_point<'a>(original: &'a str, own: &str) -> &'a str {
+    original
+        .trim_end_matches('/')
+        .strip_suffix(own.trim_end_matches('/'))
+        .unwrap_or("")
+}
+
 /// The strong `ETag` of a ticket version.
 pub(crate) fn etag(version: i64) -> String {
     format!("\"{version}\"")

@@ -10,6 +10,8 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::extract::mount_point;
+
 /// Seconds from a request reaching its route to its answer, by `method`, `route` (the path
 /// template under the API's mount point, such as `/tickets/{id}`, or `unmatched`) and
 /// `status` (histogram). Its `_count` series counts the requests: one series, not a
@@ -32,17 +34,8 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
     let route = match request.extensions().get::<MatchedPath>() {
         Some(matched) => {
             // Without the mount point (`/api`), however the request reached the route.
-            let mount = request
-                .extensions()
-                .get::<OriginalUri>()
-                .map_or("", |original| {
-                    let own = request.uri().path().trim_end_matches('/');
-                    original
-                        .path()
-                        .trim_end_matches('/')
-                        .strip_suffix(own)
-                        .unwrap_or("")
-                });
+            let original = request.extensions().get::<OriginalUri>();
+            let mount = original.map_or("", |o| mount_point(o.path(), request.uri().path()));
             let matched = matched.as_str();
             matched.strip_prefix(mount).unwrap_or(matched).to_owned()
         }
