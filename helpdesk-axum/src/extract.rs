@@ -181,8 +181,10 @@ impl IfMatch {
             {
                 return None;
             }
-            // A list matches if any tag does; ours are strong, but weak ones compare too.
-            version = version.or_else(|| opaque.parse::<i64>().ok());
+            // A list matches if any tag does; ours are strong, but weak ones compare too. Ours
+            // are digits only: `"+5"` is someone else's tag, not version 5.
+            let ours = !opaque.is_empty() && opaque.bytes().all(|b| b.is_ascii_digit());
+            version = version.or_else(|| opaque.parse::<i64>().ok().filter(|_| ours));
             let after = after.trim_start_matches([' ', '\t']);
             if after.is_empty() {
                 return Some(IfMatch(Some(version.unwrap_or(NO_VERSION))));
@@ -235,6 +237,7 @@ mod tests {
             "well-formed, names no version"
         );
         assert_eq!(version("\"\""), Some(Some(0)));
+        assert_eq!(version("\"+5\""), Some(Some(0)), "not one of ours");
         assert_eq!(
             version("\"a,b\", \"5\""),
             Some(Some(5)),
