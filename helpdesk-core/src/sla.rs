@@ -148,13 +148,12 @@ impl TryFrom<&SlaPolicySpec> for SlaPolicy {
                 Err(other) => return Err(other),
             },
         };
-        let mut targets = Vec::with_capacity(3);
-        let mut business_without_calendar = Vec::new();
-        for (name, target) in [
+        let targets = [
             ("high", &spec.targets.high),
             ("medium", &spec.targets.medium),
             ("low", &spec.targets.low),
-        ] {
+        ]
+        .map(|(name, target)| {
             let field = format!("targets.{name}.update_seconds");
             let update = seconds(&mut errors, &field, target.update_seconds);
             let field = format!("targets.{name}.resolve_seconds");
@@ -162,27 +161,21 @@ impl TryFrom<&SlaPolicySpec> for SlaPolicy {
                 .resolve_seconds
                 .map(|s| seconds(&mut errors, &field, s));
             let calendar: Arc<dyn Calendar> = match (target.hours, &hours) {
-                (Hours::Always, _) => Arc::new(AlwaysOpen),
                 (Hours::Business, Some(hours)) => hours.clone(),
-                (Hours::Business, None) => {
-                    business_without_calendar.push(name);
+                // A calendar that failed its checks is named once, under `business_hours`.
+                (Hours::Business, None) if spec.business_hours.is_none() => {
+                    let field = format!("targets.{name}.hours");
+                    errors.add(&field, "business hours need a business_hours calendar");
                     Arc::new(AlwaysOpen)
                 }
+                _ => Arc::new(AlwaysOpen),
             };
-            targets.push(Target {
+            Target {
                 update,
                 resolve,
                 calendar,
-            });
-        }
-        if spec.business_hours.is_none() {
-            for name in business_without_calendar {
-                errors.add(
-                    &format!("targets.{name}.hours"),
-                    "business hours need a business_hours calendar",
-                );
             }
-        }
+        });
         if spec.warn_at_percent.is_some_and(|p| !(1..=99).contains(&p)) {
             errors.add("warn_at_percent", "must be 1 to 99, or null");
         }
@@ -192,10 +185,9 @@ impl TryFrom<&SlaPolicySpec> for SlaPolicy {
         if spec.max_reminders > REMINDERS_MAX {
             errors.add("max_reminders", format!("must be at most {REMINDERS_MAX}"));
         }
-        let targets: [Target; 3] = match targets.try_into() {
-            Ok(targets) if errors.is_empty() => targets,
-            _ => return Err(Error::Validation(errors)),
-        };
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
         Ok(Self {
             spec: spec.clone(),
             targets,
