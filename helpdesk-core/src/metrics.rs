@@ -23,7 +23,8 @@ pub const NOTIFICATIONS: &str = "helpdesk_notifications";
 pub const OLDEST_PENDING_AGE: &str = "helpdesk_notifications_oldest_pending_age_seconds";
 /// Sign-ins refused for a wrong email or password, or an inactive account (counter).
 pub const LOGIN_FAILURES: &str = "helpdesk_login_failures_total";
-/// Requests refused by a rate limit, by `limit`: `login`, `login_address`, `signup`,
+/// Requests refused by a rate limit, by `limit`: `login` (guesses per email and address),
+/// `login_address`, `signup_address`, `password` (guesses of the current password),
 /// `tickets`, `comments` (counter).
 pub const RATE_LIMITED: &str = "helpdesk_rate_limited_total";
 /// Password hashing slots busy now (gauge).

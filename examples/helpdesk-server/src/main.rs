@@ -286,12 +286,9 @@ async fn helpdesk(settings: &Settings) -> Result<Helpdesk, Failure> {
     if settings.sweep_interval.is_zero() {
         return Err(bad_setting("the sweep interval must be more than zero"));
     }
-    let store = open_store(&settings.database_url).await.map_err(|e| {
-        bad_setting(format!(
-            "cannot open the database {}: {e}",
-            redact(&settings.database_url)
-        ))
-    })?;
+    let store = open_store(&settings.database_url)
+        .await
+        .map_err(|e| cannot_open(&settings.database_url, e))?;
     let hashing_slots = settings.hashing_slots.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
     });
@@ -334,6 +331,11 @@ async fn open_store(url: &str) -> helpdesk_core::Result<Arc<dyn Store>> {
             ));
         }
     })
+}
+
+/// A database that cannot be opened: a bad setting, as the server has always treated it.
+fn cannot_open(url: &str, error: impl std::fmt::Display) -> Failure {
+    bad_setting(format!("cannot open the database {}: {error}", redact(url)))
 }
 
 /// `url` with its password replaced by `***`, for messages and logs.

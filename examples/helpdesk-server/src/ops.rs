@@ -6,7 +6,7 @@ use helpdesk_core::{Email, EmailAddress, Notifier};
 use helpdesk_mail::{ConsoleNotifier, SmtpNotifier};
 use helpdesk_sqlite::SqliteStore;
 
-use crate::{Failure, Settings, api, bad_setting, helpdesk, redact};
+use crate::{Failure, Settings, api, bad_setting, cannot_open, helpdesk, redact};
 
 /// `backup --to FILE`: a consistent copy of the SQLite database, taken while the server runs.
 pub(crate) async fn backup(settings: &Settings, to: &Path) -> Result<(), Failure> {
@@ -18,7 +18,7 @@ pub(crate) async fn backup(settings: &Settings, to: &Path) -> Result<(), Failure
     }
     let store = SqliteStore::connect(url)
         .await
-        .map_err(|e| Failure(1, format!("cannot open the database {}: {e}", redact(url))))?;
+        .map_err(|e| cannot_open(url, e))?;
     helpdesk_sqlite::backup(&store, to)
         .await
         .map_err(|e| Failure(1, format!("backup failed: {e}")))?;
