@@ -134,6 +134,15 @@ fn change(before: &Ticket, edit: impl FnOnce(&mut Ticket), events: Vec<NewEvent>
     }
 }
 
+/// The change that resolves a ticket, which stops its clock (no due time).
+fn resolution(before: &Ticket) -> TicketChange {
+    let resolve = |n: &mut Ticket| {
+        n.status = Status::Resolved;
+        n.due_at = None;
+    };
+    change(before, resolve, vec![])
+}
+
 fn ids(tickets: &[Ticket]) -> Vec<i64> {
     tickets.iter().map(|t| t.id.0).collect()
 }
@@ -682,15 +691,7 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
     // Two tickets without a due time, which every due-time order puts last.
     for t in &mine[..2] {
         let now = store.ticket(t.id).await.unwrap().unwrap();
-        let c = change(
-            &now,
-            |n| {
-                n.status = Status::Resolved;
-                n.due_at = None;
-            },
-            vec![],
-        );
-        assert!(store.update_ticket(&c).await.unwrap());
+        assert!(store.update_ticket(&resolution(&now)).await.unwrap());
     }
     for ordering in TicketOrdering::ALL {
         let all = list(
@@ -897,15 +898,7 @@ pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(
     let by_admin = ticket(&store, &boss, "admin's own", Priority::High, 0, 60).await;
     let later = ticket(&store, &ada, "later", Priority::Low, 0, 61).await;
     let resolved = ticket(&store, &ada, "resolved", Priority::High, 0, 10).await;
-    let c = change(
-        &resolved,
-        |n| {
-            n.status = Status::Resolved;
-            n.due_at = None;
-        },
-        vec![],
-    );
-    assert!(store.update_ticket(&c).await.unwrap());
+    assert!(store.update_ticket(&resolution(&resolved)).await.unwrap());
 
     assert_eq!(
         store.escalate_overdue(at(59)).await.unwrap().escalated,

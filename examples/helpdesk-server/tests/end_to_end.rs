@@ -13,18 +13,9 @@ use std::time::{Duration, Instant};
 use helpdesk_mail::SmtpSink;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
-
+/// The server on `dir`'s database.
 fn server(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env(
-            "HELPDESK_DATABASE_URL",
-            format!("sqlite://{}", dir.join("helpdesk.db").display()),
-        )
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
-    command
+    common::server(&dir.join("helpdesk.db"))
 }
 
 fn call(

@@ -4,14 +4,12 @@
 
 mod common;
 
-use common::{Running, free_port, temp_dir};
+use common::{BIN, Running, free_port, start_on, temp_dir};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
 
 #[test]
 fn help_and_errors_never_print_secrets() {
@@ -55,31 +53,8 @@ fn help_and_errors_never_print_secrets() {
 /// Starts the server on a fresh database with `settings`; returns it and its port once it
 /// accepts connections.
 fn start(name: &str, settings: &[(&str, &str)]) -> (Running, u16) {
-    let dir = temp_dir(name);
     let port = free_port();
-    let child = Running(
-        Command::new(BIN)
-            .env(
-                "HELPDESK_DATABASE_URL",
-                format!("sqlite://{}", dir.join("h.db").display()),
-            )
-            .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .envs(settings.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, port)
+    (start_on(&temp_dir(name).join("h.db"), port, settings), port)
 }
 
 #[test]

@@ -4,28 +4,12 @@
 
 mod common;
 
-use common::{Running, free_port, temp_dir};
+use common::{BIN, free_port, server, start_on, temp_dir};
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use helpdesk_mail::SmtpSink;
-
-const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
-
-fn server(db: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env(
-            "HELPDESK_DATABASE_URL",
-            format!("sqlite://{}", db.display()),
-        )
-        .env("RUST_LOG", "warn")
-        .env_remove("HELPDESK_SMTP_URL")
-        .stdin(Stdio::null());
-    command
-}
 
 fn text(output: &Output) -> String {
     format!(
@@ -45,7 +29,7 @@ fn backup_copies_the_database_of_a_running_server() {
         .output()
         .unwrap();
     assert!(admin.status.success(), "{}", text(&admin));
-    let _running = started(&db, free_port(), &[]);
+    let _running = start_on(&db, free_port(), &[]);
 
     let copy = dir.join("copy.db");
     let backup = server(&db)
@@ -134,27 +118,6 @@ async fn check_and_send_test_email_talk_to_the_real_smtp_server() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Starts the server with `env` and waits until `port` answers.
-fn started(db: &Path, port: u16, env: &[(&str, String)]) -> Running {
-    let mut command = server(db);
-    command
-        .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let running = Running(command.spawn().unwrap());
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    running
-}
-
 fn get(url: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -174,7 +137,7 @@ fn metrics_are_served_beside_the_api_or_on_an_address_of_their_own() {
     let db = dir.join("helpdesk.db");
 
     let port = free_port();
-    let running = started(&db, port, &[]);
+    let running = start_on(&db, port, &[]);
     assert_eq!(get(&format!("http://127.0.0.1:{port}/api/health")).0, 200);
     let (status, text) = get(&format!("http://127.0.0.1:{port}/metrics"));
     assert_eq!(status, 200);
@@ -191,11 +154,8 @@ fn metrics_are_served_beside_the_api_or_on_an_address_of_their_own() {
     drop(running);
 
     let (port, own) = (free_port(), free_port());
-    let running = started(
-        &db,
-        port,
-        &[("HELPDESK_METRICS_BIND", format!("127.0.0.1:{own}"))],
-    );
+    let own_bind = format!("127.0.0.1:{own}");
+    let running = start_on(&db, port, &[("HELPDESK_METRICS_BIND", own_bind.as_str())]);
     assert_eq!(get(&format!("http://127.0.0.1:{port}/metrics")).0, 404);
     let (status, text) = get(&format!("http://127.0.0.1:{own}/metrics"));
     assert_eq!(status, 200);
@@ -203,7 +163,7 @@ fn metrics_are_served_beside_the_api_or_on_an_address_of_their_own() {
     drop(running);
 
     let port = free_port();
-    let running = started(&db, port, &[("HELPDESK_METRICS", "false".into())]);
+    let running = start_on(&db, port, &[("HELPDESK_METRICS", "false")]);
     assert_eq!(get(&format!("http://127.0.0.1:{port}/metrics")).0, 404);
     drop(running);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::free_port;
+use common::{BIN, free_port};
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use helpdesk_mail::SmtpSink;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
 const TICKETS: usize = 300;
 
 struct Running(Vec<Child>);

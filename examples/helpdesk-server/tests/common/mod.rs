@@ -1,8 +1,47 @@
 //! Helpers shared by the tests of the real binary.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::PathBuf;
-use std::process::Child;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_helpdesk-server");
+
+/// The server binary on the SQLite file `db`, logging warnings only, reading nothing.
+pub(crate) fn server(db: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env(
+            "HELPDESK_DATABASE_URL",
+            format!("sqlite://{}", db.display()),
+        )
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts the server on `db` listening on `port` with `settings`; returns once it accepts
+/// connections.
+pub(crate) fn start_on(db: &Path, port: u16, settings: &[(&str, &str)]) -> Running {
+    let child = server(db)
+        .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
+        .envs(settings.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    running
+}
 
 /// Kills the server if the test fails before stopping it (a server left running would also
 /// keep the test's output pipe open, and the test run would never end).
