@@ -2,9 +2,11 @@
 #![allow(missing_docs)] // the fields are the wire contract, documented in the OpenAPI document and docs/api.md
 
 use chrono::{DateTime, Utc};
+use helpdesk_core::sla::{SlaPolicySpec, Target};
+use helpdesk_core::store::StoredPolicy;
 use helpdesk_core::{
     Comment, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report, Role,
-    Status, Ticket, User,
+    Sla, Status, Ticket, User,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -51,7 +53,9 @@ impl From<User> for UserOut {
     "id": 42, "title": "Printer on fire", "description": "Smoke is coming out of the 3rd floor printer.",
     "priority": "high", "status": "open", "created_by": 7, "assigned_to": null,
     "created_at": "2026-11-26T09:00:00Z", "updated_at": "2026-11-26T09:00:00Z",
-    "resolved_at": null, "escalated_at": null, "due_at": "2026-11-26T10:00:00Z", "version": 1
+    "resolved_at": null, "escalated_at": null, "due_at": "2026-11-26T10:00:00Z", "version": 1,
+    "sla": {"update_due_at": "2026-11-26T10:00:00Z", "resolve_due_at": "2026-11-26T17:00:00Z",
+            "waiting_since": null, "paused_seconds": 0, "breaches": []}
 }))]
 pub struct TicketOut {
     pub id: i64,
@@ -65,10 +69,98 @@ pub struct TicketOut {
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub escalated_at: Option<DateTime<Utc>>,
-    /// When the ticket escalates if nobody acts; null unless open or in progress.
+    /// The earliest service-level deadline still to be met (see `sla`), or null: when the
+    /// ticket escalates if nobody acts.
     pub due_at: Option<DateTime<Utc>>,
     /// Grows by one on every change; also the `ETag`.
     pub version: i64,
+    pub sla: SlaOut,
+}
+
+/// A ticket's service-level deadlines, breaches and pauses.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SlaOut {
+    /// When staff must act; null while the update clock does not run (waiting, resolved,
+    /// closed, or escalated by the resolution target).
+    pub update_due_at: Option<DateTime<Utc>>,
+    /// When the ticket must be resolved; null without a resolution target or while paused.
+    pub resolve_due_at: Option<DateTime<Utc>>,
+    /// Since when the ticket waits on the customer; null unless `waiting`.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Seconds spent waiting on the customer, over the waits that have ended.
+    pub paused_seconds: i64,
+    /// The breached deadlines: of the update clock since it last restarted, and of the
+    /// resolution target.
+    pub breaches: Vec<BreachOut>,
+}
+
+/// A deadline the escalation sweep found passed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"target": "update", "due_at": "2026-11-26T10:00:00Z", "at": "2026-11-26T10:00:30Z"}))]
+pub struct BreachOut {
+    pub target: Target,
+    /// The deadline.
+    pub due_at: DateTime<Utc>,
+    /// When the sweep found it passed.
+    pub at: DateTime<Utc>,
+}
+
+impl From<Sla> for SlaOut {
+    fn from(s: Sla) -> Self {
+        let breaches = [
+            (Target::Update, s.update_breach),
+            (Target::Resolution, s.resolve_breach),
+        ]
+        .into_iter()
+        .filter_map(|(target, breach)| {
+            breach.map(|b| BreachOut {
+                target,
+                due_at: b.due_at,
+                at: b.at,
+            })
+        })
+        .collect();
+        Self {
+            update_due_at: s.update_due_at,
+            resolve_due_at: s.resolve_due_at,
+            waiting_since: s.waiting_since,
+            paused_seconds: s.paused_seconds,
+            breaches,
+        }
+    }
+}
+
+/// The service-level policy in force, with its version (also the `ETag`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "business_hours": {"time_zone": "Europe/Berlin",
+        "week": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "12:30"], ["13:30", "17:00"]],
+                 "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]},
+        "holidays": ["2026-12-24", "2026-12-25"]},
+    "targets": {
+        "high": {"update_seconds": 3600, "resolve_seconds": 28800, "hours": "always"},
+        "medium": {"update_seconds": 14400, "resolve_seconds": null, "hours": "business"},
+        "low": {"update_seconds": 86400, "resolve_seconds": null, "hours": "business"}},
+    "warn_at_percent": 80, "remind_every_seconds": null, "max_reminders": 0,
+    "version": 2, "updated_at": "2026-11-27T09:00:00Z"
+}))]
+pub struct SlaPolicyOut {
+    #[serde(flatten)]
+    pub policy: SlaPolicySpec,
+    /// Grows by one on every replacement; also the `ETag`.
+    pub version: i64,
+    /// When it was stored.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StoredPolicy> for SlaPolicyOut {
+    fn from(p: StoredPolicy) -> Self {
+        Self {
+            policy: p.spec,
+            version: p.version,
+            updated_at: p.updated_at,
+        }
+    }
 }
 
 impl From<Ticket> for TicketOut {
@@ -87,6 +179,7 @@ impl From<Ticket> for TicketOut {
             escalated_at: t.escalated_at,
             due_at: t.due_at,
             version: t.version,
+            sla: t.sla.into(),
         }
     }
 }

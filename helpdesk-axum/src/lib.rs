@@ -279,6 +279,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::users::routes())
         .merge(routes::tickets::routes())
         .merge(routes::system::routes())
+        .merge(routes::sla::routes())
         .merge(docs::documented_routes())
 }
 

@@ -36,6 +36,8 @@ const CONTRACT: &[(&str, &str, &str)] = &[
     ("post", "/escalations/run", "run_escalations"),
     ("get", "/notifications", "list_notifications"),
     ("post", "/notifications/{id}/retry", "retry_notification"),
+    ("get", "/sla", "get_sla_policy"),
+    ("put", "/sla", "replace_sla_policy"),
     ("get", "/health", "health"),
     ("get", "/schema", "schema"),
     ("get", "/schema/swagger/", "swagger_index"),
@@ -87,7 +89,14 @@ async fn the_document_covers_the_contract_with_examples_and_errors() {
         ("Priority", vec!["low", "medium", "high"]),
         (
             "Status",
-            vec!["open", "in_progress", "resolved", "closed", "escalated"],
+            vec![
+                "open",
+                "in_progress",
+                "resolved",
+                "closed",
+                "escalated",
+                "waiting",
+            ],
         ),
     ];
     for (name, values) in enums {

@@ -38,13 +38,18 @@ const HORIZON_DAYS: u64 = 200 * 366;
 /// per day as local `"HH:MM"` pairs (`"24:00"` may end one; a missing day is closed), and
 /// holidays as local dates, closed all day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct CalendarSpec {
-    /// `Europe/Berlin`, `America/New_York`, ...
+    /// An IANA time zone: `Europe/Berlin`, `America/New_York`, ...
+    #[cfg_attr(feature = "openapi", schema(example = "Europe/Berlin"))]
     pub time_zone: String,
-    /// `mon` .. `sun` to `[["09:00", "12:30"], ["13:30", "17:00"]]`.
+    /// `mon` .. `sun` to `[["09:00", "12:30"], ["13:30", "17:00"]]`: local opening intervals,
+    /// `"24:00"` may end one; a missing day is closed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>))]
     pub week: BTreeMap<String, Vec<[String; 2]>>,
-    /// `2026-12-24`, ...
+    /// Local dates closed all day: `2026-12-24`, ...
     #[serde(default)]
     pub holidays: Vec<String>,
 }

@@ -5,11 +5,14 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::business_hours::Pause;
 use crate::permissions::{Actor, can_edit, check_ticket_transition};
-use crate::store::TicketChange;
-use crate::{
-    Error, EscalationPolicy, HistoryKind, NewEvent, Result, Status, Ticket, TicketPatch, UserId,
-};
+use crate::sla::InForce;
+use crate::store::{PauseChange, PauseRecord, TicketChange};
+use crate::{Error, HistoryKind, NewEvent, Result, Status, Ticket, TicketPatch, UserId};
+
+/// What a change is planned with: the policy in force and the ticket's pauses, by start.
+pub(crate) type Planning<'a> = (&'a InForce, &'a [PauseRecord]);
 
 fn event(
     actor: &Actor,
@@ -27,30 +30,57 @@ fn event(
     }
 }
 
-/// Completes a change: bumps version and `updated_at`, restarts the escalation clock for staff
-/// actions and reopenings, and recomputes `due_at`.
+/// Completes a change: bumps version and `updated_at`; restarts the update clock for staff
+/// actions and returns to `open`/`in_progress`; starts or ends a pause when time stops or
+/// resumes counting; recomputes the deadlines with the ticket's `pauses`.
 fn finish_change(
     actor: &Actor,
     before: &Ticket,
     mut next: Ticket,
     events: Vec<NewEvent>,
-    policy: &EscalationPolicy,
+    (policy, pauses): Planning<'_>,
     now: DateTime<Utc>,
 ) -> TicketChange {
     let reopened = next.status.is_active() && !before.status.is_active();
     if actor.is_staff() || reopened {
         next.clock_started_at = now;
     }
-    next.due_at = next
-        .status
-        .is_active()
-        .then(|| policy.due_at(next.priority, next.clock_started_at));
+    let mut stints: Vec<Pause> = pauses.iter().map(Pause::from).collect();
+    let (was, is) = (before.status.counts(), next.status.counts());
+    let pause = (before.status != next.status && !(was && is)).then(|| PauseChange {
+        at: now,
+        by: Some(actor.id),
+        ends_current: !was,
+        starts: (!is).then_some(next.status),
+    });
+    if let Some(pause) = &pause {
+        if pause.ends_current
+            && let Some(current) = stints.last_mut().filter(|p| p.end.is_none())
+        {
+            current.end = Some(now);
+        }
+        if pause.starts.is_some() {
+            stints.push(Pause {
+                start: now,
+                end: None,
+            });
+        }
+    }
+    if before.status == Status::Waiting && next.status != Status::Waiting {
+        if let Some(since) = next.sla.waiting_since.take() {
+            next.sla.paused_seconds += (now - since).num_seconds().max(0);
+        }
+    } else if next.status == Status::Waiting && before.status != Status::Waiting {
+        next.sla.waiting_since = Some(now);
+    }
+    policy.apply(&mut next, &stints);
     next.updated_at = now;
     next.version = before.version + 1;
     TicketChange {
         ticket: next,
         expected_version: before.version,
         events,
+        pause,
     }
 }
 
@@ -59,7 +89,7 @@ pub(crate) fn plan_update(
     actor: &Actor,
     ticket: &Ticket,
     patch: &TicketPatch,
-    policy: &EscalationPolicy,
+    policy: Planning<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<TicketChange>> {
     let mut next = ticket.clone();
@@ -102,7 +132,7 @@ pub(crate) fn plan_update(
         next.status = to;
         match to {
             Status::Resolved => next.resolved_at = Some(now),
-            Status::Open | Status::InProgress => next.resolved_at = None,
+            Status::Open | Status::InProgress | Status::Waiting => next.resolved_at = None,
             Status::Closed | Status::Escalated => {}
         }
         events.push(event(
@@ -127,7 +157,7 @@ pub(crate) fn plan_assignment(
     actor: &Actor,
     ticket: &Ticket,
     assignee: Option<UserId>,
-    policy: &EscalationPolicy,
+    policy: Planning<'_>,
     now: DateTime<Utc>,
 ) -> Option<TicketChange> {
     if ticket.assigned_to == assignee {
@@ -145,6 +175,29 @@ pub(crate) fn plan_assignment(
     Some(finish_change(actor, ticket, next, vec![event], policy, now))
 }
 
+/// The change the creator's comment makes to a `waiting` ticket: back to `open`, with a
+/// `status_changed` event by the creator; `None` for any other comment.
+pub(crate) fn plan_reply(
+    actor: &Actor,
+    ticket: &Ticket,
+    policy: Planning<'_>,
+    now: DateTime<Utc>,
+) -> Option<TicketChange> {
+    if ticket.status != Status::Waiting || ticket.created_by != actor.id {
+        return None;
+    }
+    let event = event(
+        actor,
+        HistoryKind::StatusChanged,
+        Some(Status::Waiting.to_string()),
+        Some(Status::Open.to_string()),
+        now,
+    );
+    let mut next = ticket.clone();
+    next.status = Status::Open;
+    Some(finish_change(actor, ticket, next, vec![event], policy, now))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
@@ -152,6 +205,13 @@ mod tests {
     use super::*;
     use crate::Role;
     use crate::testing::ticket;
+
+    fn policy() -> InForce {
+        InForce {
+            policy: crate::sla::SlaPolicy::default(),
+            version: 1,
+        }
+    }
 
     fn at(minutes: i64) -> DateTime<Utc> {
         crate::testing::t0() + Duration::minutes(minutes)
@@ -167,7 +227,7 @@ mod tests {
 
     #[test]
     fn staff_actions_restart_the_clock_and_user_edits_do_not() {
-        let policy = EscalationPolicy::default();
+        let policy = policy();
         let creator = Actor::new(UserId(1), Role::User);
         let admin = Actor::new(UserId(9), Role::Admin);
         let t = ticket(UserId(1));
@@ -176,7 +236,7 @@ mod tests {
             &creator,
             &t,
             &patch(None, Some(crate::Priority::High)),
-            &policy,
+            (&policy, &[]),
             at(30),
         )
         .unwrap()
@@ -194,7 +254,7 @@ mod tests {
             &admin,
             &t,
             &patch(Some(Status::InProgress), None),
-            &policy,
+            (&policy, &[]),
             at(30),
         )
         .unwrap()
@@ -208,7 +268,7 @@ mod tests {
 
     #[test]
     fn reopening_restarts_the_clock_and_inactive_tickets_have_no_due_time() {
-        let policy = EscalationPolicy::default();
+        let policy = policy();
         let creator = Actor::new(UserId(1), Role::User);
         let mut t = ticket(UserId(1));
         t.status = Status::Resolved;
@@ -218,7 +278,7 @@ mod tests {
             &creator,
             &t,
             &patch(Some(Status::Open), None),
-            &policy,
+            (&policy, &[]),
             at(600),
         )
         .unwrap()
@@ -231,7 +291,7 @@ mod tests {
             &creator,
             &reopened.ticket,
             &patch(Some(Status::Closed), None),
-            &policy,
+            (&policy, &[]),
             at(601),
         )
         .unwrap()
@@ -241,7 +301,7 @@ mod tests {
 
     #[test]
     fn patches_that_change_nothing_write_nothing_and_rules_are_enforced() {
-        let policy = EscalationPolicy::default();
+        let policy = policy();
         let creator = Actor::new(UserId(1), Role::User);
         let t = ticket(UserId(1));
         let same = TicketPatch {
@@ -250,7 +310,7 @@ mod tests {
             ..TicketPatch::default()
         };
         assert_eq!(
-            plan_update(&creator, &t, &same, &policy, at(1)).unwrap(),
+            plan_update(&creator, &t, &same, (&policy, &[]), at(1)).unwrap(),
             None
         );
         assert!(matches!(
@@ -258,7 +318,7 @@ mod tests {
                 &creator,
                 &t,
                 &patch(Some(Status::InProgress), None),
-                &policy,
+                (&policy, &[]),
                 at(1)
             ),
             Err(Error::Forbidden(_))
@@ -268,7 +328,7 @@ mod tests {
                 &creator,
                 &t,
                 &patch(Some(Status::Escalated), None),
-                &policy,
+                (&policy, &[]),
                 at(1)
             ),
             Err(Error::Conflict(_))
@@ -280,7 +340,7 @@ mod tests {
                 &creator,
                 &in_progress,
                 &patch(None, Some(crate::Priority::Low)),
-                &policy,
+                (&policy, &[]),
                 at(1)
             ),
             Err(Error::Forbidden(_))
@@ -289,11 +349,11 @@ mod tests {
 
     #[test]
     fn assignment_records_from_and_to_restarts_the_clock_and_is_idempotent() {
-        let policy = EscalationPolicy::default();
+        let policy = policy();
         let admin = Actor::new(UserId(9), Role::Admin);
         let t = ticket(UserId(1));
 
-        let change = plan_assignment(&admin, &t, Some(UserId(5)), &policy, at(30)).unwrap();
+        let change = plan_assignment(&admin, &t, Some(UserId(5)), (&policy, &[]), at(30)).unwrap();
         assert_eq!(change.ticket.assigned_to, Some(UserId(5)));
         assert_eq!(change.expected_version, t.version);
         assert_eq!(change.ticket.version, t.version + 1);
@@ -310,10 +370,10 @@ mod tests {
 
         let assigned = change.ticket;
         assert_eq!(
-            plan_assignment(&admin, &assigned, Some(UserId(5)), &policy, at(31)),
+            plan_assignment(&admin, &assigned, Some(UserId(5)), (&policy, &[]), at(31)),
             None
         );
-        let unassigned = plan_assignment(&admin, &assigned, None, &policy, at(32)).unwrap();
+        let unassigned = plan_assignment(&admin, &assigned, None, (&policy, &[]), at(32)).unwrap();
         assert_eq!(unassigned.ticket.assigned_to, None);
         assert_eq!(
             (

@@ -14,14 +14,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::sla::{SlaPolicySpec, Target};
 use crate::store::{
-    ClockRestart, CommentDraft, Hits, StoreError, ThrottleKey, TicketChange, TicketDraft,
-    TokenHash, USERS_EMAIL, UserDraft, UserUpdate,
+    ClockRestart, CommentDraft, CommentEffect, DeadlineUpdate, Hits, PauseChange, StoreError,
+    ThrottleKey, TicketChange, TicketDraft, TokenHash, USERS_EMAIL, UserDraft, UserUpdate,
 };
 use crate::{
-    AssigneeFilter, HistoryKind, NewEvent, NotificationBacklog, NotificationState, PageRequest,
-    Priority, Role, Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery, TicketScope,
-    User, UserId, UserQuery,
+    AssigneeFilter, Breach, HistoryKind, NewEvent, NotificationBacklog, NotificationState,
+    PageRequest, Priority, Role, Sla, Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery,
+    TicketScope, User, UserId, UserQuery,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -58,6 +59,12 @@ macro_rules! store_conformance_tests {
             ticket_search_follows_edits_and_deletions,
             sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
             concurrent_sweeps_escalate_each_ticket_once,
+            resolution_targets_breach_once_even_on_escalated_tickets,
+            concurrent_sweeps_record_each_breach_once,
+            pauses_follow_status_changes,
+            deadlines_are_rewritten_for_a_new_policy_at_the_expected_version,
+            the_policy_is_seeded_once_and_replaced_by_version,
+            a_comment_can_carry_a_ticket_change,
             concurrent_writers_all_succeed,
             tickets_raised_together_are_each_stored_and_answered,
             comments_are_stored_with_their_event_and_optional_clock_restart,
@@ -110,6 +117,24 @@ pub async fn ticket(
     created_min: i64,
     due_min: i64,
 ) -> Ticket {
+    ticket_with_targets(store, creator, title, priority, created_min, due_min, None).await
+}
+
+/// A ticket with an update deadline at minute `update_min` and, if given, a resolution
+/// deadline at `resolve_min`.
+pub async fn ticket_with_targets(
+    store: &S,
+    creator: &User,
+    title: &str,
+    priority: Priority,
+    created_min: i64,
+    update_min: i64,
+    resolve_min: Option<i64>,
+) -> Ticket {
+    let sla = Sla {
+        resolve_due_at: resolve_min.map(at),
+        ..update_due(at(update_min))
+    };
     store
         .insert_ticket(&TicketDraft {
             title: title.into(),
@@ -117,7 +142,8 @@ pub async fn ticket(
             priority,
             created_by: creator.id,
             created_at: at(created_min),
-            due_at: at(due_min),
+            due_at: sla.next_due(Status::Open),
+            sla,
         })
         .await
         .unwrap()
@@ -131,6 +157,16 @@ fn change(before: &Ticket, edit: impl FnOnce(&mut Ticket), events: Vec<NewEvent>
         ticket: next,
         expected_version: before.version,
         events,
+        pause: None,
+    }
+}
+
+/// The service-level state of a new ticket whose update deadline is `due`, under policy 1.
+fn update_due(due: DateTime<Utc>) -> Sla {
+    Sla {
+        update_due_at: Some(due),
+        policy_version: 1,
+        ..Sla::default()
     }
 }
 
@@ -139,6 +175,7 @@ fn resolution(before: &Ticket) -> TicketChange {
     let resolve = |n: &mut Ticket| {
         n.status = Status::Resolved;
         n.due_at = None;
+        n.sla.update_due_at = None;
     };
     change(before, resolve, vec![])
 }
@@ -542,7 +579,11 @@ pub async fn deleting_a_ticket_takes_its_records_along(store: S) {
         body: "hi".into(),
         created_at: at(1),
     };
-    store.insert_comment(&draft, None).await.unwrap().unwrap();
+    store
+        .insert_comment(&draft, CommentEffect::None)
+        .await
+        .unwrap()
+        .unwrap();
     store.escalate_overdue(at(2)).await.unwrap();
     assert!(store.delete_ticket(t.id).await.unwrap());
     assert!(!store.delete_ticket(t.id).await.unwrap());
@@ -931,9 +972,17 @@ pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(
             HistoryKind::Escalated,
             None,
             Some("open"),
-            Some("escalated"),
+            Some("update"),
             at(60)
         )
+    );
+    assert_eq!(
+        t.sla.update_breach,
+        Some(Breach {
+            due_at: at(60),
+            at: at(60)
+        }),
+        "the breach is recorded on the ticket"
     );
     assert_eq!(
         store.escalate_overdue(at(60)).await.unwrap(),
@@ -1023,6 +1072,392 @@ pub async fn concurrent_sweeps_escalate_each_ticket_once(store: S) {
     assert_eq!(claimed.len(), 3000);
 }
 
+pub async fn resolution_targets_breach_once_even_on_escalated_tickets(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    let slow = ticket_with_targets(&store, &ada, "slow", Priority::High, 0, 60, Some(90)).await;
+    let both = ticket_with_targets(&store, &ada, "both", Priority::Low, 0, 60, Some(60)).await;
+    assert_eq!((slow.due_at, both.due_at), (Some(at(60)), Some(at(60))));
+
+    // Minute 60: slow breaches its update target; both breaches both targets in one sweep.
+    let first = store.escalate_overdue(at(60)).await.unwrap();
+    assert_eq!(first.escalated, vec![slow.id, both.id]);
+    assert_eq!(
+        first.notifications_queued, 6,
+        "3 breaches x (creator + admin)"
+    );
+    let s = store.ticket(slow.id).await.unwrap().unwrap();
+    assert_eq!(
+        (s.status, s.due_at, s.sla.resolve_breach),
+        (Status::Escalated, Some(at(90)), None),
+        "the resolution deadline is still ahead"
+    );
+    let b = store.ticket(both.id).await.unwrap().unwrap();
+    let breached = Some(Breach {
+        due_at: at(60),
+        at: at(60),
+    });
+    assert_eq!(
+        (b.due_at, b.sla.update_breach, b.sla.resolve_breach),
+        (None, breached, breached)
+    );
+    let targets = |events: Vec<crate::HistoryEvent>| -> Vec<(String, String)> {
+        events
+            .into_iter()
+            .filter(|e| e.kind == HistoryKind::Escalated)
+            .map(|e| (e.from.unwrap_or_default(), e.to.unwrap_or_default()))
+            .collect()
+    };
+    let history = store.list_history(both.id, page(1, 10)).await.unwrap();
+    assert_eq!(
+        targets(history.items),
+        [
+            ("open".into(), "update".into()),
+            ("escalated".into(), "resolution".into())
+        ]
+    );
+
+    // Minute 90: slow, already escalated, breaches its resolution target: recorded and
+    // notified, status unchanged; once.
+    let second = store.escalate_overdue(at(90)).await.unwrap();
+    assert_eq!(
+        (second.escalated, second.notifications_queued),
+        (vec![slow.id], 2)
+    );
+    let s = store.ticket(slow.id).await.unwrap().unwrap();
+    assert_eq!(
+        (s.status, s.due_at, s.escalated_at),
+        (Status::Escalated, None, Some(at(90)))
+    );
+    assert_eq!(
+        s.sla.resolve_breach,
+        Some(Breach {
+            due_at: at(90),
+            at: at(90)
+        })
+    );
+    assert_eq!(
+        store.escalate_overdue(at(200)).await.unwrap(),
+        Default::default()
+    );
+    let history = store.list_history(slow.id, page(1, 10)).await.unwrap();
+    assert_eq!(
+        targets(history.items),
+        [
+            ("open".into(), "update".into()),
+            ("escalated".into(), "resolution".into())
+        ]
+    );
+    let mail = store
+        .claim_notifications(at(201), Duration::minutes(5), 100)
+        .await
+        .unwrap();
+    let mut of_slow: Vec<_> = mail
+        .iter()
+        .filter(|n| n.ticket_id == slow.id)
+        .map(|n| (n.target, n.due_at))
+        .collect();
+    of_slow.sort_by_key(|(_, due)| *due);
+    assert_eq!(
+        of_slow,
+        [
+            (Target::Update, at(60)),
+            (Target::Update, at(60)),
+            (Target::Resolution, at(90)),
+            (Target::Resolution, at(90))
+        ]
+    );
+}
+
+pub async fn concurrent_sweeps_record_each_breach_once(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    let mut tickets = Vec::new();
+    for i in 0..200 {
+        let resolve = (i % 2 == 0).then_some(i % 40 + 1);
+        tickets.push(
+            ticket_with_targets(
+                &store,
+                &ada,
+                &format!("t{i}"),
+                Priority::High,
+                0,
+                i % 50,
+                resolve,
+            )
+            .await,
+        );
+    }
+    let sweeps: Vec<_> = (0..6)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.escalate_overdue(at(100)).await.unwrap() })
+        })
+        .collect();
+    let mut queued = 0;
+    for sweep in sweeps {
+        queued += sweep.await.unwrap().notifications_queued;
+    }
+    let mut events = 0;
+    for t in &tickets {
+        let history = store.list_history(t.id, page(1, 10)).await.unwrap().items;
+        let mut targets: Vec<_> = history
+            .iter()
+            .filter(|e| e.kind == HistoryKind::Escalated)
+            .filter_map(|e| e.to.clone())
+            .collect();
+        assert!(!targets.is_empty(), "{} escalated", t.title);
+        let n = targets.len();
+        targets.dedup();
+        assert_eq!(targets.len(), n, "no breach of {} twice", t.title);
+        events += n as u64;
+        let stored = store.ticket(t.id).await.unwrap().unwrap();
+        assert_eq!((stored.status, stored.due_at), (Status::Escalated, None));
+    }
+    assert_eq!(
+        queued,
+        2 * events,
+        "each breach mailed to creator and admin once"
+    );
+    assert!(events >= 200);
+}
+
+pub async fn pauses_follow_status_changes(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let t = ticket(&store, &ada, "waits", Priority::High, 0, 60).await;
+    assert_eq!(store.pauses(t.id).await.unwrap(), vec![]);
+    let mut wait = change(
+        &t,
+        |n| {
+            n.status = Status::Waiting;
+            n.due_at = None;
+            n.sla.update_due_at = None;
+            n.sla.waiting_since = Some(at(5));
+        },
+        vec![],
+    );
+    wait.pause = Some(PauseChange {
+        at: at(5),
+        by: Some(agent.id),
+        ends_current: false,
+        starts: Some(Status::Waiting),
+    });
+    assert!(store.update_ticket(&wait).await.unwrap());
+    let waiting = store.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (waiting.status, waiting.sla.waiting_since),
+        (Status::Waiting, Some(at(5)))
+    );
+    let filter = TicketQuery {
+        status: Some(Status::Waiting),
+        ..TicketQuery::default()
+    };
+    let listed = store
+        .list_tickets(TicketScope::All, &filter, page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&listed.items), [t.id.0]);
+    // Waiting, then resolved: one pause ends, the next starts.
+    let mut resolve = change(
+        &waiting,
+        |n| {
+            n.status = Status::Resolved;
+            n.sla.waiting_since = None;
+            n.sla.paused_seconds = 600;
+        },
+        vec![],
+    );
+    resolve.pause = Some(PauseChange {
+        at: at(15),
+        by: Some(agent.id),
+        ends_current: true,
+        starts: Some(Status::Resolved),
+    });
+    assert!(store.update_ticket(&resolve).await.unwrap());
+    let pauses = store.pauses(t.id).await.unwrap();
+    let seen: Vec<_> = pauses
+        .iter()
+        .map(|p| (p.status, p.started_at, p.started_by, p.ended_at, p.ended_by))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Status::Waiting,
+                at(5),
+                Some(agent.id),
+                Some(at(15)),
+                Some(agent.id)
+            ),
+            (Status::Resolved, at(15), Some(agent.id), None, None)
+        ]
+    );
+    assert_eq!(
+        store
+            .ticket(t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sla
+            .paused_seconds,
+        600
+    );
+    // A change that loses its race moves no pause.
+    assert!(!store.update_ticket(&resolve).await.unwrap());
+    assert_eq!(store.pauses(t.id).await.unwrap().len(), 2);
+}
+
+pub async fn deadlines_are_rewritten_for_a_new_policy_at_the_expected_version(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let open = ticket(&store, &ada, "open", Priority::High, 0, 60).await;
+    let done = ticket(&store, &ada, "done", Priority::High, 0, 60).await;
+    assert!(store.update_ticket(&resolution(&done)).await.unwrap());
+    let mut wait = change(&open, |n| n.status = Status::Waiting, vec![]);
+    wait.pause = Some(PauseChange {
+        at: at(5),
+        by: Some(ada.id),
+        ends_current: false,
+        starts: Some(Status::Waiting),
+    });
+    let waiting = ticket(&store, &ada, "waiting", Priority::Low, 0, 60).await;
+    let mut wait_other = change(&waiting, |n| n.status = Status::Waiting, vec![]);
+    wait_other.pause = wait.pause;
+    assert!(store.update_ticket(&wait_other).await.unwrap());
+
+    assert_eq!(
+        store.tickets_off_policy(1, TicketId(0), 10).await.unwrap(),
+        vec![],
+        "every ticket is at version 1"
+    );
+    let off = store.tickets_off_policy(2, TicketId(0), 10).await.unwrap();
+    let found: Vec<_> = off.iter().map(|(t, p)| (t.id, p.len())).collect();
+    assert_eq!(
+        found,
+        [(open.id, 0), (waiting.id, 1)],
+        "not the resolved one"
+    );
+    let page_two = store.tickets_off_policy(2, open.id, 10).await.unwrap();
+    assert_eq!(page_two.len(), 1);
+
+    let rewrite = |t: &Ticket, version| DeadlineUpdate {
+        id: t.id,
+        version,
+        due_at: Some(at(30)),
+        sla: Sla {
+            update_due_at: Some(at(30)),
+            resolve_due_at: Some(at(300)),
+            policy_version: 2,
+            ..Sla::default()
+        },
+    };
+    let stale = rewrite(&waiting, waiting.version); // it moved on since
+    let written = store
+        .set_deadlines(&[rewrite(&open, open.version), stale])
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let t = store.ticket(open.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            t.due_at,
+            t.sla.update_due_at,
+            t.sla.resolve_due_at,
+            t.sla.policy_version
+        ),
+        (Some(at(30)), Some(at(30)), Some(at(300)), 2)
+    );
+    assert_eq!(
+        (t.version, t.updated_at),
+        (open.version, open.updated_at),
+        "new deadlines are not a change of the ticket"
+    );
+    let left = store.tickets_off_policy(2, TicketId(0), 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].0.id, waiting.id);
+}
+
+pub async fn the_policy_is_seeded_once_and_replaced_by_version(store: S) {
+    assert_eq!(store.sla_policy().await.unwrap(), None);
+    let first = SlaPolicySpec::update_only(3600, 14400, 86400);
+    let seeds: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let spec = SlaPolicySpec::update_only(60 + i, 60, 60);
+                store.seed_sla_policy(&spec, at(i as i64)).await.unwrap()
+            })
+        })
+        .collect();
+    let mut versions = BTreeSet::new();
+    let mut specs = BTreeSet::new();
+    for seed in seeds {
+        let stored = seed.await.unwrap();
+        versions.insert(stored.version);
+        specs.insert(stored.spec.targets.high.update_seconds);
+    }
+    assert_eq!(versions.into_iter().collect::<Vec<_>>(), [1]);
+    assert_eq!(specs.len(), 1, "every seeder gets the one stored");
+    let again = store.seed_sla_policy(&first, at(10)).await.unwrap();
+    assert_eq!(again.version, 1);
+    assert_ne!(again.spec, first, "a stored policy is never reseeded");
+
+    let mut next = first.clone();
+    next.targets.high.resolve_seconds = Some(28_800);
+    next.warn_at_percent = Some(80);
+    let v2 = store
+        .replace_sla_policy(&next, Some(1), at(20))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((v2.version, &v2.spec, v2.updated_at), (2, &next, at(20)));
+    let stale = store
+        .replace_sla_policy(&first, Some(1), at(21))
+        .await
+        .unwrap();
+    assert_eq!(stale.map_err(|current| current.version), Err(2));
+    assert_eq!(store.sla_policy().await.unwrap(), Some(v2));
+    let v3 = store
+        .replace_sla_policy(&first, None, at(22))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v3.version, 3);
+}
+
+pub async fn a_comment_can_carry_a_ticket_change(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let t = ticket(&store, &ada, "waiting", Priority::High, 0, 60).await;
+    let reopen = change(&t, |n| n.status = Status::Open, vec![]);
+    let draft = CommentDraft {
+        ticket_id: t.id,
+        author_id: ada.id,
+        body: "here is the log".into(),
+        created_at: at(10),
+    };
+    let comment = store
+        .insert_comment(&draft, CommentEffect::Change(&reopen))
+        .await
+        .unwrap();
+    assert!(comment.is_some());
+    assert_eq!(
+        store.ticket(t.id).await.unwrap().unwrap().version,
+        t.version + 1
+    );
+    // Planned on a version that is gone: neither the change nor the comment is stored.
+    assert_eq!(
+        store
+            .insert_comment(&draft, CommentEffect::Change(&reopen))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.list_comments(t.id, page(1, 10)).await.unwrap().count,
+        1
+    );
+}
+
 pub async fn concurrent_writers_all_succeed(store: S) {
     let ada = user(&store, "ada@example.com", Role::User).await;
     let writers: Vec<_> = (0..50)
@@ -1044,7 +1479,7 @@ pub async fn concurrent_writers_all_succeed(store: S) {
                     body: "me too".into(),
                     created_at: at(1),
                 };
-                store.insert_comment(&draft, None).await
+                store.insert_comment(&draft, CommentEffect::None).await
             })
         })
         .collect();
@@ -1071,7 +1506,8 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
                 priority: [Priority::Low, Priority::Medium, Priority::High][i % 3],
                 created_by: if i == 77 { UserId(999_999) } else { ada.id },
                 created_at: at(i as i64),
-                due_at: at(i as i64 + 60),
+                due_at: Some(at(i as i64 + 60)),
+                sla: update_due(at(i as i64 + 60)),
             };
             tokio::spawn(async move { (draft.clone(), store.insert_ticket(&draft).await) })
         })
@@ -1091,7 +1527,7 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
                 &draft.description,
                 draft.priority,
                 draft.created_at,
-                Some(draft.due_at)
+                draft.due_at
             ),
             "each caller gets its own ticket"
         );
@@ -1116,7 +1552,8 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
         priority: Priority::Low,
         created_by: ada.id,
         created_at: at(1) + Duration::nanoseconds(123_457),
-        due_at: at(61),
+        due_at: Some(at(61)),
+        sla: update_due(at(61)),
     };
     let stored = store.insert_ticket(&fine).await.unwrap();
     assert!((stored.created_at - fine.created_at).num_milliseconds() == 0);
@@ -1133,7 +1570,7 @@ pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(sto
         created_at: at(m),
     };
     let first = store
-        .insert_comment(&draft(&ada, "any news?", 1), None)
+        .insert_comment(&draft(&ada, "any news?", 1), CommentEffect::None)
         .await
         .unwrap()
         .unwrap();
@@ -1143,10 +1580,10 @@ pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(sto
     );
     let restart = ClockRestart {
         at: at(2),
-        due_by_rank: [at(1002), at(242), at(62)],
+        due_by_rank: [Some(at(1002)), Some(at(242)), Some(at(62))],
     };
     store
-        .insert_comment(&draft(&agent, "on it", 2), Some(&restart))
+        .insert_comment(&draft(&agent, "on it", 2), CommentEffect::Restart(&restart))
         .await
         .unwrap()
         .unwrap();
@@ -1176,7 +1613,10 @@ pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(sto
         ..restart
     };
     store
-        .insert_comment(&draft(&agent, "closing note", 3), Some(&later))
+        .insert_comment(
+            &draft(&agent, "closing note", 3),
+            CommentEffect::Restart(&later),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1189,9 +1629,18 @@ pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(sto
         ticket_id: TicketId(999_999),
         ..draft(&agent, "nowhere", 4)
     };
-    assert_eq!(store.insert_comment(&gone, None).await.unwrap(), None);
     assert_eq!(
-        store.insert_comment(&gone, Some(&later)).await.unwrap(),
+        store
+            .insert_comment(&gone, CommentEffect::None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .insert_comment(&gone, CommentEffect::Restart(&later))
+            .await
+            .unwrap(),
         None
     );
     let comments = store.list_comments(t.id, page(1, 10)).await.unwrap();
@@ -1473,7 +1922,11 @@ pub async fn erasing_a_user_keeps_their_records_anonymous(store: S) {
         body: "hello".into(),
         created_at: at(0),
     };
-    store.insert_comment(&draft, None).await.unwrap().unwrap();
+    store
+        .insert_comment(&draft, CommentEffect::None)
+        .await
+        .unwrap()
+        .unwrap();
     store
         .insert_session(TokenHash([7; 32]), ada.id, at(0), at(100))
         .await

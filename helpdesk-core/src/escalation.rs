@@ -2,13 +2,12 @@
 //! overdue tickets.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::background::{BackgroundHandle, spawn_periodic};
-use crate::{Clock, Error, Priority, Result, Store};
+use crate::{Error, Priority, Result};
 
 /// Decides when working time has elapsed: round the clock ([`AlwaysOpen`]) or in business
 /// hours ([`BusinessHours`](crate::business_hours::BusinessHours)). The policy and the stores
@@ -38,10 +37,13 @@ impl Calendar for AlwaysOpen {
     }
 }
 
-/// The longest escalation window accepted (ten years).
-pub const WINDOW_MAX: StdDuration = StdDuration::from_secs(10 * 365 * 24 * 3600);
+/// The longest escalation window accepted: 366 days, the longest service-level target.
+pub const WINDOW_MAX: StdDuration = StdDuration::from_secs(crate::sla::TARGET_MAX_SECONDS);
 
-/// How long a ticket of each priority may go without staff activity before it escalates.
+/// How long a ticket of each priority may go without staff activity before it escalates,
+/// round the clock: the update targets of a service-level policy, the policy a store starts
+/// with. [`SlaPolicySpec`](crate::sla::SlaPolicySpec) says more (business hours, resolution
+/// targets).
 ///
 /// ```
 /// # use helpdesk_core::{EscalationPolicy, Priority};
@@ -55,7 +57,6 @@ pub struct EscalationPolicy {
     high: Duration,
     medium: Duration,
     low: Duration,
-    calendar: Arc<dyn Calendar>,
 }
 
 impl Default for EscalationPolicy {
@@ -65,7 +66,6 @@ impl Default for EscalationPolicy {
             high: Duration::hours(1),
             medium: Duration::hours(4),
             low: Duration::hours(24),
-            calendar: Arc::new(AlwaysOpen),
         }
     }
 }
@@ -77,7 +77,7 @@ impl EscalationPolicy {
         let mut window = |field: &str, d: StdDuration| match Duration::from_std(d) {
             Ok(w) if !d.is_zero() && d <= WINDOW_MAX => w,
             _ => {
-                errors.add(field, "must be more than zero and at most ten years");
+                errors.add(field, "must be 1 second to 366 days");
                 Duration::zero()
             }
         };
@@ -89,18 +89,7 @@ impl EscalationPolicy {
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
-        Ok(Self {
-            high,
-            medium,
-            low,
-            calendar: Arc::new(AlwaysOpen),
-        })
-    }
-
-    /// The same windows measured in another calendar.
-    pub fn with_calendar(mut self, calendar: impl Calendar) -> Self {
-        self.calendar = Arc::new(calendar);
-        self
+        Ok(Self { high, medium, low })
     }
 
     /// The window of a priority.
@@ -114,7 +103,19 @@ impl EscalationPolicy {
 
     /// When a ticket escalates if its clock (re)started at `clock_start`.
     pub fn due_at(&self, priority: Priority, clock_start: DateTime<Utc>) -> DateTime<Utc> {
-        self.calendar.deadline(clock_start, self.window(priority))
+        AlwaysOpen.deadline(clock_start, self.window(priority))
+    }
+}
+
+impl From<&EscalationPolicy> for crate::sla::SlaPolicySpec {
+    /// The windows as update targets, counted always, with nothing else.
+    fn from(policy: &EscalationPolicy) -> Self {
+        let secs = |p| policy.window(p).num_seconds().unsigned_abs();
+        Self::update_only(
+            secs(Priority::High),
+            secs(Priority::Medium),
+            secs(Priority::Low),
+        )
     }
 }
 
@@ -129,11 +130,11 @@ pub struct EscalationReport {
 
 /// Escalates overdue tickets: once on demand ([`run_once`](Self::run_once)) or periodically in
 /// the background ([`spawn`](Self::spawn)). Any number of engines may run against one store;
-/// the store guarantees each ticket escalates once per overdue period.
+/// the store guarantees each deadline breaches once. Get one from
+/// [`Helpdesk::escalation_engine`](crate::Helpdesk::escalation_engine).
 #[derive(Clone)]
 pub struct EscalationEngine {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    helpdesk: crate::Helpdesk,
 }
 
 impl fmt::Debug for EscalationEngine {
@@ -143,14 +144,16 @@ impl fmt::Debug for EscalationEngine {
 }
 
 impl EscalationEngine {
-    /// An engine over a store, reading time from `clock` when it runs in the background.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+    pub(crate) fn new(helpdesk: crate::Helpdesk) -> Self {
+        Self { helpdesk }
     }
 
-    /// Escalates every ticket overdue at `now`, queueing its emails in the same transaction.
+    /// Escalates every ticket with a deadline breached at `now`, queueing its emails in the
+    /// same transaction. First picks up a policy another instance stored since the last run
+    /// (and recomputes the deadlines it moves), so the sweep compares current deadlines.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
-        let report = self.store.escalate_overdue(now).await?;
+        self.helpdesk.refresh_sla_policy().await?;
+        let report = self.helpdesk.store().escalate_overdue(now).await?;
         metrics::counter!(crate::metrics::ESCALATIONS).increment(report.escalated.len() as u64);
         metrics::counter!(crate::metrics::NOTIFICATIONS_QUEUED)
             .increment(report.notifications_queued);
@@ -171,7 +174,8 @@ impl EscalationEngine {
         spawn_periodic("escalation", interval, move || {
             let engine = engine.clone();
             async move {
-                if let Err(error) = engine.run_once(engine.clock.now()).await {
+                let now = engine.helpdesk.clock().now();
+                if let Err(error) = engine.run_once(now).await {
                     tracing::error!(%error, "escalation sweep failed");
                 }
             }

@@ -73,8 +73,8 @@ pub use input::{
     ProfilePatch, Registration, TicketPatch, UserPatch,
 };
 pub use model::{
-    Comment, HistoryEvent, HistoryKind, NewEvent, ParseEnumError, Priority, Report, Role, Status,
-    Ticket, User,
+    Breach, Comment, HistoryEvent, HistoryKind, NewEvent, ParseEnumError, Priority, Report, Role,
+    Sla, Status, Ticket, User,
 };
 pub use notify::{Email, Notification, NotificationBacklog, NotificationState, Notifier};
 pub use outbox::{DispatchReport, OutboxDispatcher, RetryPolicy};

@@ -101,8 +101,10 @@ wire_enum!(
         Resolved = "resolved",
         /// Done; only an admin reopens it.
         Closed = "closed",
-        /// Nobody acted within the escalation window; set only by the escalation engine.
+        /// A service-level target was breached; set only by the escalation engine.
         Escalated = "escalated",
+        /// Waiting on the customer: no service-level clock counts.
+        Waiting = "waiting",
     }
 );
 
@@ -153,12 +155,20 @@ impl Role {
 }
 
 impl Status {
-    /// The statuses whose escalation clock runs (`open` and `in_progress`).
+    /// The statuses whose update clock runs (`open` and `in_progress`).
     pub const ACTIVE: [Status; 2] = [Status::Open, Status::InProgress];
 
-    /// Whether the escalation clock runs in this status.
+    /// Whether the update clock runs in this status (`open`, `in_progress`): staff must act
+    /// within the update target.
     pub const fn is_active(self) -> bool {
         matches!(self, Status::Open | Status::InProgress)
+    }
+
+    /// Whether time counts towards the resolution target in this status (`open`,
+    /// `in_progress`, `escalated`); in the others (`waiting`, `resolved`, `closed`) the
+    /// ticket's clocks are paused.
+    pub const fn counts(self) -> bool {
+        matches!(self, Status::Open | Status::InProgress | Status::Escalated)
     }
 }
 
@@ -244,13 +254,72 @@ pub struct Ticket {
     pub resolved_at: Option<DateTime<Utc>>,
     /// When the escalation engine last escalated it.
     pub escalated_at: Option<DateTime<Utc>>,
-    /// When it escalates if nobody acts; `None` unless the status is active.
+    /// The earliest service-level deadline not yet breached, or `None`: when the ticket
+    /// escalates if nobody acts.
     pub due_at: Option<DateTime<Utc>>,
     /// Grows by one on every change; the `ETag` of the ticket.
     pub version: i64,
-    /// When the escalation clock last (re)started: creation, or the last staff action.
+    /// When the update clock last (re)started: creation, the last staff action, or a return
+    /// to `open`/`in_progress`.
     #[serde(skip)]
     pub clock_started_at: DateTime<Utc>,
+    /// Service-level deadlines, breaches and pauses.
+    pub sla: Sla,
+}
+
+/// A ticket's service-level state: its deadlines under the policy in force, the last breach
+/// of each target, and its pauses (see [`sla`](crate::sla)).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Sla {
+    /// When staff must act: the update clock's deadline; `None` while that clock does not run
+    /// (`waiting`, `resolved`, `closed`, and `escalated` unless it escalated the ticket).
+    pub update_due_at: Option<DateTime<Utc>>,
+    /// When the ticket must be resolved; `None` without a resolution target or while paused.
+    pub resolve_due_at: Option<DateTime<Utc>>,
+    /// The breach of the update clock since it last (re)started.
+    pub update_breach: Option<Breach>,
+    /// The last breach of the resolution target.
+    pub resolve_breach: Option<Breach>,
+    /// Since when the ticket waits on the customer (status `waiting`).
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Wall-clock seconds spent waiting, over the waits that have ended.
+    pub paused_seconds: i64,
+    /// The version of the policy these deadlines were computed with.
+    #[serde(skip)]
+    pub policy_version: i64,
+}
+
+/// A deadline the escalation sweep found passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Breach {
+    /// The deadline.
+    pub due_at: DateTime<Utc>,
+    /// When the sweep found it passed.
+    pub at: DateTime<Utc>,
+}
+
+impl Sla {
+    /// Whether a target is breached: the update clock since it last restarted, or the
+    /// resolution target.
+    pub fn is_breached(&self) -> bool {
+        self.update_breach.is_some() || self.resolve_breach.is_some()
+    }
+
+    /// The earliest deadline still to be met in `status`: the update deadline while its clock
+    /// runs and it is not breached, the resolution deadline unless breached. What `due_at`
+    /// holds and the sweep compares.
+    pub fn next_due(&self, status: Status) -> Option<DateTime<Utc>> {
+        let update = self
+            .update_due_at
+            .filter(|_| status.is_active() && self.update_breach.is_none());
+        let resolve = self
+            .resolve_due_at
+            .filter(|due| self.resolve_breach.is_none_or(|b| b.due_at != *due));
+        match (update, resolve) {
+            (Some(u), Some(r)) => Some(u.min(r)),
+            (u, r) => u.or(r),
+        }
+    }
 }
 
 /// A comment in a ticket's thread.

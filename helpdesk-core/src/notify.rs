@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::sla::Target;
 use crate::{NotificationId, Priority, Result, TicketId};
 
 /// One rendered email, ready to deliver.
@@ -78,6 +79,8 @@ pub struct Notification {
     pub creator: String,
     /// Who it is assigned to (`name_email`), if anyone.
     pub assignee: Option<String>,
+    /// The target whose deadline passed.
+    pub target: Target,
     /// The deadline that passed.
     pub due_at: DateTime<Utc>,
     /// When the ticket was escalated.
@@ -98,19 +101,20 @@ impl Notification {
     /// The email, written so a reader knows what to do without opening the app.
     ///
     /// ```
-    /// # use helpdesk_core::{notify::*, NotificationId, TicketId, Priority};
+    /// # use helpdesk_core::{notify::*, sla::Target, NotificationId, TicketId, Priority};
     /// let due: chrono::DateTime<chrono::Utc> = "2026-11-26T13:00:00Z".parse().unwrap();
     /// let n = Notification {
     ///     id: NotificationId(1), recipient: "boss@example.com".into(), ticket_id: TicketId(42),
     ///     ticket_title: "Printer on fire".into(), priority: Priority::High,
     ///     creator: "Ada Lovelace - ada@example.com".into(), assignee: None,
-    ///     due_at: due, escalated_at: due + chrono::Duration::minutes(75),
+    ///     target: Target::Update, due_at: due, escalated_at: due + chrono::Duration::minutes(75),
     ///     state: NotificationState::Pending, attempts: 0, last_error: None,
     ///     next_attempt_at: due, sent_at: None,
     /// };
     /// let email = n.email();
     /// assert_eq!(email.subject, "[Helpdesk] Ticket #42 escalated (high): Printer on fire");
     /// assert!(email.body.contains("overdue by 1 h 15 min"));
+    /// assert!(email.body.contains("Target:      update"));
     /// ```
     pub fn email(&self) -> Email {
         let subject = format!(
@@ -131,6 +135,7 @@ impl Notification {
             "Assigned to: {}",
             self.assignee.as_deref().unwrap_or("nobody")
         );
+        let _ = writeln!(body, "Target:      {}", self.target);
         let _ = writeln!(
             body,
             "Due at:      {}",
@@ -143,11 +148,18 @@ impl Notification {
             human_duration(self.escalated_at - self.due_at)
         );
         let _ = writeln!(body);
-        let _ = writeln!(
-            body,
-            "Nobody acted on this {} priority ticket within its escalation window.",
-            self.priority
-        );
+        let _ = match self.target {
+            Target::Update => writeln!(
+                body,
+                "Nobody acted on this {} priority ticket within its update target.",
+                self.priority
+            ),
+            Target::Resolution => writeln!(
+                body,
+                "This {} priority ticket was not resolved within its resolution target.",
+                self.priority
+            ),
+        };
         let action = if self.assignee.is_some() {
             "Please follow up with the assignee or reassign it"
         } else {

@@ -108,9 +108,10 @@ fn staff_may(from: Status, to: Status) -> bool {
     use Status::*;
     matches!(
         (from, to),
-        (Open, InProgress | Resolved)
-            | (InProgress, Resolved | Open)
-            | (Escalated, InProgress | Resolved)
+        (Open, InProgress | Resolved | Waiting)
+            | (InProgress, Resolved | Open | Waiting)
+            | (Escalated, InProgress | Resolved | Waiting)
+            | (Waiting, Open | InProgress | Resolved)
             | (Resolved, Closed | InProgress)
     )
 }
@@ -125,7 +126,7 @@ fn creator_may(from: Status, to: Status) -> bool {
     use Status::*;
     matches!(
         (from, to),
-        (Resolved, Open) | (Open | InProgress | Escalated, Closed)
+        (Resolved, Open) | (Open | InProgress | Escalated | Waiting, Closed)
     )
 }
 
@@ -198,12 +199,19 @@ mod tests {
             (Escalated, Resolved),
             (Resolved, Closed),
             (Resolved, InProgress),
+            (Open, Waiting),
+            (InProgress, Waiting),
+            (Escalated, Waiting),
+            (Waiting, Open),
+            (Waiting, InProgress),
+            (Waiting, Resolved),
         ];
         let admin_extra: &[(Status, Status)] = &[
             (Open, Closed),
             (InProgress, Closed),
             (Resolved, Closed),
             (Escalated, Closed),
+            (Waiting, Closed),
             (Closed, Open),
         ];
         let creator: &[(Status, Status)] = &[
@@ -211,6 +219,7 @@ mod tests {
             (Open, Closed),
             (InProgress, Closed),
             (Escalated, Closed),
+            (Waiting, Closed),
         ];
         let pair = (from, to);
         from == to

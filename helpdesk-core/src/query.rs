@@ -233,6 +233,8 @@ pub struct TicketQuery {
     pub assigned_to: Option<AssigneeFilter>,
     /// Creator.
     pub created_by: Option<UserId>,
+    /// Whether a service-level target is breached ([`Sla::is_breached`](crate::Sla::is_breached)).
+    pub breached: Option<bool>,
     /// Sort order.
     pub ordering: TicketOrdering,
 }

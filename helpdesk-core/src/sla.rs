@@ -29,7 +29,18 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::business_hours::{BusinessHours, CalendarSpec, Pause, deadline};
-use crate::{AlwaysOpen, Calendar, Error, FieldErrors, Priority, Result};
+use crate::model::wire_enum;
+use crate::{AlwaysOpen, Calendar, Error, FieldErrors, Priority, Result, Status, Ticket};
+
+wire_enum!(
+    /// A service-level target of a ticket.
+    Target, "target" {
+        /// Staff must act within the update target.
+        Update = "update",
+        /// The ticket must be resolved within the resolution target.
+        Resolution = "resolution",
+    }
+);
 
 /// The longest target, warning or reminder interval: 366 days.
 pub const TARGET_MAX_SECONDS: u64 = 366 * 24 * 3600;
@@ -39,6 +50,7 @@ pub const REMINDERS_MAX: u32 = 100;
 
 /// Which hours a target counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Hours {
     /// Every hour of every day.
@@ -50,12 +62,16 @@ pub enum Hours {
 
 /// The targets of one priority, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct TargetSpec {
     /// Staff must act within this many counted seconds (restarts on every staff action).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31622400))]
     pub update_seconds: u64,
     /// The ticket must be resolved within this many counted seconds of its creation; `None`:
     /// no resolution target.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31622400))]
     pub resolve_seconds: Option<u64>,
     /// Which hours count.
     #[serde(default)]
@@ -64,6 +80,8 @@ pub struct TargetSpec {
 
 /// The targets of each priority, as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct TargetsSpec {
     /// High priority.
     pub high: TargetSpec,
@@ -75,6 +93,19 @@ pub struct TargetsSpec {
 
 /// A service-level policy as written (`GET/PUT /api/sla`, a form, code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "business_hours": {"time_zone": "Europe/Berlin",
+        "week": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "12:30"], ["13:30", "17:00"]],
+                 "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]},
+        "holidays": ["2026-12-24", "2026-12-25"]},
+    "targets": {
+        "high": {"update_seconds": 3600, "resolve_seconds": 28800, "hours": "always"},
+        "medium": {"update_seconds": 14400, "resolve_seconds": null, "hours": "business"},
+        "low": {"update_seconds": 86400, "resolve_seconds": null, "hours": "business"}},
+    "warn_at_percent": 80, "remind_every_seconds": null, "max_reminders": 0
+})))]
+#[serde(deny_unknown_fields)]
 pub struct SlaPolicySpec {
     /// The calendar of `hours: business` targets; `None`: every target counts always.
     #[serde(default)]
@@ -83,12 +114,15 @@ pub struct SlaPolicySpec {
     pub targets: TargetsSpec,
     /// Warn when a target's counted time reaches this share of it (1 to 99); `None`: never.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99))]
     pub warn_at_percent: Option<u8>,
     /// While a ticket stays escalated, remind every this many counted seconds; `None`: never.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31622400))]
     pub remind_every_seconds: Option<u64>,
     /// At most this many reminders per escalation.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub max_reminders: u32,
 }
 
@@ -117,7 +151,7 @@ impl SlaPolicySpec {
 
 /// One priority's checked targets.
 #[derive(Debug, Clone)]
-struct Target {
+struct Targets {
     update: Duration,
     resolve: Option<Duration>,
     calendar: Arc<dyn Calendar>,
@@ -127,7 +161,40 @@ struct Target {
 #[derive(Debug, Clone)]
 pub struct SlaPolicy {
     spec: SlaPolicySpec,
-    targets: [Target; 3],
+    targets: [Targets; 3],
+}
+
+impl Default for SlaPolicy {
+    /// The default [`EscalationPolicy`](crate::EscalationPolicy)'s windows as update targets.
+    fn default() -> Self {
+        Self::from(&crate::EscalationPolicy::default())
+    }
+}
+
+impl From<&crate::EscalationPolicy> for SlaPolicy {
+    fn from(policy: &crate::EscalationPolicy) -> Self {
+        let target = |p| Targets {
+            update: policy.window(p),
+            resolve: None,
+            calendar: Arc::new(AlwaysOpen),
+        };
+        Self {
+            spec: SlaPolicySpec::from(policy),
+            targets: [
+                target(Priority::High),
+                target(Priority::Medium),
+                target(Priority::Low),
+            ],
+        }
+    }
+}
+
+impl TryFrom<SlaPolicySpec> for SlaPolicy {
+    type Error = Error;
+
+    fn try_from(spec: SlaPolicySpec) -> Result<Self> {
+        Self::try_from(&spec)
+    }
 }
 
 impl TryFrom<&SlaPolicySpec> for SlaPolicy {
@@ -170,7 +237,7 @@ impl TryFrom<&SlaPolicySpec> for SlaPolicy {
                 }
                 _ => Arc::new(AlwaysOpen),
             };
-            Target {
+            Targets {
                 update,
                 resolve,
                 calendar,
@@ -195,6 +262,21 @@ impl TryFrom<&SlaPolicySpec> for SlaPolicy {
     }
 }
 
+/// The policy a helpdesk computes deadlines with, and its stored version.
+#[derive(Debug, Clone)]
+pub(crate) struct InForce {
+    pub(crate) policy: SlaPolicy,
+    pub(crate) version: i64,
+}
+
+impl InForce {
+    /// Sets the ticket's deadlines (see [`SlaPolicy::apply`]) and marks them with this version.
+    pub(crate) fn apply(&self, ticket: &mut Ticket, pauses: &[Pause]) {
+        self.policy.apply(ticket, pauses);
+        ticket.sla.policy_version = self.version;
+    }
+}
+
 /// `value` seconds as a duration, if it is 1 second to 366 days; else an error on `field`.
 fn seconds(errors: &mut FieldErrors, field: &str, value: u64) -> Duration {
     match i64::try_from(value) {
@@ -212,7 +294,7 @@ impl SlaPolicy {
         &self.spec
     }
 
-    fn target(&self, priority: Priority) -> &Target {
+    fn target(&self, priority: Priority) -> &Targets {
         match priority {
             Priority::High => &self.targets[0],
             Priority::Medium => &self.targets[1],
@@ -247,6 +329,33 @@ impl SlaPolicy {
             target.resolve?,
             pauses,
         )
+    }
+
+    /// Sets a ticket's deadlines and `due_at` under this policy, for its status, priority and
+    /// clock start, not counting `pauses` (its stints in `waiting`, `resolved` or `closed`,
+    /// by start). Clears the update breach if the update clock restarted since.
+    ///
+    /// The update deadline runs from `clock_started_at` while the status is `open` or
+    /// `in_progress`; an escalated ticket keeps the one that escalated it. The resolution
+    /// deadline runs from creation while time counts.
+    pub fn apply(&self, ticket: &mut Ticket, pauses: &[Pause]) {
+        let sla = &mut ticket.sla;
+        if ticket.status.is_active() {
+            let due = self.update_due(ticket.priority, ticket.clock_started_at, &[]);
+            if due != sla.update_due_at {
+                sla.update_breach = None;
+            }
+            sla.update_due_at = due;
+        } else if ticket.status != Status::Escalated || sla.update_breach.is_none() {
+            sla.update_due_at = None;
+            sla.update_breach = None;
+        }
+        sla.resolve_due_at = if ticket.status.counts() {
+            self.resolve_due(ticket.priority, ticket.created_at, pauses)
+        } else {
+            None
+        };
+        ticket.due_at = sla.next_due(ticket.status);
     }
 }
 

@@ -18,9 +18,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::EscalationReport;
 use crate::notify::{Notification, NotificationBacklog, NotificationState};
+use crate::sla::{SlaPolicy, SlaPolicySpec};
 use crate::{
     BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
-    Report, Role, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
+    Report, Role, Sla, Status, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
 };
 
 /// The unique constraint on account emails, as [`StoreError::UniqueViolation`] names it.
@@ -166,10 +167,12 @@ pub struct TicketDraft {
     pub priority: Priority,
     /// Creator.
     pub created_by: UserId,
-    /// Creation time; also starts the escalation clock.
+    /// Creation time; also starts the update and resolution clocks.
     pub created_at: DateTime<Utc>,
-    /// When it escalates if nobody acts.
-    pub due_at: DateTime<Utc>,
+    /// When it escalates if nobody acts: the earlier of the deadlines in `sla`.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Its deadlines and the version of the policy that set them.
+    pub sla: Sla,
 }
 
 /// A ticket's new state, written only if the stored version is still `expected_version`,
@@ -182,24 +185,108 @@ pub struct TicketChange {
     pub expected_version: i64,
     /// History events to record in the same transaction.
     pub events: Vec<NewEvent>,
+    /// The pause the change ends or starts, if any.
+    pub pause: Option<PauseChange>,
 }
 
-/// What a staff action does to a ticket without changing its fields: the escalation clock
+/// How a status change moves a ticket's pauses: the stints in `waiting`, `resolved` or
+/// `closed`, during which no service-level time counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PauseChange {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who changed the status.
+    pub by: Option<UserId>,
+    /// Whether the ticket's current pause ends.
+    pub ends_current: bool,
+    /// The status of the pause that starts, if one does.
+    pub starts: Option<Status>,
+}
+
+/// A stint in which a ticket's clocks stood still, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PauseRecord {
+    /// The status it was in: `waiting`, `resolved` or `closed`.
+    pub status: Status,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Who started it.
+    pub started_by: Option<UserId>,
+    /// When it ended; `None` while it lasts.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Who ended it.
+    pub ended_by: Option<UserId>,
+}
+
+impl From<&PauseRecord> for crate::business_hours::Pause {
+    fn from(p: &PauseRecord) -> Self {
+        Self {
+            start: p.started_at,
+            end: p.ended_at,
+        }
+    }
+}
+
+/// New deadlines for a ticket under a new policy, written only if the ticket is still at
+/// `version` (a concurrent change computed its own). Neither `version` nor `updated_at` moves:
+/// nothing the ticket's people did changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineUpdate {
+    /// The ticket.
+    pub id: TicketId,
+    /// The version the deadlines were computed from.
+    pub version: i64,
+    /// The new `due_at`.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The new deadlines, breaches and policy version (waiting and pauses are left alone).
+    pub sla: Sla,
+}
+
+/// The service-level policy as stored: one per store, shared by every instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    /// The policy.
+    pub spec: SlaPolicySpec,
+    /// 1 for the first, one more on every replacement.
+    pub version: i64,
+    /// When it was stored.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What storing a comment does to its ticket besides.
+#[derive(Debug, Clone, Copy)]
+pub enum CommentEffect<'a> {
+    /// Nothing.
+    None,
+    /// A staff comment: the update clock restarts.
+    Restart(&'a ClockRestart),
+    /// A change of the ticket (the creator's comment on a `waiting` ticket reopens it),
+    /// applied as [`TicketStore::update_ticket`] does; if the ticket is no longer at the
+    /// expected version nothing is stored and the store answers `None`.
+    Change(&'a TicketChange),
+}
+
+/// What a staff action does to a ticket without changing its fields: the update clock
 /// restarts at `at`. Stores apply it in one statement, whatever the ticket's current state, so
 /// it never conflicts with a concurrent change.
+///
+/// If the ticket is `open` or `in_progress`, its update deadline becomes the one of its
+/// priority, its update breach is cleared and `due_at` becomes the earlier of that deadline
+/// and its resolution deadline unless breached. Otherwise only `clock_started_at`,
+/// `updated_at` and the version move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClockRestart {
     /// When the clock restarts; also the new `updated_at`.
     pub at: DateTime<Utc>,
-    /// The new `due_at` for a ticket of each priority (indexed by [`Priority::rank`]), used
-    /// only if the ticket is active (`open` or `in_progress`); otherwise `due_at` stays null.
-    pub due_by_rank: [DateTime<Utc>; 3],
+    /// The new update deadline for a ticket of each priority (indexed by
+    /// [`Priority::rank`]); `None`: never.
+    pub due_by_rank: [Option<DateTime<Utc>>; 3],
 }
 
 impl ClockRestart {
     /// The restart at `at` under `policy`.
-    pub fn new(policy: &crate::EscalationPolicy, at: DateTime<Utc>) -> Self {
-        let due = |p| policy.due_at(p, at);
+    pub fn new(policy: &SlaPolicy, at: DateTime<Utc>) -> Self {
+        let due = |p| policy.update_due(p, at, &[]);
         Self {
             at,
             due_by_rank: [
@@ -314,9 +401,27 @@ pub trait TicketStore: Send + Sync {
     /// A ticket by id.
     async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;
 
-    /// Applies a change if the stored version is still the expected one; `false` if it is not
-    /// (or the ticket is gone), in which case nothing is written.
+    /// Applies a change (with its events and pause) if the stored version is still the
+    /// expected one; `false` if it is not (or the ticket is gone), in which case nothing is
+    /// written.
     async fn update_ticket(&self, change: &TicketChange) -> StoreResult<bool>;
+
+    /// A ticket's pauses, by start.
+    async fn pauses(&self, id: TicketId) -> StoreResult<Vec<PauseRecord>>;
+
+    /// Up to `limit` tickets in `open`, `in_progress`, `escalated` or `waiting` whose
+    /// deadlines were computed with another policy version than `policy_version`, with ids
+    /// above `after`, by id; each with its pauses by start.
+    async fn tickets_off_policy(
+        &self,
+        policy_version: i64,
+        after: TicketId,
+        limit: u32,
+    ) -> StoreResult<Vec<(Ticket, Vec<PauseRecord>)>>;
+
+    /// Writes new deadlines, each only if its ticket is still at the version it names; how
+    /// many were written.
+    async fn set_deadlines(&self, updates: &[DeadlineUpdate]) -> StoreResult<u64>;
 
     /// Deletes a ticket with its comments, history and unsent notifications; `false` if missing.
     async fn delete_ticket(&self, id: TicketId) -> StoreResult<bool>;
@@ -329,11 +434,18 @@ pub trait TicketStore: Send + Sync {
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>>;
 
-    /// In one transaction: moves every `open` or `in_progress` ticket whose `due_at` is at or
-    /// before `now` to `escalated`, records an `escalated` event for each, and queues one
-    /// notification per recipient (active admins and the active creator, each address once).
-    /// The statement that changes the status decides, so concurrent sweeps escalate each
-    /// ticket exactly once.
+    /// In one transaction, records every deadline breached at `now` and escalates its ticket:
+    ///
+    /// - the update deadline of an `open` or `in_progress` ticket without an update breach;
+    /// - the resolution deadline of an `open`, `in_progress` or `escalated` ticket unless its
+    ///   resolution breach is of that same deadline.
+    ///
+    /// For each breach: the ticket's breach of that target becomes (deadline, `now`); it moves
+    /// to `escalated` if it is not (`escalated_at` set); an `escalated` event records the
+    /// status before (`from`) and the target (`to`: `update` or `resolution`); one
+    /// notification is queued per recipient (the active creator, and every other active
+    /// admin). `due_at` becomes the next deadline (see [`Sla::next_due`]). Whatever statement
+    /// claims a breach decides, so concurrent sweeps record each breach exactly once.
     async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport>;
 
     /// Counts of `created`, `status_changed` to resolved, and `escalated` events at or after
@@ -344,13 +456,14 @@ pub trait TicketStore: Send + Sync {
 /// Comments.
 #[async_trait]
 pub trait CommentStore: Send + Sync {
-    /// Stores a comment with its `commented` event and, if given, restarts the ticket's
-    /// escalation clock (staff comments do), bumping its version, in one transaction. `None` if
-    /// the ticket does not exist; then nothing is written.
+    /// Stores a comment with its `commented` event and applies its `effect` on the ticket,
+    /// in one transaction. `None` if the ticket does not exist (or, for
+    /// [`CommentEffect::Change`], is no longer at the expected version); then nothing is
+    /// written.
     async fn insert_comment(
         &self,
         draft: &CommentDraft,
-        restart: Option<&ClockRestart>,
+        effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>>;
 
     /// A page of a ticket's comments, oldest first.
@@ -359,6 +472,30 @@ pub trait CommentStore: Send + Sync {
         ticket: TicketId,
         page: PageRequest,
     ) -> StoreResult<Page<Comment>>;
+}
+
+/// The service-level policy.
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// The stored policy, if any.
+    async fn sla_policy(&self) -> StoreResult<Option<StoredPolicy>>;
+
+    /// Stores `spec` as version 1 if no policy is stored yet; the stored policy either way
+    /// (concurrent seeds agree on one).
+    async fn seed_sla_policy(
+        &self,
+        spec: &SlaPolicySpec,
+        at: DateTime<Utc>,
+    ) -> StoreResult<StoredPolicy>;
+
+    /// Replaces the policy if the stored version is `expected` (any version if `None`):
+    /// `Ok` with the new one (version + 1), or `Err` with the stored one, nothing written.
+    async fn replace_sla_policy(
+        &self,
+        spec: &SlaPolicySpec,
+        expected: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Result<StoredPolicy, StoredPolicy>>;
 }
 
 /// Ticket history.
@@ -439,7 +576,14 @@ pub struct PoolUsage {
 /// Everything the library needs from storage.
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + TicketStore + CommentStore + HistoryStore + OutboxStore + 'static
+    UserStore
+    + SessionStore
+    + TicketStore
+    + CommentStore
+    + HistoryStore
+    + OutboxStore
+    + PolicyStore
+    + 'static
 {
     /// Checks that the store answers (for health checks).
     async fn ping(&self) -> StoreResult<()>;

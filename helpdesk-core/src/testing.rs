@@ -26,5 +26,10 @@ pub(crate) fn ticket(creator: UserId) -> Ticket {
         due_at: Some(t0() + Duration::hours(4)),
         version: 1,
         clock_started_at: t0(),
+        sla: crate::Sla {
+            update_due_at: Some(t0() + Duration::hours(4)),
+            policy_version: 1,
+            ..crate::Sla::default()
+        },
     }
 }

@@ -897,33 +897,36 @@ async fn concurrent_staff_actions_on_one_ticket_all_succeed() {
 
 /// Business hours through the whole engine: a High ticket raised on Friday at 16:30 in Berlin
 /// with one business hour escalates on Monday at 09:30, not on Friday at 17:30; when Monday is
-/// a holiday, on Tuesday.
+/// a holiday, on Tuesday; across the end of summer time, at 09:30 of the new offset.
 #[tokio::test]
-async fn a_business_hours_policy_escalates_after_the_weekend_and_the_holiday() {
-    use helpdesk_core::business_hours::{BusinessHours, CalendarSpec};
-    for (holidays, due) in [
-        (vec![], "2026-11-30T08:30:00Z"),
-        (vec!["2026-11-30".to_owned()], "2026-12-01T08:30:00Z"),
+async fn a_business_hours_policy_escalates_after_the_weekend_the_holiday_and_the_dst_change() {
+    use helpdesk_core::sla::{SlaPolicy, SlaPolicySpec};
+    for (friday, holidays, due) in [
+        ("2026-11-27T15:30:00Z", "[]", "2026-11-30T08:30:00Z"),
+        (
+            "2026-11-27T15:30:00Z",
+            r#"["2026-11-30"]"#,
+            "2026-12-01T08:30:00Z",
+        ),
+        // Summer time ends on Sunday 25 October: Friday 16:30 is UTC+2, Monday 09:30 UTC+1.
+        ("2026-10-23T14:30:00Z", "[]", "2026-10-26T08:30:00Z"),
     ] {
-        let day = vec![["09:00".to_owned(), "17:00".to_owned()]];
-        let spec = CalendarSpec {
-            time_zone: "Europe/Berlin".into(),
-            week: ["mon", "tue", "wed", "thu", "fri"]
-                .into_iter()
-                .map(|d| (d.to_owned(), day.clone()))
-                .collect(),
-            holidays,
-        };
-        let hour = StdDuration::from_secs(3600);
-        let policy = helpdesk_core::EscalationPolicy::new(hour, 4 * hour, 24 * hour)
-            .unwrap()
-            .with_calendar(BusinessHours::try_from(&spec).unwrap());
-        let friday: DateTime<Utc> = "2026-11-27T15:30:00Z".parse().unwrap(); // 16:30 in Berlin
+        let spec: SlaPolicySpec = serde_json::from_str(&format!(
+            r#"{{"business_hours": {{"time_zone": "Europe/Berlin", "holidays": {holidays},
+                   "week": {{"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]],
+                            "wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]],
+                            "fri": [["09:00", "17:00"]]}}}},
+                "targets": {{"high": {{"update_seconds": 3600, "hours": "business"}},
+                             "medium": {{"update_seconds": 14400, "hours": "business"}},
+                             "low": {{"update_seconds": 86400, "hours": "business"}}}}}}"#
+        ))
+        .unwrap();
+        let friday: DateTime<Utc> = friday.parse().unwrap();
         let clock = ManualClock::new(friday);
         let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
         let hd = Helpdesk::builder(store)
             .clock(clock.clone())
-            .escalation_policy(policy)
+            .sla_policy(&SlaPolicy::try_from(&spec).unwrap())
             .build();
         let user = hd
             .create_user_unchecked(NewUser {
@@ -936,6 +939,7 @@ async fn a_business_hours_policy_escalates_after_the_weekend_and_the_holiday() {
         let ticket = hd.create_ticket(&user.actor(), new).await.unwrap();
         let due: DateTime<Utc> = due.parse().unwrap();
         assert_eq!(ticket.due_at, Some(due));
+        assert_eq!(ticket.sla.update_due_at, Some(due));
         let engine = hd.escalation_engine();
         let evening = friday + Duration::hours(1);
         assert!(engine.run_once(evening).await.unwrap().escalated.is_empty());
@@ -945,5 +949,6 @@ async fn a_business_hours_policy_escalates_after_the_weekend_and_the_holiday() {
             engine.run_once(due).await.unwrap().escalated,
             vec![ticket.id]
         );
+        assert!(engine.run_once(due).await.unwrap().escalated.is_empty());
     }
 }

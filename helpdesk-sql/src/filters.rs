@@ -112,6 +112,15 @@ fn push_ticket_filters_probing<D: Dialect>(
     if let Some(id) = q.created_by {
         qb.push(" AND t.created_by = ").push_bind(id.0);
     }
+    match q.breached {
+        None => {}
+        Some(true) => {
+            qb.push(" AND (t.update_breached_at IS NOT NULL OR t.resolve_breached_at IS NOT NULL)");
+        }
+        Some(false) => {
+            qb.push(" AND t.update_breached_at IS NULL AND t.resolve_breached_at IS NULL");
+        }
+    }
 }
 
 /// ` ORDER BY ...`, ties broken by id in the same direction (priorities by creation time, then
@@ -173,7 +182,8 @@ where
     let only_text = q.status.is_none()
         && q.priority.is_none()
         && q.assigned_to.is_none()
-        && q.created_by.is_none();
+        && q.created_by.is_none()
+        && q.breached.is_none();
     if let (TicketScope::All, true, Some(hits)) = (scope, only_text, D::text_hits(q)) {
         qb.push(format_args!("SELECT count(*) FROM {hits}"));
         return;

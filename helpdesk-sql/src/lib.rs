@@ -55,6 +55,7 @@ mod dialect;
 mod error;
 mod filters;
 mod outbox;
+mod policy;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,10 +1,11 @@
 //! Rows as the databases return them, and their conversion into the domain model. Time
 //! columns have the dialect's stored type `T`.
 
+use helpdesk_core::store::PauseRecord;
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::{
-    Comment, CommentId, EventId, HistoryEvent, Notification, NotificationId, Ticket, TicketId,
-    User, UserId,
+    Breach, Comment, CommentId, EventId, HistoryEvent, Notification, NotificationId, Sla, Ticket,
+    TicketId, User, UserId,
 };
 use sqlx::FromRow;
 
@@ -56,7 +57,9 @@ impl<T> UserRow<T> {
 macro_rules! ticket_columns {
     () => {
         "id, title, description, priority, status, created_by, assigned_to, created_at, \
-         updated_at, resolved_at, escalated_at, due_at, clock_started_at, version"
+         updated_at, resolved_at, escalated_at, due_at, clock_started_at, version, \
+         update_due_at, resolve_due_at, update_breach_due, update_breached_at, \
+         resolve_breach_due, resolve_breached_at, waiting_since, paused_seconds, sla_version"
     };
 }
 pub(crate) use ticket_columns;
@@ -85,6 +88,23 @@ pub(crate) struct TicketRow<T> {
     due_at: Option<T>,
     clock_started_at: T,
     version: i64,
+    update_due_at: Option<T>,
+    resolve_due_at: Option<T>,
+    update_breach_due: Option<T>,
+    update_breached_at: Option<T>,
+    resolve_breach_due: Option<T>,
+    resolve_breached_at: Option<T>,
+    waiting_since: Option<T>,
+    paused_seconds: i64,
+    sla_version: i64,
+}
+
+/// A breach from its two columns; both or neither are set.
+fn breach<D: Dialect>(due_at: Option<D::Time>, at: Option<D::Time>) -> StoreResult<Option<Breach>> {
+    Ok(match (opt_time::<D>(due_at)?, opt_time::<D>(at)?) {
+        (Some(due_at), Some(at)) => Some(Breach { due_at, at }),
+        _ => None,
+    })
 }
 
 impl<T> TicketRow<T> {
@@ -104,6 +124,15 @@ impl<T> TicketRow<T> {
             due_at: opt_time::<D>(self.due_at)?,
             version: self.version,
             clock_started_at: D::decode_time(self.clock_started_at)?,
+            sla: Sla {
+                update_due_at: opt_time::<D>(self.update_due_at)?,
+                resolve_due_at: opt_time::<D>(self.resolve_due_at)?,
+                update_breach: breach::<D>(self.update_breach_due, self.update_breached_at)?,
+                resolve_breach: breach::<D>(self.resolve_breach_due, self.resolve_breached_at)?,
+                waiting_since: opt_time::<D>(self.waiting_since)?,
+                paused_seconds: self.paused_seconds,
+                policy_version: self.sla_version,
+            },
         })
     }
 }
@@ -168,11 +197,40 @@ impl<T> EventRow<T> {
     }
 }
 
+macro_rules! pause_columns {
+    () => {
+        "ticket_id, status, started_at, started_by, ended_at, ended_by"
+    };
+}
+pub(crate) use pause_columns;
+
+#[derive(FromRow)]
+pub(crate) struct PauseRow<T> {
+    pub(crate) ticket_id: i64,
+    status: String,
+    started_at: T,
+    started_by: Option<i64>,
+    ended_at: Option<T>,
+    ended_by: Option<i64>,
+}
+
+impl<T> PauseRow<T> {
+    pub(crate) fn into_pause<D: Dialect<Time = T>>(self) -> StoreResult<PauseRecord> {
+        Ok(PauseRecord {
+            status: parse_stored(&self.status)?,
+            started_at: D::decode_time(self.started_at)?,
+            started_by: self.started_by.map(UserId),
+            ended_at: opt_time::<D>(self.ended_at)?,
+            ended_by: self.ended_by.map(UserId),
+        })
+    }
+}
+
 /// A notification joined with what its email needs.
 macro_rules! notification_select {
     () => {
         "SELECT o.id, o.recipient, o.ticket_id, t.title AS ticket_title, t.priority, \
-         c.name_email AS creator, a.name_email AS assignee, o.due_at, o.escalated_at, o.state, \
+         c.name_email AS creator, a.name_email AS assignee, o.target, o.due_at, o.escalated_at, o.state, \
          o.attempts, o.last_error, o.next_attempt_at, o.sent_at \
          FROM outbox o JOIN tickets t ON t.id = o.ticket_id JOIN users c ON c.id = t.created_by \
          LEFT JOIN users a ON a.id = t.assigned_to"
@@ -189,6 +247,7 @@ pub(crate) struct NotificationRow<T> {
     priority: i16,
     creator: String,
     assignee: Option<String>,
+    target: String,
     due_at: T,
     escalated_at: T,
     state: String,
@@ -208,6 +267,7 @@ impl<T> NotificationRow<T> {
             priority: priority(self.priority)?,
             creator: self.creator,
             assignee: self.assignee,
+            target: parse_stored(&self.target)?,
             due_at: D::decode_time(self.due_at)?,
             escalated_at: D::decode_time(self.escalated_at)?,
             state: parse_stored(&self.state)?,

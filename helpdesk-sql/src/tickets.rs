@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    ClockRestart, CommentDraft, CommentStore, HistoryStore, TicketChange, TicketDraft, TicketStore,
+    ClockRestart, CommentDraft, CommentEffect, CommentStore, DeadlineUpdate, HistoryStore,
+    PauseChange, PauseRecord, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{
@@ -19,10 +20,50 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::store_error as db;
 use crate::filters::{push_page, push_scope_ids, ticket_count, ticket_page};
 use crate::rows::{
-    CommentRow, Counted, EventRow, TicketRow, comment_columns, convert, event_columns,
-    ticket_columns,
+    CommentRow, Counted, EventRow, PauseRow, TicketRow, comment_columns, convert, event_columns,
+    pause_columns, ticket_columns,
 };
 use crate::{Dialect, SqlStore, Value, batch, sql};
+
+/// The resolution deadline unless its breach is of that same deadline, else `NULL`.
+const UNBREACHED_RESOLVE: &str = "(CASE WHEN resolve_breach_due IS NULL \
+     OR resolve_breach_due <> resolve_due_at THEN resolve_due_at END)";
+
+/// One target's part of the escalation sweep (see the crate docs).
+struct SweepPass {
+    /// The target, as history and the outbox name it.
+    target: &'static str,
+    /// Which tickets breach it at `$1`, besides `due_at <= $1`.
+    breached: &'static str,
+    /// The deadline column.
+    due: &'static str,
+    /// What escalating does to the ticket besides status, `escalated_at`, `updated_at` and
+    /// the version.
+    set: &'static str,
+}
+
+/// The update target first: a ticket whose update breach leaves a resolution deadline passed
+/// too is found again by the second pass, in the same transaction.
+const SWEEP: [SweepPass; 2] = [
+    SweepPass {
+        target: "update",
+        breached: "status IN ('open', 'in_progress') AND update_due_at <= $1 \
+                   AND update_breach_due IS NULL",
+        due: "update_due_at",
+        set: "update_breach_due = update_due_at, update_breached_at = $1, due_at = \
+              (CASE WHEN resolve_breach_due IS NULL OR resolve_breach_due <> resolve_due_at \
+               THEN resolve_due_at END)",
+    },
+    SweepPass {
+        target: "resolution",
+        breached: "status IN ('open', 'in_progress', 'escalated') AND resolve_due_at <= $1 \
+                   AND (resolve_breach_due IS NULL OR resolve_breach_due <> resolve_due_at)",
+        due: "resolve_due_at",
+        set: "resolve_breach_due = resolve_due_at, resolve_breached_at = $1, due_at = NULL, \
+              update_due_at = CASE WHEN update_breach_due IS NULL THEN NULL \
+                              ELSE update_due_at END",
+    },
+];
 
 impl<D> SqlStore<D>
 where
@@ -67,28 +108,193 @@ where
         Ok(())
     }
 
-    /// Restarts the escalation clock of a ticket; `false` if there is no such ticket.
+    /// Restarts the update clock of a ticket (see [`ClockRestart`]); `false` if there is no
+    /// such ticket.
     async fn restart_clock(
         tx: &mut Transaction<'static, D::Db>,
         ticket: TicketId,
         r: &ClockRestart,
     ) -> StoreResult<bool> {
-        let [low, medium, high] = r.due_by_rank.map(D::encode_time);
-        let updated = sqlx::query(
+        let [low, medium, high] = r.due_by_rank.map(|due| due.map(D::encode_time));
+        let restart = format!(
             "UPDATE tickets SET clock_started_at = $1, updated_at = $1, version = version + 1, \
-             due_at = CASE WHEN status IN ('open', 'in_progress') \
-                           THEN CASE priority WHEN 0 THEN $2 WHEN 1 THEN $3 ELSE $4 END END \
+             update_due_at = CASE WHEN {active} THEN {due} ELSE update_due_at END, \
+             update_breach_due = CASE WHEN {active} THEN NULL ELSE update_breach_due END, \
+             update_breached_at = CASE WHEN {active} THEN NULL ELSE update_breached_at END, \
+             due_at = CASE WHEN NOT {active} THEN due_at \
+                           WHEN {resolve} IS NULL THEN {due} \
+                           WHEN {due} IS NULL OR {resolve} < {due} THEN {resolve} \
+                           ELSE {due} END \
              WHERE id = $5",
+            active = "status IN ('open', 'in_progress')",
+            due = "(CASE priority WHEN 0 THEN $2 WHEN 1 THEN $3 ELSE $4 END)",
+            resolve = UNBREACHED_RESOLVE,
+        );
+        let updated = sqlx::query(sql(restart))
+            .bind(D::encode_time(r.at))
+            .bind(low)
+            .bind(medium)
+            .bind(high)
+            .bind(ticket.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Ok(D::rows_affected(&updated) > 0)
+    }
+
+    /// Applies a ticket change in `tx`: the new state if the version is still the expected
+    /// one, its events and its pause; `false` (nothing written) if it is not.
+    async fn apply_change(
+        tx: &mut Transaction<'static, D::Db>,
+        change: &TicketChange,
+    ) -> StoreResult<bool> {
+        let t = &change.ticket;
+        let sla = &t.sla;
+        let time = |at: Option<DateTime<Utc>>| at.map(D::encode_time);
+        let updated = sqlx::query(
+            "UPDATE tickets SET title = $1, description = $2, priority = $3, status = $4, \
+             assigned_to = $5, updated_at = $6, resolved_at = $7, escalated_at = $8, due_at = $9, \
+             clock_started_at = $10, version = version + 1, update_due_at = $11, \
+             resolve_due_at = $12, update_breach_due = $13, update_breached_at = $14, \
+             resolve_breach_due = $15, resolve_breached_at = $16, waiting_since = $17, \
+             paused_seconds = $18, sla_version = $19 WHERE id = $20 AND version = $21",
         )
-        .bind(D::encode_time(r.at))
-        .bind(low)
-        .bind(medium)
-        .bind(high)
-        .bind(ticket.0)
+        .bind(&t.title)
+        .bind(&t.description)
+        .bind(t.priority.rank())
+        .bind(t.status.as_str())
+        .bind(t.assigned_to.map(|a| a.0))
+        .bind(D::encode_time(t.updated_at))
+        .bind(time(t.resolved_at))
+        .bind(time(t.escalated_at))
+        .bind(time(t.due_at))
+        .bind(D::encode_time(t.clock_started_at))
+        .bind(time(sla.update_due_at))
+        .bind(time(sla.resolve_due_at))
+        .bind(time(sla.update_breach.map(|b| b.due_at)))
+        .bind(time(sla.update_breach.map(|b| b.at)))
+        .bind(time(sla.resolve_breach.map(|b| b.due_at)))
+        .bind(time(sla.resolve_breach.map(|b| b.at)))
+        .bind(time(sla.waiting_since))
+        .bind(sla.paused_seconds)
+        .bind(sla.policy_version)
+        .bind(t.id.0)
+        .bind(change.expected_version)
         .execute(&mut **tx)
         .await
         .map_err(db::<D>)?;
-        Ok(D::rows_affected(&updated) > 0)
+        if D::rows_affected(&updated) == 0 {
+            return Ok(false);
+        }
+        Self::insert_events(tx, t.id, &change.events).await?;
+        if let Some(pause) = &change.pause {
+            Self::move_pause(tx, t.id, pause).await?;
+        }
+        Ok(true)
+    }
+
+    /// Ends the ticket's current pause and/or starts one.
+    async fn move_pause(
+        tx: &mut Transaction<'static, D::Db>,
+        ticket: TicketId,
+        pause: &PauseChange,
+    ) -> StoreResult<()> {
+        let at = D::encode_time(pause.at);
+        let by = pause.by.map(|u| u.0);
+        if pause.ends_current {
+            sqlx::query(
+                "UPDATE ticket_pauses SET ended_at = $1, ended_by = $2 \
+                 WHERE ticket_id = $3 AND ended_at IS NULL",
+            )
+            .bind(at)
+            .bind(by)
+            .bind(ticket.0)
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        }
+        if let Some(status) = pause.starts {
+            sqlx::query(
+                "INSERT INTO ticket_pauses (ticket_id, status, started_at, started_by) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(ticket.0)
+            .bind(status.as_str())
+            .bind(at)
+            .bind(by)
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        }
+        Ok(())
+    }
+
+    /// One pass of the sweep: claims the tickets whose `pass` target is breached at `now` by
+    /// recording their events, queues their emails, escalates them. The ids escalated and how
+    /// many emails were queued.
+    async fn sweep(
+        tx: &mut Transaction<'static, D::Db>,
+        pass: &SweepPass,
+        now: D::Time,
+    ) -> StoreResult<(Vec<i64>, u64)> {
+        // 1. Claim the breached tickets by recording their events. They are read from the
+        // `due_at` index; `IS NOT NULL` keeps SQLite from choosing the status index, which
+        // walks every active ticket (0.9 ms instead of 114 ms at 1M).
+        let claim = format!(
+            "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
+             SELECT id, NULL, 'escalated', status, '{target}', $1 FROM tickets \
+             WHERE due_at IS NOT NULL AND due_at <= $1 AND {breached}{claim} \
+             RETURNING ticket_id",
+            target = pass.target,
+            breached = pass.breached,
+            claim = D::CLAIM
+        );
+        let claimed: Vec<i64> = sqlx::query_scalar(sql(claim))
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        if claimed.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        // The claimed tickets are found by id from here on: a join with the events just
+        // written let PostgreSQL, which has no statistics on them yet, compare every ticket
+        // with every event (24 s for 20,000 tickets).
+        let claimed_ids = D::encode_ids(claimed);
+        let in_claimed = D::IN_IDS_2;
+        // 2. One email per recipient: the active creator, and every other active admin.
+        let mail = format!(
+            "INSERT INTO outbox (ticket_id, user_id, recipient, target, due_at, escalated_at, \
+                                 next_attempt_at) \
+             SELECT t.id, u.id, u.email, '{target}', t.{due}, $1, $1 FROM tickets t \
+               JOIN users u ON u.id = t.created_by WHERE {in_claimed} AND u.is_active = {yes} \
+             UNION ALL \
+             SELECT t.id, a.id, a.email, '{target}', t.{due}, $1, $1 FROM tickets t \
+               CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = {yes}) a \
+              WHERE {in_claimed} AND a.id <> t.created_by",
+            target = pass.target,
+            due = pass.due,
+            yes = D::TRUE
+        );
+        let queued = sqlx::query(sql(mail))
+            .bind(now)
+            .bind(&claimed_ids)
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        // 3. Escalate them.
+        let escalate = format!(
+            "UPDATE tickets AS t SET status = 'escalated', escalated_at = $1, updated_at = $1, \
+             {set}, version = version + 1 WHERE {in_claimed} RETURNING id",
+            set = pass.set
+        );
+        let escalated: Vec<i64> = sqlx::query_scalar(sql(escalate))
+            .bind(now)
+            .bind(&claimed_ids)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Ok((escalated, D::rows_affected(&queued)))
     }
 
     async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> StoreResult<u64> {
@@ -147,7 +353,8 @@ where
             rest = after;
             let mut qb = QueryBuilder::new(
                 "INSERT INTO tickets (title, description, priority, status, created_by, \
-                 created_at, updated_at, due_at, clock_started_at) ",
+                 created_at, updated_at, due_at, clock_started_at, update_due_at, \
+                 resolve_due_at, sla_version) ",
             );
             qb.push_values(chunk, |mut row, d| {
                 let created = D::encode_time(d.created_at);
@@ -158,8 +365,11 @@ where
                     .push_bind(d.created_by.0)
                     .push_bind(created)
                     .push_bind(created)
-                    .push_bind(D::encode_time(d.due_at))
-                    .push_bind(created);
+                    .push_bind(d.due_at.map(D::encode_time))
+                    .push_bind(created)
+                    .push_bind(d.sla.update_due_at.map(D::encode_time))
+                    .push_bind(d.sla.resolve_due_at.map(D::encode_time))
+                    .push_bind(d.sla.policy_version);
             });
             qb.push(concat!(" RETURNING ", ticket_columns!()));
             let rows: Vec<TicketRow<D::Time>> = qb
@@ -280,34 +490,109 @@ where
     }
 
     async fn update_ticket(&self, change: &TicketChange) -> StoreResult<bool> {
-        let t = &change.ticket;
         let mut tx = self.write().await?;
-        let updated = sqlx::query(
-            "UPDATE tickets SET title = $1, description = $2, priority = $3, status = $4, \
-             assigned_to = $5, updated_at = $6, resolved_at = $7, escalated_at = $8, due_at = $9, \
-             clock_started_at = $10, version = version + 1 WHERE id = $11 AND version = $12",
-        )
-        .bind(&t.title)
-        .bind(&t.description)
-        .bind(t.priority.rank())
-        .bind(t.status.as_str())
-        .bind(t.assigned_to.map(|a| a.0))
-        .bind(D::encode_time(t.updated_at))
-        .bind(t.resolved_at.map(D::encode_time))
-        .bind(t.escalated_at.map(D::encode_time))
-        .bind(t.due_at.map(D::encode_time))
-        .bind(D::encode_time(t.clock_started_at))
-        .bind(t.id.0)
-        .bind(change.expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        if D::rows_affected(&updated) == 0 {
+        if !Self::apply_change(&mut tx, change).await? {
             return Ok(false);
         }
-        Self::insert_events(&mut tx, t.id, &change.events).await?;
         tx.commit().await.map_err(db::<D>)?;
         Ok(true)
+    }
+
+    async fn pauses(&self, id: TicketId) -> StoreResult<Vec<PauseRecord>> {
+        let rows: Vec<PauseRow<D::Time>> = sqlx::query_as(concat!(
+            "SELECT ",
+            pause_columns!(),
+            " FROM ticket_pauses WHERE ticket_id = $1 ORDER BY started_at, id"
+        ))
+        .bind(id.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db::<D>)?;
+        convert(rows, PauseRow::into_pause::<D>)
+    }
+
+    async fn tickets_off_policy(
+        &self,
+        policy_version: i64,
+        after: TicketId,
+        limit: u32,
+    ) -> StoreResult<Vec<(Ticket, Vec<PauseRecord>)>> {
+        let rows: Vec<TicketRow<D::Time>> = sqlx::query_as(concat!(
+            "SELECT ",
+            ticket_columns!(),
+            " FROM tickets WHERE status IN ('open', 'in_progress', 'escalated', 'waiting') \
+             AND sla_version <> $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(policy_version)
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db::<D>)?;
+        let tickets = convert(rows, TicketRow::into_ticket::<D>)?;
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = D::encode_ids(tickets.iter().map(|t| t.id.0).collect());
+        let select = format!(
+            "SELECT {} FROM ticket_pauses WHERE ticket_id IN \
+             (SELECT t.id FROM tickets t WHERE t.sla_version <> $1 AND {}) \
+             ORDER BY ticket_id, started_at, id",
+            pause_columns!(),
+            D::IN_IDS_2
+        );
+        let pauses: Vec<PauseRow<D::Time>> = sqlx::query_as(sql(select))
+            .bind(policy_version)
+            .bind(ids)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db::<D>)?;
+        let mut by_ticket: std::collections::HashMap<i64, Vec<PauseRecord>> =
+            std::collections::HashMap::new();
+        for row in pauses {
+            let ticket = row.ticket_id;
+            by_ticket
+                .entry(ticket)
+                .or_default()
+                .push(row.into_pause::<D>()?);
+        }
+        Ok(tickets
+            .into_iter()
+            .map(|t| {
+                let pauses = by_ticket.remove(&t.id.0).unwrap_or_default();
+                (t, pauses)
+            })
+            .collect())
+    }
+
+    async fn set_deadlines(&self, updates: &[DeadlineUpdate]) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let mut written = 0;
+        let time = |at: Option<DateTime<Utc>>| at.map(D::encode_time);
+        for u in updates {
+            let s = &u.sla;
+            let done = sqlx::query(
+                "UPDATE tickets SET due_at = $1, update_due_at = $2, resolve_due_at = $3, \
+                 update_breach_due = $4, update_breached_at = $5, resolve_breach_due = $6, \
+                 resolve_breached_at = $7, sla_version = $8 WHERE id = $9 AND version = $10",
+            )
+            .bind(time(u.due_at))
+            .bind(time(s.update_due_at))
+            .bind(time(s.resolve_due_at))
+            .bind(time(s.update_breach.map(|b| b.due_at)))
+            .bind(time(s.update_breach.map(|b| b.at)))
+            .bind(time(s.resolve_breach.map(|b| b.due_at)))
+            .bind(time(s.resolve_breach.map(|b| b.at)))
+            .bind(s.policy_version)
+            .bind(u.id.0)
+            .bind(u.version)
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+            written += D::rows_affected(&done);
+        }
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(written)
     }
 
     async fn delete_ticket(&self, id: TicketId) -> StoreResult<bool> {
@@ -346,64 +631,16 @@ where
     async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport> {
         let now = D::encode_time(now);
         let mut tx = self.write().await?;
-        // 1. Claim the overdue tickets by recording their events (see the crate docs). They
-        // are read from the `due_at` index; `IS NOT NULL` keeps SQLite from choosing the
-        // status index, which walks every active ticket (0.9 ms instead of 114 ms at 1M).
-        let claim = format!(
-            "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
-             SELECT id, NULL, 'escalated', status, 'escalated', $1 FROM tickets \
-             WHERE due_at IS NOT NULL AND due_at <= $1 AND status IN ('open', 'in_progress'){} \
-             RETURNING ticket_id",
-            D::CLAIM
-        );
-        let claimed: Vec<i64> = sqlx::query_scalar(sql(claim))
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        if claimed.is_empty() {
-            tx.commit().await.map_err(db::<D>)?;
-            return Ok(EscalationReport::default());
+        let mut report = EscalationReport::default();
+        for pass in &SWEEP {
+            let (escalated, queued) = Self::sweep(&mut tx, pass, now).await?;
+            report.escalated.extend(escalated.into_iter().map(TicketId));
+            report.notifications_queued += queued;
         }
-        // The claimed tickets are found by id from here on: a join with the events just
-        // written let PostgreSQL, which has no statistics on them yet, compare every ticket
-        // with every event (24 s for 20,000 tickets).
-        let claimed_ids = D::encode_ids(claimed);
-        let in_claimed = D::IN_IDS_2;
-        // 2. One email per recipient: the active creator, and every other active admin.
-        let mail = format!(
-            "INSERT INTO outbox (ticket_id, user_id, recipient, due_at, escalated_at, next_attempt_at) \
-             SELECT t.id, u.id, u.email, t.due_at, $1, $1 FROM tickets t \
-               JOIN users u ON u.id = t.created_by WHERE {in_claimed} AND u.is_active = {yes} \
-             UNION ALL \
-             SELECT t.id, a.id, a.email, t.due_at, $1, $1 FROM tickets t \
-               CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = {yes}) a \
-              WHERE {in_claimed} AND a.id <> t.created_by",
-            yes = D::TRUE
-        );
-        let queued = sqlx::query(sql(mail))
-            .bind(now)
-            .bind(&claimed_ids)
-            .execute(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-        // 3. Escalate them.
-        let escalate = format!(
-            "UPDATE tickets AS t SET status = 'escalated', escalated_at = $1, updated_at = $1, \
-             due_at = NULL, version = version + 1 WHERE {in_claimed} RETURNING id"
-        );
-        let mut escalated: Vec<i64> = sqlx::query_scalar(sql(escalate))
-            .bind(now)
-            .bind(&claimed_ids)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
         tx.commit().await.map_err(db::<D>)?;
-        escalated.sort_unstable();
-        Ok(EscalationReport {
-            escalated: escalated.into_iter().map(TicketId).collect(),
-            notifications_queued: D::rows_affected(&queued),
-        })
+        report.escalated.sort_unstable();
+        report.escalated.dedup();
+        Ok(report)
     }
 
     async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Report> {
@@ -455,12 +692,13 @@ where
     async fn insert_comment(
         &self,
         d: &CommentDraft,
-        restart: Option<&ClockRestart>,
+        effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>> {
         let mut tx = self.write().await?;
-        let exists = match restart {
-            Some(r) => Self::restart_clock(&mut tx, d.ticket_id, r).await?,
-            None => {
+        let exists = match effect {
+            CommentEffect::Restart(r) => Self::restart_clock(&mut tx, d.ticket_id, r).await?,
+            CommentEffect::Change(change) => Self::apply_change(&mut tx, change).await?,
+            CommentEffect::None => {
                 let keep = format!("SELECT 1 FROM tickets WHERE id = $1{}", D::KEEP);
                 sqlx::query(sql(keep))
                     .bind(d.ticket_id.0)

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use helpdesk_core::store::{TicketDraft, TicketStore};
 use helpdesk_core::{
-    PageRequest, Priority, Status, TicketOrdering, TicketQuery, TicketScope, UserId,
+    PageRequest, Priority, Sla, Status, TicketOrdering, TicketQuery, TicketScope, UserId,
 };
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, SqliteConnection};
@@ -49,14 +49,15 @@ async fn seeded(tickets: i64, overdue: i64) -> (SqliteStore, String) {
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
          INSERT INTO tickets (id, title, description, priority, status, created_by, assigned_to, \
-                              created_at, updated_at, due_at, clock_started_at) \
+                              created_at, updated_at, due_at, clock_started_at, update_due_at) \
          SELECT i, 'Ticket ' || i, 'Something is broken, case ' || i, i % 3, \
                 CASE WHEN i > ?1 - ?2 THEN 'open' \
                      ELSE CASE i % 5 WHEN 0 THEN 'open' WHEN 1 THEN 'in_progress' WHEN 2 THEN 'resolved' \
                                      WHEN 3 THEN 'closed' ELSE 'escalated' END END, \
                 1 + i % ?3, CASE WHEN i % 3 = 0 THEN 4 + i % 47 END, \
                 ?4 - (?1 - i) * 1000, ?4, \
-                CASE WHEN i > ?1 - ?2 THEN ?4 - 1000 WHEN i % 5 IN (0, 1) THEN ?4 + 3600000 END, ?4 - (?1 - i) * 1000 \
+                CASE WHEN i > ?1 - ?2 THEN ?4 - 1000 WHEN i % 5 IN (0, 1) THEN ?4 + 3600000 END, ?4 - (?1 - i) * 1000, \
+                CASE WHEN i > ?1 - ?2 THEN ?4 - 1000 WHEN i % 5 IN (0, 1) THEN ?4 + 3600000 END \
          FROM n",
     )
     .bind(tickets)
@@ -162,7 +163,12 @@ fn bench_writes_and_lists(c: &mut Criterion) {
                 priority: Priority::High,
                 created_by: UserId(77),
                 created_at: now(),
-                due_at: now(),
+                due_at: Some(now()),
+                sla: Sla {
+                    update_due_at: Some(now()),
+                    policy_version: 1,
+                    ..Sla::default()
+                },
             };
             store.insert_ticket(&draft).await.unwrap()
         })
@@ -240,7 +246,9 @@ fn bench_sweep(c: &mut Criterion) {
                         .await
                         .unwrap();
                     sqlx::query(
-                        "UPDATE tickets SET status = 'open', due_at = ?1 - 1000 WHERE id > ?2",
+                        "UPDATE tickets SET status = 'open', due_at = ?1 - 1000, \
+                         update_due_at = ?1 - 1000, update_breach_due = NULL, \
+                         update_breached_at = NULL WHERE id > ?2",
                     )
                     .bind(t)
                     .bind(1_000_000 - OVERDUE)

@@ -227,7 +227,8 @@ impl Database {
         let tickets_sql = format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {tickets})
              INSERT INTO tickets (title, description, priority, status, created_by, assigned_to,
-                                  created_at, updated_at, resolved_at, escalated_at, due_at, clock_started_at)
+                                  created_at, updated_at, resolved_at, escalated_at, due_at, clock_started_at,
+                                  update_due_at)
              SELECT s.topic || ' problem on floor ' || (s.i % 12),
                     'Reported from desk ' || (s.i % 97) || ': the ' || lower(s.topic)
                         || ' stopped working this morning.{filler}',
@@ -237,7 +238,8 @@ impl Database {
                     CASE WHEN s.status IN ('resolved', 'closed') THEN {created} END,
                     CASE WHEN s.status = 'escalated' THEN {created} END,
                     CASE WHEN s.status IN ('open', 'in_progress') THEN {due} END,
-                    {created}
+                    {created},
+                    CASE WHEN s.status IN ('open', 'in_progress') THEN {due} END
              FROM (SELECT i, CASE i % 8 {topic} END AS topic,
                           CASE i % 5 WHEN 0 THEN 'open' WHEN 1 THEN 'in_progress' WHEN 2 THEN 'resolved'
                                      WHEN 3 THEN 'closed' ELSE 'escalated' END AS status,
@@ -263,7 +265,7 @@ impl Database {
     async fn make_overdue(&self, options: &Options) {
         let last = options.overdue * 5 / 2;
         self.execute(&format!(
-            "UPDATE tickets SET due_at = clock_started_at
+            "UPDATE tickets SET due_at = clock_started_at, update_due_at = clock_started_at
              WHERE id <= {last} AND status IN ('open', 'in_progress')"
         ))
         .await;

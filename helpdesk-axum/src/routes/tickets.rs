@@ -60,6 +60,10 @@ struct TicketListParams {
     /// Only tickets raised by this user id.
     #[serde(default, deserialize_with = "empty_as_none")]
     created_by: Option<i64>,
+    /// `true`: only tickets with a breached service-level target (the update target since its
+    /// clock last restarted, or the resolution target); `false`: only tickets without.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    breached: Option<bool>,
     /// `created_at`, `-created_at` (default), `updated_at`, `-updated_at`, `priority`,
     /// `-priority`, `due_at` or `-due_at`.
     #[serde(default, deserialize_with = "empty_as_none")]
@@ -95,6 +99,7 @@ impl TicketListParams {
             priority: self.priority,
             assigned_to: self.assigned_to,
             created_by: self.created_by.map(UserId),
+            breached: self.breached,
             ordering: self.ordering.unwrap_or_default(),
         })
     }

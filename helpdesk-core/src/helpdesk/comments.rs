@@ -1,10 +1,14 @@
 //! A ticket's thread and its history.
 
 use super::throttle::{HOUR, throttle_key};
+use super::tickets::{OPTIMISTIC_RETRIES, back_off};
 use super::{Helpdesk, forbidden};
+use crate::changes::plan_reply;
 use crate::permissions::{Actor, can_comment};
-use crate::store::{ClockRestart, CommentDraft};
-use crate::{Comment, Error, HistoryEvent, NewComment, Page, PageRequest, Result, TicketId};
+use crate::store::{ClockRestart, CommentDraft, CommentEffect};
+use crate::{
+    Comment, Error, HistoryEvent, NewComment, Page, PageRequest, Result, Status, TicketId,
+};
 
 impl Helpdesk {
     /// A ticket's comments, oldest first.
@@ -19,7 +23,8 @@ impl Helpdesk {
     }
 
     /// Adds a comment (the creator, the assigned agent, or an admin). A comment by staff
-    /// restarts the escalation clock; the creator's own comments do not.
+    /// restarts the update clock; the creator's own comments do not, but the creator's
+    /// comment on a `waiting` ticket moves it back to `open` (and its clocks run again).
     pub async fn add_comment(
         &self,
         actor: &Actor,
@@ -33,21 +38,43 @@ impl Helpdesk {
         let key = throttle_key(&["comments", &actor.id.to_string()]);
         self.count("comments", key, self.inner.limits.comments_per_hour, HOUR)
             .await?;
-        let now = self.now();
-        let draft = CommentDraft {
-            ticket_id: id,
-            author_id: actor.id,
-            body: comment.body,
-            created_at: now,
-        };
-        let restart = actor
-            .is_staff()
-            .then(|| ClockRestart::new(&self.inner.policy, now));
-        self.inner
-            .store
-            .insert_comment(&draft, restart.as_ref())
-            .await?
-            .ok_or(Error::NotFound)
+        let mut ticket = ticket;
+        for attempt in 0..OPTIMISTIC_RETRIES {
+            if attempt > 0 {
+                back_off(attempt).await;
+                ticket = self.get_ticket(actor, id).await?;
+            }
+            let now = self.now();
+            let draft = CommentDraft {
+                ticket_id: id,
+                author_id: actor.id,
+                body: comment.body.clone(),
+                created_at: now,
+            };
+            let policy = self.policy().await?;
+            // The creator's answer to a waiting ticket reopens it; that change must not be
+            // lost to a concurrent one, so it is written only at the version it was planned on.
+            let reply = if ticket.status == Status::Waiting {
+                let pauses = self.inner.store.pauses(id).await?;
+                plan_reply(actor, &ticket, (&policy, &pauses), now)
+            } else {
+                None
+            };
+            let restart = ClockRestart::new(&policy.policy, now);
+            let effect = match &reply {
+                Some(change) => CommentEffect::Change(change),
+                None if actor.is_staff() => CommentEffect::Restart(&restart),
+                None => CommentEffect::None,
+            };
+            match self.inner.store.insert_comment(&draft, effect).await? {
+                Some(comment) => return Ok(comment),
+                None if reply.is_none() => return Err(Error::NotFound),
+                None => {}
+            }
+        }
+        Err(Error::Conflict(
+            "the ticket is being changed by others; try again".into(),
+        ))
     }
 
     /// A ticket's history, oldest first.

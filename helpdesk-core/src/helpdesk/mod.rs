@@ -3,13 +3,14 @@
 //! (administration), tickets, comments and history, notifications.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::credentials::Hashing;
 use crate::permissions::Actor;
+use crate::sla::{InForce, SlaPolicy, SlaPolicySpec};
 use crate::{
     Clock, Error, EscalationEngine, EscalationPolicy, Notifier, OutboxDispatcher, Result, Store,
     SystemClock,
@@ -19,6 +20,7 @@ use sessions::SessionCache;
 mod accounts;
 mod comments;
 mod notifications;
+mod service_levels;
 mod sessions;
 mod throttle;
 mod tickets;
@@ -41,9 +43,19 @@ impl HelpdeskBuilder {
         self
     }
 
-    /// The escalation windows (default: high 1 h, medium 4 h, low 24 h).
+    /// The escalation windows (default: high 1 h, medium 4 h, low 24 h), as the update
+    /// targets of the service-level policy the store starts with; see
+    /// [`sla_policy`](Self::sla_policy).
     pub fn escalation_policy(mut self, policy: EscalationPolicy) -> Self {
-        self.inner.policy = policy;
+        self.inner.seed = SlaPolicySpec::from(&policy);
+        self
+    }
+
+    /// The service-level policy the store starts with if it holds none yet (default: the
+    /// default [`EscalationPolicy`]). A stored policy wins: it is shared by every instance
+    /// and replaced through [`Helpdesk::replace_sla_policy`].
+    pub fn sla_policy(mut self, policy: &SlaPolicy) -> Self {
+        self.inner.seed = policy.spec().clone();
         self
     }
 
@@ -103,7 +115,8 @@ pub struct Helpdesk {
 struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    policy: EscalationPolicy,
+    seed: SlaPolicySpec,
+    policy: RwLock<Option<Arc<InForce>>>,
     session_ttl: Duration,
     throttle: LoginThrottle,
     limits: RateLimits,
@@ -115,7 +128,7 @@ impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("now", &self.clock.now())
-            .field("policy", &self.policy)
+            .field("seed_policy", &self.seed)
             .field("session_ttl", &self.session_ttl)
             .field("throttle", &self.throttle)
             .field("limits", &self.limits)
@@ -164,7 +177,8 @@ impl Helpdesk {
             inner: Inner {
                 store,
                 clock: Arc::new(SystemClock),
-                policy: EscalationPolicy::default(),
+                seed: SlaPolicySpec::from(&EscalationPolicy::default()),
+                policy: RwLock::new(None),
                 session_ttl: Duration::days(14),
                 throttle: LoginThrottle::default(),
                 limits: RateLimits::default(),
@@ -179,14 +193,13 @@ impl Helpdesk {
         &self.inner.clock
     }
 
-    /// The escalation policy.
-    pub fn escalation_policy(&self) -> &EscalationPolicy {
-        &self.inner.policy
+    /// The escalation engine over this helpdesk's store, clock and policy.
+    pub fn escalation_engine(&self) -> EscalationEngine {
+        EscalationEngine::new(self.clone())
     }
 
-    /// The escalation engine over this helpdesk's store and clock.
-    pub fn escalation_engine(&self) -> EscalationEngine {
-        EscalationEngine::new(self.inner.store.clone(), self.inner.clock.clone())
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
     }
 
     /// An outbox dispatcher delivering through `notifier`.

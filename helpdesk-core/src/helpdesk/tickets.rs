@@ -7,20 +7,20 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::throttle::{HOUR, throttle_key};
 use super::{Helpdesk, forbidden, require_admin};
-use crate::changes::{plan_assignment, plan_update};
+use crate::changes::{Planning, plan_assignment, plan_update};
 use crate::permissions::{Actor, can_view};
 use crate::store::{TicketChange, TicketDraft};
 use crate::{
-    Error, EscalationReport, NewTicket, Page, PageRequest, Report, Result, Ticket, TicketId,
-    TicketPatch, TicketQuery, UserId,
+    Error, EscalationReport, NewTicket, Page, PageRequest, Report, Result, Sla, Status, Ticket,
+    TicketId, TicketPatch, TicketQuery, UserId,
 };
 
 /// How many times a change is recomputed when another writer got there first.
-const OPTIMISTIC_RETRIES: u32 = 12;
+pub(super) const OPTIMISTIC_RETRIES: u32 = 12;
 
 /// Waits a little before recomputing a change that lost a race: a random 0 to 2^attempt
 /// milliseconds (capped at 64), so writers that collided spread out instead of colliding again.
-async fn back_off(attempt: u32) {
+pub(super) async fn back_off(attempt: u32) {
     let mut byte = [0u8; 1];
     let _ = getrandom::fill(&mut byte);
     let cap = 1u64 << attempt.min(6);
@@ -49,8 +49,16 @@ impl Helpdesk {
         self.count("tickets", key, self.inner.limits.tickets_per_hour, HOUR)
             .await?;
         let now = self.now();
+        let policy = self.policy().await?;
+        let sla = Sla {
+            update_due_at: policy.policy.update_due(new.priority, now, &[]),
+            resolve_due_at: policy.policy.resolve_due(new.priority, now, &[]),
+            policy_version: policy.version,
+            ..Sla::default()
+        };
         let draft = TicketDraft {
-            due_at: self.inner.policy.due_at(new.priority, now),
+            due_at: sla.next_due(Status::Open),
+            sla,
             title: new.title,
             description: new.description,
             priority: new.priority,
@@ -68,14 +76,15 @@ impl Helpdesk {
         }
     }
 
-    /// Reads the ticket, computes a change with `plan`, and writes it if nobody changed the
-    /// ticket meanwhile; recomputes on a lost race unless the caller pinned a version.
+    /// Reads the ticket and its pauses, computes a change with `plan` under the policy in
+    /// force, and writes it if nobody changed the ticket meanwhile; recomputes on a lost race
+    /// unless the caller pinned a version.
     async fn change_ticket(
         &self,
         actor: &Actor,
         id: TicketId,
         if_match: Option<i64>,
-        plan: impl Fn(&Ticket, DateTime<Utc>) -> Result<Option<TicketChange>>,
+        plan: impl Fn(&Ticket, Planning<'_>, DateTime<Utc>) -> Result<Option<TicketChange>>,
     ) -> Result<Ticket> {
         for attempt in 0..OPTIMISTIC_RETRIES {
             if attempt > 0 {
@@ -89,7 +98,9 @@ impl Helpdesk {
                     current: ticket.version,
                 });
             }
-            let Some(change) = plan(&ticket, self.now())? else {
+            let policy = self.policy().await?;
+            let pauses = self.inner.store.pauses(id).await?;
+            let Some(change) = plan(&ticket, (&policy, &pauses), self.now())? else {
                 return Ok(ticket);
             };
             if self.inner.store.update_ticket(&change).await? {
@@ -110,8 +121,7 @@ impl Helpdesk {
         patch: TicketPatch,
         if_match: Option<i64>,
     ) -> Result<Ticket> {
-        let policy = &self.inner.policy;
-        self.change_ticket(actor, id, if_match, |ticket, now| {
+        self.change_ticket(actor, id, if_match, |ticket, policy, now| {
             plan_update(actor, ticket, &patch, policy, now)
         })
         .await
@@ -139,8 +149,7 @@ impl Helpdesk {
                 ));
             }
         }
-        let policy = &self.inner.policy;
-        self.change_ticket(actor, id, if_match, |ticket, now| {
+        self.change_ticket(actor, id, if_match, |ticket, policy, now| {
             Ok(plan_assignment(actor, ticket, assignee, policy, now))
         })
         .await
