@@ -4,6 +4,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use helpdesk_core::Clock as _;
 use helpdesk_core::{
     Actor, AssigneeFilter, Error, Helpdesk, HistoryKind, ManualClock, NewComment, NewTicket,
     NewUser, PageRequest, PasswordChange, Priority, ProfilePatch, Registration, Role, Status,
@@ -951,4 +952,210 @@ async fn a_business_hours_policy_escalates_after_the_weekend_the_holiday_and_the
         );
         assert!(engine.run_once(due).await.unwrap().escalated.is_empty());
     }
+}
+
+fn sla_spec(json: serde_json::Value) -> helpdesk_core::sla::SlaPolicySpec {
+    serde_json::from_value(json).unwrap()
+}
+
+/// High: act within 1 h, resolve within 2 h, round the clock.
+fn high_resolves_in_two_hours() -> helpdesk_core::sla::SlaPolicySpec {
+    sla_spec(serde_json::json!({"targets": {
+        "high": {"update_seconds": 3600, "resolve_seconds": 7200},
+        "medium": {"update_seconds": 14400},
+        "low": {"update_seconds": 86400}}}))
+}
+
+/// Waiting on the customer stops both clocks; the creator's answer starts them again, the
+/// update clock afresh and the resolution clock where it stood; both targets then breach, each
+/// once, the resolution one on a ticket already escalated.
+#[tokio::test]
+async fn waiting_pauses_the_clocks_and_the_creators_answer_resumes_them() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (agent_user, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    hd.replace_sla_policy(&admin, high_resolves_in_two_hours(), None)
+        .await
+        .unwrap();
+    let t = env.ticket(&ada, "printer on fire", Priority::High).await;
+    let at = |minutes: i64| start() + Duration::minutes(minutes);
+    assert_eq!(
+        (t.sla.update_due_at, t.sla.resolve_due_at, t.due_at),
+        (Some(at(60)), Some(at(120)), Some(at(60)))
+    );
+    env.advance(10);
+    hd.assign_ticket(&admin, t.id, Some(agent_user.id), None)
+        .await
+        .unwrap();
+    env.advance(20); // minute 30
+    // The creator may not put the ticket on hold; the assignee may.
+    assert!(matches!(
+        env.set_status(&ada, &t, Status::Waiting).await,
+        Err(Error::Forbidden(_))
+    ));
+    let waiting = env.set_status(&agent, &t, Status::Waiting).await.unwrap();
+    assert_eq!(
+        (
+            waiting.due_at,
+            waiting.sla.update_due_at,
+            waiting.sla.resolve_due_at
+        ),
+        (None, None, None)
+    );
+    assert_eq!(waiting.sla.waiting_since, Some(at(30)));
+    let engine = hd.escalation_engine();
+    assert!(engine.run_once(at(600)).await.unwrap().escalated.is_empty());
+
+    env.advance(270); // minute 300: 4.5 h of waiting
+    hd.add_comment(&ada, t.id, NewComment::new("here is the log").unwrap())
+        .await
+        .unwrap();
+    let back = hd.get_ticket(&ada, t.id).await.unwrap();
+    assert_eq!(back.status, Status::Open);
+    assert_eq!(
+        (back.sla.waiting_since, back.sla.paused_seconds),
+        (None, 270 * 60)
+    );
+    // Update: 1 h from the answer. Resolution: 30 min counted before the wait, 90 left.
+    assert_eq!(
+        (back.sla.update_due_at, back.sla.resolve_due_at, back.due_at),
+        (Some(at(360)), Some(at(390)), Some(at(360)))
+    );
+    let history = hd
+        .history(&ada, t.id, PageRequest::new(1, 20).unwrap())
+        .await
+        .unwrap()
+        .items;
+    let reopened = history
+        .iter()
+        .find(|e| e.kind == HistoryKind::StatusChanged && e.to.as_deref() == Some("open"))
+        .unwrap();
+    assert_eq!(
+        (reopened.actor_id, reopened.from.as_deref()),
+        (Some(ada.id), Some("waiting"))
+    );
+
+    let update = engine.run_once(at(360)).await.unwrap();
+    assert_eq!(update.escalated, vec![t.id]);
+    let escalated = hd.get_ticket(&ada, t.id).await.unwrap();
+    assert_eq!(
+        (escalated.status, escalated.due_at),
+        (Status::Escalated, Some(at(390)))
+    );
+    assert!(engine.run_once(at(389)).await.unwrap().escalated.is_empty());
+    let resolution = engine.run_once(at(390)).await.unwrap();
+    assert_eq!(resolution.escalated, vec![t.id]);
+    assert!(
+        engine
+            .run_once(at(1000))
+            .await
+            .unwrap()
+            .escalated
+            .is_empty()
+    );
+    let after = hd.get_ticket(&ada, t.id).await.unwrap();
+    assert_eq!(after.status, Status::Escalated);
+    let targets: Vec<_> = [after.sla.update_breach, after.sla.resolve_breach]
+        .iter()
+        .map(|b| b.map(|b| b.due_at))
+        .collect();
+    assert_eq!(targets, [Some(at(360)), Some(at(390))]);
+}
+
+/// A replaced policy reaches every ticket in play at once, on this instance and (at its next
+/// sweep) on another one over the same store; stale versions and bad fields change nothing.
+#[tokio::test]
+async fn a_new_policy_recomputes_tickets_in_play_on_every_instance() {
+    let clock = ManualClock::new(start());
+    let store: std::sync::Arc<dyn helpdesk_core::Store> =
+        std::sync::Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let helpdesk = Helpdesk::builder_shared(store.clone())
+        .clock(clock.clone())
+        .build();
+    let env = Env { helpdesk, clock };
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (_, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let open = env.ticket(&ada, "open", Priority::High).await;
+    let done = env.ticket(&ada, "done", Priority::High).await;
+    env.set_status(&admin, &done, Status::Resolved)
+        .await
+        .unwrap();
+    let seeded = hd.sla_policy(&agent).await.unwrap();
+    assert_eq!(seeded.version, 1);
+    assert!(matches!(
+        hd.sla_policy(&ada).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(open.sla.resolve_due_at, None);
+
+    // A second instance over the same store, with its own cache of the policy.
+    let other = Helpdesk::builder_shared(store)
+        .clock(env.clock.clone())
+        .build();
+    assert_eq!(other.sla_policy(&agent).await.unwrap().version, 1);
+
+    let mut bad = high_resolves_in_two_hours();
+    bad.targets.low.update_seconds = 0;
+    bad.warn_at_percent = Some(100);
+    let Err(Error::Validation(errors)) = hd.replace_sla_policy(&admin, bad, None).await else {
+        panic!("a bad policy was accepted");
+    };
+    assert_eq!(errors.get("targets.low.update_seconds").len(), 1);
+    assert_eq!(errors.get("warn_at_percent").len(), 1);
+    assert!(matches!(
+        hd.replace_sla_policy(&agent, high_resolves_in_two_hours(), None)
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        hd.replace_sla_policy(&admin, high_resolves_in_two_hours(), Some(7))
+            .await,
+        Err(Error::PreconditionFailed { current: 1 })
+    ));
+    assert_eq!(
+        hd.sla_policy(&agent).await.unwrap().version,
+        1,
+        "nothing stored"
+    );
+
+    env.advance(3 * 60);
+    let v2 = hd
+        .replace_sla_policy(&admin, high_resolves_in_two_hours(), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    let now_open = hd.get_ticket(&ada, open.id).await.unwrap();
+    assert_eq!(
+        now_open.sla.resolve_due_at,
+        Some(start() + Duration::hours(2)),
+        "counted from creation"
+    );
+    assert_eq!(now_open.version, open.version, "not a change of the ticket");
+    let still_done = hd.get_ticket(&ada, done.id).await.unwrap();
+    assert_eq!(
+        still_done.sla.resolve_due_at, None,
+        "resolved tickets are paused"
+    );
+
+    // Already past both deadlines: one sweep escalates it, once.
+    let report = other
+        .escalation_engine()
+        .run_once(env.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(report.escalated, vec![open.id]);
+    assert_eq!(other.sla_policy(&agent).await.unwrap().version, 2);
+    // The other instance computes new tickets with the new policy.
+    let fresh = other
+        .create_ticket(&ada, NewTicket::new("new", "", Priority::High).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh.sla.resolve_due_at,
+        Some(env.clock.now() + Duration::hours(2))
+    );
 }
