@@ -152,7 +152,7 @@ impl EscalationEngine {
     /// same transaction. First picks up a policy another instance stored since the last run
     /// (and recomputes the deadlines it moves), so the sweep compares current deadlines.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
-        self.helpdesk.refresh_sla_policy().await?;
+        self.helpdesk.sync_sla_policy().await?;
         let report = self.helpdesk.store().escalate_overdue(now).await?;
         metrics::counter!(crate::metrics::ESCALATIONS).increment(report.escalated.len() as u64);
         metrics::counter!(crate::metrics::NOTIFICATIONS_QUEUED)

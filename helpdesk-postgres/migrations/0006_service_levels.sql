@@ -16,6 +16,11 @@ ALTER TABLE tickets
     ADD COLUMN sla_version         bigint NOT NULL DEFAULT 1;
 UPDATE tickets SET update_due_at = due_at WHERE status IN ('open', 'in_progress');
 
+-- The tickets in play by the version of the policy that computed their deadlines: after a new
+-- policy, and at every sweep, the stale ones are found here without reading the others.
+CREATE INDEX tickets_policy_version ON tickets (sla_version, id)
+    WHERE status IN ('open', 'in_progress', 'escalated', 'waiting');
+
 -- The stints in which a ticket's clocks stood still: waiting on the customer, resolved, closed.
 CREATE TABLE ticket_pauses (
     id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

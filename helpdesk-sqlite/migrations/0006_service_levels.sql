@@ -69,6 +69,11 @@ WHEN old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
     INSERT INTO tickets_search (rowid, title, description) VALUES (new.id, new.title, new.description);
 END;
 
+-- The tickets in play by the version of the policy that computed their deadlines: after a new
+-- policy, and at every sweep, the stale ones are found here without reading the others.
+CREATE INDEX tickets_policy_version ON tickets (sla_version, id)
+    WHERE status IN ('open', 'in_progress', 'escalated', 'waiting');
+
 -- The stints in which a ticket's clocks stood still: waiting on the customer, resolved, closed.
 CREATE TABLE ticket_pauses (
     id         INTEGER PRIMARY KEY,

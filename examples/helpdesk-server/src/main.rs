@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use helpdesk_core::sla::SlaPolicySpec;
 use helpdesk_core::{
     AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, RateLimits, Registration, Store,
 };
@@ -277,12 +278,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
 /// The helpdesk the settings describe, on its store.
 async fn helpdesk(settings: &Settings) -> Result<Helpdesk, Failure> {
-    let policy = EscalationPolicy::new(
-        settings.escalate_high,
-        settings.escalate_medium,
-        settings.escalate_low,
-    )
-    .map_err(|e| bad_setting(format!("escalation windows: {e}")))?;
+    let policy = escalation_policy(settings)?;
     if settings.sweep_interval.is_zero() {
         return Err(bad_setting("the sweep interval must be more than zero"));
     }
@@ -301,6 +297,16 @@ async fn helpdesk(settings: &Settings) -> Result<Helpdesk, Failure> {
         .password_hashing(hashing_slots, settings.hashing_wait)
         .session_cache(settings.session_cache)
         .build())
+}
+
+/// The escalation windows of the settings: the policy a new database starts with.
+fn escalation_policy(settings: &Settings) -> Result<EscalationPolicy, Failure> {
+    EscalationPolicy::new(
+        settings.escalate_high,
+        settings.escalate_medium,
+        settings.escalate_low,
+    )
+    .map_err(|e| bad_setting(format!("escalation windows: {e}")))
 }
 
 /// The API the settings describe.
@@ -398,6 +404,18 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
             Some((metrics.router(helpdesk.clone()), own))
         }
     };
+    let policy = helpdesk
+        .sync_sla_policy()
+        .await
+        .map_err(|e| Failure(1, format!("cannot read the service-level policy: {e}")))?;
+    if policy.version == 1 && policy.spec == SlaPolicySpec::from(&escalation_policy(settings)?) {
+        tracing::info!("service-level policy: the HELPDESK_ESCALATE_* windows (version 1)");
+    } else {
+        tracing::info!(
+            version = policy.version,
+            "service-level policy: the one stored (HELPDESK_ESCALATE_* only seed a new database)"
+        );
+    }
     let engine = helpdesk.escalation_engine().spawn(settings.sweep_interval);
     let outbox = helpdesk
         .outbox_dispatcher(notifier)

@@ -1,5 +1,6 @@
-//! Three real server processes on one PostgreSQL database: 300 overdue tickets escalate once
-//! each, and each recipient gets each email once, through a real SMTP server. Runs when
+//! Three real server processes on one PostgreSQL database: a policy stored through one reaches
+//! all three, 300 tickets breach each of their two targets (update and resolution) once, and
+//! each recipient gets each email once, through a real SMTP server. Runs when
 //! `HELPDESK_TEST_POSTGRES_URL` is set (CI sets it); otherwise it is reported as ignored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -99,15 +100,22 @@ async fn three_instances_escalate_and_mail_each_ticket_once() {
         post(&agent, &format!("{}/auth/register", bases[0]), None, json!({"email": "ada@example.com", "password": "correct horse", "first_name": "Ada", "last_name": "L"}));
         let login = post(&agent, &format!("{}/auth/login", bases[1]), None, json!({"email": "ada@example.com", "password": "correct horse"}));
         let token = login["token"].as_str().unwrap().to_owned();
+        let admin = post(&agent, &format!("{}/auth/login", bases[2]), None, json!({"email": "boss@example.com", "password": "boss password"}));
+        let admin = admin["token"].as_str().unwrap().to_owned();
+        // One instance stores a resolution target; the others learn of it at their next sweep
+        // and recompute the tickets they raised meanwhile with the seeded policy.
+        let policy = json!({"targets": {
+            "high": {"update_seconds": 3, "resolve_seconds": 6},
+            "medium": {"update_seconds": 14400}, "low": {"update_seconds": 86400}}});
+        let stored: Value = agent.put(format!("{}/sla", bases[2])).header("Authorization", format!("Bearer {admin}")).send_json(policy).unwrap().body_mut().read_json().unwrap();
+        assert_eq!(stored["version"], 2, "{stored}");
         for i in 0..TICKETS {
             post(&agent, &format!("{}/tickets", bases[i % 3]), Some(&token), json!({"title": format!("ticket {i}"), "priority": "high"}));
         }
-        let admin = post(&agent, &format!("{}/auth/login", bases[2]), None, json!({"email": "boss@example.com", "password": "boss password"}));
-        let admin = admin["token"].as_str().unwrap().to_owned();
         let started = Instant::now();
         loop {
             let report: Value = agent.get(format!("{}/reports/last7days", bases[0])).header("Authorization", format!("Bearer {admin}")).call().unwrap().body_mut().read_json().unwrap();
-            if report["escalated"].as_u64() >= Some(TICKETS as u64) {
+            if report["escalated"].as_u64() >= Some(2 * TICKETS as u64) {
                 return report;
             }
             assert!(started.elapsed() < Duration::from_secs(60), "not all escalated: {report}");
@@ -117,27 +125,34 @@ async fn three_instances_escalate_and_mail_each_ticket_once() {
     .await
     .unwrap();
     assert_eq!(
-        report["escalated"], TICKETS,
-        "each ticket escalated exactly once"
+        report["escalated"],
+        2 * TICKETS,
+        "each ticket breached each target exactly once"
     );
 
-    let mail = sink.wait_for(2 * TICKETS, Duration::from_secs(60)).await;
+    let mail = sink.wait_for(4 * TICKETS, Duration::from_secs(60)).await;
     assert!(
-        mail.len() >= 2 * TICKETS,
+        mail.len() >= 4 * TICKETS,
         "only {} emails arrived",
         mail.len()
     );
     tokio::time::sleep(Duration::from_secs(2)).await; // room for a duplicate to show up
-    let mut per_email: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut per_email: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for m in sink.received() {
+        let target = m
+            .body()
+            .lines()
+            .find(|l| l.starts_with("Target:"))
+            .unwrap_or_default()
+            .to_owned();
         *per_email
-            .entry((m.to.join(","), m.header("Subject").unwrap()))
+            .entry((m.to.join(","), m.header("Subject").unwrap(), target))
             .or_default() += 1;
     }
     assert_eq!(
         per_email.len(),
-        2 * TICKETS,
-        "the creator and the admin for each ticket"
+        4 * TICKETS,
+        "the creator and the admin, for each target of each ticket"
     );
     assert!(
         per_email.values().all(|n| *n == 1),

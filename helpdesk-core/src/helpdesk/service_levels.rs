@@ -17,7 +17,7 @@ impl Helpdesk {
     /// The service-level policy in force (agents and admins), as stored.
     pub async fn sla_policy(&self, actor: &Actor) -> Result<StoredPolicy> {
         require_staff(actor)?;
-        self.refresh_sla_policy().await
+        self.sync_sla_policy().await
     }
 
     /// Replaces the service-level policy (admins): checks every field (a
@@ -44,11 +44,11 @@ impl Helpdesk {
                 current: current.version,
             })?;
         tracing::info!(version = stored.version, "service-level policy replaced");
-        self.put_in_force(InForce {
+        let in_force = self.put_in_force(InForce {
             policy,
             version: stored.version,
-        })
-        .await?;
+        });
+        self.recompute(&in_force).await?;
         Ok(stored)
     }
 
@@ -58,7 +58,7 @@ impl Helpdesk {
         if let Some(in_force) = self.cached_policy() {
             return Ok(in_force);
         }
-        self.refresh_sla_policy().await?;
+        self.sync_sla_policy().await?;
         self.cached_policy()
             .ok_or_else(|| Error::Store("no service-level policy in force".into()))
     }
@@ -71,11 +71,12 @@ impl Helpdesk {
             .clone()
     }
 
-    /// Reads the stored policy (seeding it if there is none) and, if its version is not the
-    /// one in force here, puts it in force and recomputes the deadlines computed with another.
-    /// The escalation engine calls it before every sweep, which is how a policy stored by
-    /// another instance reaches this one.
-    pub(crate) async fn refresh_sla_policy(&self) -> Result<StoredPolicy> {
+    /// Reads the stored policy (storing the builder's as version 1 if there is none) and, if
+    /// its version is not the one in force here, puts it in force and recomputes the
+    /// deadlines another version computed. The escalation engine calls it before every sweep,
+    /// which is how a policy stored by another instance reaches this one; hosts may call it at
+    /// start-up, to fail early and to say which policy is in force.
+    pub async fn sync_sla_policy(&self) -> Result<StoredPolicy> {
         let store = &self.inner.store;
         let stored = match store.sla_policy().await? {
             Some(stored) => stored,
@@ -85,34 +86,44 @@ impl Helpdesk {
                 stored
             }
         };
-        if self.cached_policy().map(|p| p.version) != Some(stored.version) {
-            let policy = SlaPolicy::try_from(&stored.spec).map_err(|e| {
-                Error::Store(format!("the stored service-level policy is not valid: {e}").into())
-            })?;
-            self.put_in_force(InForce {
-                policy,
-                version: stored.version,
-            })
-            .await?;
-        }
+        let in_force = match self.cached_policy() {
+            Some(in_force) if in_force.version >= stored.version => in_force,
+            _ => {
+                let policy = SlaPolicy::try_from(&stored.spec).map_err(|e| {
+                    let message = format!("the stored service-level policy is not valid: {e}");
+                    Error::Store(message.into())
+                })?;
+                self.put_in_force(InForce {
+                    policy,
+                    version: stored.version,
+                })
+            }
+        };
+        self.recompute(&in_force).await?;
         Ok(stored)
     }
 
-    /// Puts a policy in force here (unless a newer one already is) and recomputes every
-    /// ticket still in play whose deadlines another version computed.
-    async fn put_in_force(&self, in_force: InForce) -> Result<()> {
-        let in_force = Arc::new(in_force);
-        {
-            let mut slot = self
-                .inner
-                .policy
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if slot.as_ref().is_some_and(|p| p.version > in_force.version) {
-                return Ok(());
+    /// Puts a policy in force here, unless a newer one already is; the one in force.
+    fn put_in_force(&self, in_force: InForce) -> Arc<InForce> {
+        let mut slot = self
+            .inner
+            .policy
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match slot.as_ref() {
+            Some(current) if current.version >= in_force.version => current.clone(),
+            _ => {
+                let in_force = Arc::new(in_force);
+                *slot = Some(in_force.clone());
+                in_force
             }
-            *slot = Some(in_force.clone());
         }
+    }
+
+    /// Recomputes the deadlines of every ticket in play that an older version computed: all
+    /// of them after a new policy; now and then one that a change planned with the old
+    /// policy wrote while the new one was put in force.
+    async fn recompute(&self, in_force: &InForce) -> Result<()> {
         let mut after = TicketId(0);
         let mut written = 0;
         loop {
