@@ -8,10 +8,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use utoipa::Modify;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ArrayItems, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi, RefOr, Server};
+use utoipa::openapi::{OpenApi, RefOr, Required, Server};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::Config;
 
@@ -135,6 +135,24 @@ pub(crate) fn document_if_match(openapi: &mut OpenApi) {
                 .schema_type(Type::String)
                 .pattern(Some(IF_MATCH_PATTERN));
             parameter.schema = Some(schema.into());
+        }
+    }
+}
+
+/// Marks every optional query parameter `allowEmptyValue`: the server reads `?status=` as no
+/// filter, like a parameter left out, and the document says so without widening each schema
+/// (which would give generated clients a string-or-enum type). utoipa has no field for the
+/// keyword any more, so it goes in as an extension key.
+pub(crate) fn document_empty_query_values(openapi: &mut OpenApi) {
+    for (_, operation) in operations(openapi) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            if let RefOr::T(parameter) = parameter
+                && parameter.parameter_in == ParameterIn::Query
+                && parameter.required == Required::False
+            {
+                let extensions = parameter.extensions.get_or_insert_with(Default::default);
+                extensions.insert("allowEmptyValue".into(), true.into());
+            }
         }
     }
 }

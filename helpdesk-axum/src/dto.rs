@@ -2,7 +2,8 @@
 #![allow(missing_docs)] // the fields are the wire contract, documented in the OpenAPI document and docs/api.md
 
 use chrono::{DateTime, Utc};
-use helpdesk_core::sla::{SlaPolicySpec, Target};
+use helpdesk_core::business_hours::CalendarSpec;
+use helpdesk_core::sla::{SlaPolicySpec, Target, TargetsSpec};
 use helpdesk_core::store::StoredPolicy;
 use helpdesk_core::{
     Comment, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report, Role,
@@ -130,8 +131,11 @@ impl From<Sla> for SlaOut {
     }
 }
 
-/// The service-level policy in force, with its version (also the `ETag`).
+/// The service-level policy: what `GET /sla` answers and `PUT /sla` takes. `version` (also the
+/// `ETag`) and `updated_at` are read-only: a document read, edited and put back is accepted, and
+/// they are ignored (`If-Match` is the precondition). Any other unknown field is refused.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "business_hours": {"time_zone": "Europe/Berlin",
         "week": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "12:30"], ["13:30", "17:00"]],
@@ -144,21 +148,62 @@ impl From<Sla> for SlaOut {
     "warn_at_percent": 80, "remind_every_seconds": null, "max_reminders": 0,
     "version": 2, "updated_at": "2026-11-27T09:00:00Z"
 }))]
-pub struct SlaPolicyOut {
-    #[serde(flatten)]
-    pub policy: SlaPolicySpec,
-    /// Grows by one on every replacement; also the `ETag`.
-    pub version: i64,
-    /// When it was stored.
-    pub updated_at: DateTime<Utc>,
+pub struct SlaPolicyDoc {
+    /// The calendar of `hours: business` targets; null: every target counts always.
+    #[serde(default)]
+    pub business_hours: Option<CalendarSpec>,
+    pub targets: TargetsSpec,
+    /// Warn when a target's counted time reaches this share of it; null: never.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 99)]
+    pub warn_at_percent: Option<u8>,
+    /// While a ticket stays escalated, remind every this many counted seconds; null: never.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 31622400)]
+    pub remind_every_seconds: Option<u64>,
+    /// At most this many reminders per escalation.
+    #[serde(default)]
+    #[schema(maximum = 100)]
+    pub max_reminders: u32,
+    /// Grows by one on every replacement.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// When the policy was stored.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
-impl From<StoredPolicy> for SlaPolicyOut {
+impl From<StoredPolicy> for SlaPolicyDoc {
     fn from(p: StoredPolicy) -> Self {
+        let SlaPolicySpec {
+            business_hours,
+            targets,
+            warn_at_percent,
+            remind_every_seconds,
+            max_reminders,
+        } = p.spec;
         Self {
-            policy: p.spec,
-            version: p.version,
-            updated_at: p.updated_at,
+            business_hours,
+            targets,
+            warn_at_percent,
+            remind_every_seconds,
+            max_reminders,
+            version: Some(p.version),
+            updated_at: Some(p.updated_at),
+        }
+    }
+}
+
+impl From<SlaPolicyDoc> for SlaPolicySpec {
+    fn from(d: SlaPolicyDoc) -> Self {
+        Self {
+            business_hours: d.business_hours,
+            targets: d.targets,
+            warn_at_percent: d.warn_at_percent,
+            remind_every_seconds: d.remind_every_seconds,
+            max_reminders: d.max_reminders,
         }
     }
 }

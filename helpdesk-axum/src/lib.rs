@@ -269,6 +269,7 @@ fn split(routes: OpenApiRouter<AppState>) -> (Router<AppState>, utoipa::openapi:
     let (router, mut openapi) = routes.split_for_parts();
     docs::document_unavailable(&mut openapi);
     docs::document_if_match(&mut openapi);
+    docs::document_empty_query_values(&mut openapi);
     docs::document_page_items(&mut openapi);
     (router, openapi)
 }

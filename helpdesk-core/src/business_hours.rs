@@ -47,11 +47,34 @@ pub struct CalendarSpec {
     /// `mon` .. `sun` to `[["09:00", "12:30"], ["13:30", "17:00"]]`: local opening intervals,
     /// `"24:00"` may end one; a missing day is closed.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, Vec<Vec<String>>>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = week_schema))]
     pub week: BTreeMap<String, Vec<[String; 2]>>,
     /// Local dates closed all day: `2026-12-24`, ...
     #[serde(default)]
     pub holidays: Vec<String>,
+}
+
+/// The schema of [`CalendarSpec::week`]: day names to lists of `["HH:MM", "HH:MM"]` pairs.
+#[cfg(feature = "openapi")]
+fn week_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+    let time = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"));
+    let pair = ArrayBuilder::new()
+        .items(time)
+        .min_items(Some(2))
+        .max_items(Some(2));
+    let day = ArrayBuilder::new().items(pair);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(DAYS)),
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(day.into())))
+        .build()
 }
 
 /// One opening interval of a day: minutes since local midnight, `end` up to 1440 (`24:00`).

@@ -93,18 +93,6 @@ pub struct TargetsSpec {
 
 /// A service-level policy as written (`GET/PUT /api/sla`, a form, code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({
-    "business_hours": {"time_zone": "Europe/Berlin",
-        "week": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "12:30"], ["13:30", "17:00"]],
-                 "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]},
-        "holidays": ["2026-12-24", "2026-12-25"]},
-    "targets": {
-        "high": {"update_seconds": 3600, "resolve_seconds": 28800, "hours": "always"},
-        "medium": {"update_seconds": 14400, "resolve_seconds": null, "hours": "business"},
-        "low": {"update_seconds": 86400, "resolve_seconds": null, "hours": "business"}},
-    "warn_at_percent": 80, "remind_every_seconds": null, "max_reminders": 0
-})))]
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicySpec {
     /// The calendar of `hours: business` targets; `None`: every target counts always.
@@ -114,15 +102,12 @@ pub struct SlaPolicySpec {
     pub targets: TargetsSpec,
     /// Warn when a target's counted time reaches this share of it (1 to 99); `None`: never.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99))]
     pub warn_at_percent: Option<u8>,
     /// While a ticket stays escalated, remind every this many counted seconds; `None`: never.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 31622400))]
     pub remind_every_seconds: Option<u64>,
     /// At most this many reminders per escalation.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub max_reminders: u32,
 }
 

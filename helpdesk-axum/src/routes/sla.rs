@@ -3,13 +3,12 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use helpdesk_core::sla::SlaPolicySpec;
 use helpdesk_core::store::StoredPolicy;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::dto::SlaPolicyOut;
+use crate::dto::SlaPolicyDoc;
 use crate::extract::{IfMatch, Json, etag};
 use crate::problem::ApiResult;
 
@@ -21,7 +20,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 fn with_etag(policy: StoredPolicy) -> impl IntoResponse {
     (
         [(header::ETAG, etag(policy.version))],
-        axum::Json(SlaPolicyOut::from(policy)),
+        axum::Json(SlaPolicyDoc::from(policy)),
     )
 }
 
@@ -32,7 +31,7 @@ fn with_etag(policy: StoredPolicy) -> impl IntoResponse {
 /// waits on the customer or is resolved), each counted always or in business hours.
 #[utoipa::path(get, path = "/sla", tag = "sla", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The policy.", body = SlaPolicyOut, headers(("ETag" = String, description = "The policy's version"))),
+        (status = 200, description = "The policy.", body = SlaPolicyDoc, headers(("ETag" = String, description = "The policy's version"))),
         (status = 401, response = crate::problem::Unauthorized),
         (status = 403, response = crate::problem::Forbidden),
     ))]
@@ -49,10 +48,10 @@ async fn get_sla_policy(
 /// on the database, and the deadlines of every ticket in play are recomputed from their clock
 /// starts and pauses before the answer; a ticket now past a deadline escalates at the next
 /// sweep. With `If-Match`, only if the policy is still at that version.
-#[utoipa::path(put, path = "/sla", tag = "sla", security(("bearer" = [])), request_body = SlaPolicySpec,
+#[utoipa::path(put, path = "/sla", tag = "sla", security(("bearer" = [])), request_body = SlaPolicyDoc,
     params(("If-Match" = Option<String>, Header, description = "ETags from earlier responses, e.g. \"3\", or `*`; well-formed tags that name no version of the policy get 412, a malformed value 400")),
     responses(
-        (status = 200, description = "The policy now in force.", body = SlaPolicyOut, headers(("ETag" = String, description = "The policy's version"))),
+        (status = 200, description = "The policy now in force.", body = SlaPolicyDoc, headers(("ETag" = String, description = "The policy's version"))),
         (status = 400, response = crate::problem::BadRequest),
         (status = 401, response = crate::problem::Unauthorized),
         (status = 403, response = crate::problem::Forbidden),
@@ -64,12 +63,12 @@ async fn replace_sla_policy(
     State(s): State<AppState>,
     Auth(who): Auth,
     if_match: Option<IfMatch>,
-    Json(body): Json<SlaPolicySpec>,
+    Json(body): Json<SlaPolicyDoc>,
 ) -> ApiResult<impl IntoResponse> {
     let version = if_match.and_then(|m| m.0);
     Ok(with_etag(
         s.helpdesk
-            .replace_sla_policy(&who.actor, body, version)
+            .replace_sla_policy(&who.actor, body.into(), version)
             .await?,
     ))
 }
