@@ -176,6 +176,7 @@ fn resolution(before: &Ticket) -> TicketChange {
         n.status = Status::Resolved;
         n.due_at = None;
         n.sla.update_due_at = None;
+        n.sla.policy_version = 0;
     };
     change(before, resolve, vec![])
 }

@@ -284,7 +284,8 @@ pub struct Sla {
     pub waiting_since: Option<DateTime<Utc>>,
     /// Wall-clock seconds spent waiting, over the waits that have ended.
     pub paused_seconds: i64,
-    /// The version of the policy these deadlines were computed with.
+    /// The version of the policy these deadlines were computed with; 0 while the clocks stand
+    /// still (`waiting`, `resolved`, `closed`), when there are none.
     #[serde(skip)]
     pub policy_version: i64,
 }

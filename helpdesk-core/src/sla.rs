@@ -255,10 +255,16 @@ pub(crate) struct InForce {
 }
 
 impl InForce {
-    /// Sets the ticket's deadlines (see [`SlaPolicy::apply`]) and marks them with this version.
+    /// Sets the ticket's deadlines (see [`SlaPolicy::apply`]) and marks them with this version,
+    /// or with 0 if the ticket is out of play (its clocks stand still, it has no deadlines under
+    /// any version: whatever policy is in force when they resume computes them).
     pub(crate) fn apply(&self, ticket: &mut Ticket, pauses: &[Pause]) {
         self.policy.apply(ticket, pauses);
-        ticket.sla.policy_version = self.version;
+        ticket.sla.policy_version = if ticket.status.counts() {
+            self.version
+        } else {
+            0
+        };
     }
 }
 

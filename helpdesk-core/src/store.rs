@@ -410,9 +410,9 @@ pub trait TicketStore: Send + Sync {
     async fn pauses(&self, id: TicketId) -> StoreResult<Vec<PauseRecord>>;
 
     /// Up to `limit` tickets in `open`, `in_progress`, `escalated` or `waiting` whose
-    /// deadlines were computed with a policy version below `policy_version`, with ids above
-    /// `after`, by id; each with its pauses by start. Called before every sweep: it should
-    /// cost next to nothing when there are none (an index of those tickets by version).
+    /// deadlines were computed with a policy version above 0 and below `policy_version`, with
+    /// ids above `after`, by id; each with its pauses by start. Called before every sweep: it
+    /// should cost next to nothing when there are none (an index of tickets by version).
     async fn tickets_off_policy(
         &self,
         policy_version: i64,

@@ -12,14 +12,18 @@ ALTER TABLE tickets
     ADD COLUMN resolve_breached_at timestamptz,
     ADD COLUMN waiting_since       timestamptz,
     ADD COLUMN paused_seconds      bigint NOT NULL DEFAULT 0,
-    -- Tickets so far were computed with the escalation windows, which seed policy version 1.
+    -- The policy version that computed the deadlines; 0 for a ticket out of play, which has
+    -- none. Tickets so far were computed with the escalation windows, which seed version 1.
     ADD COLUMN sla_version         bigint NOT NULL DEFAULT 1;
 UPDATE tickets SET update_due_at = due_at WHERE status IN ('open', 'in_progress');
+-- A ticket out of play has no deadlines under any policy version.
+UPDATE tickets SET sla_version = 0 WHERE status IN ('resolved', 'closed');
 
--- The tickets in play by the version of the policy that computed their deadlines: after a new
--- policy, and at every sweep, the stale ones are found here without reading the others.
-CREATE INDEX tickets_policy_version ON tickets (sla_version, id)
-    WHERE status IN ('open', 'in_progress', 'escalated', 'waiting');
+-- Tickets by the version of the policy that computed their deadlines (0: none, as a ticket that
+-- waits, is resolved or closed has none): after a new policy, and at every sweep, the stale ones
+-- are found here without reading the others. Not partial on the status: the sweep changes
+-- statuses, and would have to rewrite every entry it touched.
+CREATE INDEX tickets_policy_version ON tickets (sla_version);
 
 -- The stints in which a ticket's clocks stood still: waiting on the customer, resolved, closed.
 CREATE TABLE ticket_pauses (

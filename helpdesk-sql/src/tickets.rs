@@ -520,11 +520,12 @@ where
         let rows: Vec<TicketRow<D::Time>> = sqlx::query_as(concat!(
             "SELECT ",
             ticket_columns!(),
-            // From the partial index of tickets in play by policy version, which holds only
-            // the stale ones, so the check every sweep makes costs next to nothing (`+id`
-            // keeps SQLite from walking the whole table by id instead).
-            " FROM tickets WHERE status IN ('open', 'in_progress', 'escalated', 'waiting') \
-             AND sla_version < $1 AND +id > $2 ORDER BY +id LIMIT $3"
+            // From the index by policy version, where the stale ones are a short range (0 is
+            // out of play), so the check every sweep makes costs next to nothing (`+id` keeps
+            // SQLite from walking the whole table by id instead).
+            " FROM tickets WHERE sla_version > 0 AND sla_version < $1 \
+             AND status IN ('open', 'in_progress', 'escalated', 'waiting') \
+             AND +id > $2 ORDER BY +id LIMIT $3"
         ))
         .bind(policy_version)
         .bind(after.0)
@@ -539,7 +540,7 @@ where
         let ids = D::encode_ids(tickets.iter().map(|t| t.id.0).collect());
         let select = format!(
             "SELECT {} FROM ticket_pauses WHERE ticket_id IN \
-             (SELECT t.id FROM tickets t WHERE t.sla_version < $1 AND {}) \
+             (SELECT t.id FROM tickets t WHERE t.sla_version > 0 AND t.sla_version < $1 AND {}) \
              ORDER BY ticket_id, started_at, id",
             pause_columns!(),
             D::IN_IDS_2

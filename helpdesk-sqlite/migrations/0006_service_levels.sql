@@ -33,15 +33,17 @@ CREATE TABLE tickets_new (
     resolve_breached_at INTEGER,
     waiting_since       INTEGER,
     paused_seconds      INTEGER NOT NULL DEFAULT 0,
-    -- Tickets so far were computed with the escalation windows, which seed policy version 1.
+    -- The policy version that computed the deadlines; 0 for a ticket out of play, which has
+    -- none. Tickets so far were computed with the escalation windows, which seed version 1.
     sla_version         INTEGER NOT NULL DEFAULT 1
 );
 INSERT INTO tickets_new (id, title, description, priority, status, created_by, assigned_to,
                          created_at, updated_at, resolved_at, escalated_at, due_at,
-                         clock_started_at, version, update_due_at)
+                         clock_started_at, version, update_due_at, sla_version)
 SELECT id, title, description, priority, status, created_by, assigned_to, created_at,
        updated_at, resolved_at, escalated_at, due_at, clock_started_at, version,
-       CASE WHEN status IN ('open', 'in_progress') THEN due_at END
+       CASE WHEN status IN ('open', 'in_progress') THEN due_at END,
+       CASE WHEN status IN ('resolved', 'closed') THEN 0 ELSE 1 END
   FROM tickets;
 DROP TABLE tickets;
 ALTER TABLE tickets_new RENAME TO tickets;
@@ -69,10 +71,11 @@ WHEN old.title IS NOT new.title OR old.description IS NOT new.description BEGIN
     INSERT INTO tickets_search (rowid, title, description) VALUES (new.id, new.title, new.description);
 END;
 
--- The tickets in play by the version of the policy that computed their deadlines: after a new
--- policy, and at every sweep, the stale ones are found here without reading the others.
-CREATE INDEX tickets_policy_version ON tickets (sla_version, id)
-    WHERE status IN ('open', 'in_progress', 'escalated', 'waiting');
+-- Tickets by the version of the policy that computed their deadlines (0: none, as a ticket that
+-- waits, is resolved or closed has none): after a new policy, and at every sweep, the stale ones
+-- are found here without reading the others. Not partial on the status: the sweep changes
+-- statuses, and would have to rewrite every entry it touched.
+CREATE INDEX tickets_policy_version ON tickets (sla_version);
 
 -- The stints in which a ticket's clocks stood still: waiting on the customer, resolved, closed.
 CREATE TABLE ticket_pauses (
