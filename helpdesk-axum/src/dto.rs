@@ -282,11 +282,15 @@ impl From<HistoryEvent> for EventOut {
 
 /// A queued escalation email.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": 5, "recipient": "boss@example.com", "ticket_id": 42, "state": "failed", "attempts": 10, "last_error": "Connection refused (os error 111)", "next_attempt_at": "2026-11-26T11:00:00Z", "sent_at": null}))]
+#[schema(example = json!({"id": 5, "recipient": "boss@example.com", "ticket_id": 42, "target": "update", "due_at": "2026-11-26T10:00:00Z", "state": "failed", "attempts": 10, "last_error": "Connection refused (os error 111)", "next_attempt_at": "2026-11-26T11:00:00Z", "sent_at": null}))]
 pub struct NotificationOut {
     pub id: i64,
     pub recipient: String,
     pub ticket_id: i64,
+    /// The target whose deadline passed.
+    pub target: Target,
+    /// That deadline.
+    pub due_at: DateTime<Utc>,
     pub state: NotificationState,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -300,6 +304,8 @@ impl From<Notification> for NotificationOut {
             id: n.id.0,
             recipient: n.recipient,
             ticket_id: n.ticket_id.0,
+            target: n.target,
+            due_at: n.due_at,
             state: n.state,
             attempts: n.attempts,
             last_error: n.last_error,

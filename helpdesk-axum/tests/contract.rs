@@ -584,7 +584,13 @@ async fn reports_escalations_notifications_and_health() {
         json!({"opened": 1, "resolved": 0, "escalated": 1})
     );
     let pending = api.get("/api/notifications?state=pending", &admin).await;
-    assert_eq!(pending.expect(200)["count"], 2);
+    let pending = pending.expect(200);
+    assert_eq!(pending["count"], 2);
+    assert_eq!(pending["results"][0]["target"], "update");
+    assert_eq!(
+        pending["results"][0]["due_at"],
+        t.due_at.unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
     api.get("/api/notifications", &token).await.expect(403);
     api.call("POST", "/api/notifications/1/retry", Some(&admin), None)
         .await
