@@ -589,7 +589,9 @@ async fn reports_escalations_notifications_and_health() {
     assert_eq!(pending["results"][0]["target"], "update");
     assert_eq!(
         pending["results"][0]["due_at"],
-        t.due_at.unwrap().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        t.due_at
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     );
     api.get("/api/notifications", &token).await.expect(403);
     api.call("POST", "/api/notifications/1/retry", Some(&admin), None)
