@@ -142,12 +142,14 @@ fn forbidden(message: &str) -> Error {
     Error::Forbidden(message.to_owned())
 }
 
-/// Agents and admins only.
-fn require_staff(actor: &Actor) -> Result<()> {
+/// Agents and admins only; `what` completes "only agents and admins may ...".
+fn require_staff(actor: &Actor, what: &str) -> Result<()> {
     if actor.is_staff() {
         Ok(())
     } else {
-        Err(forbidden("only agents and admins may see users"))
+        Err(Error::Forbidden(format!(
+            "only agents and admins may {what}"
+        )))
     }
 }
 

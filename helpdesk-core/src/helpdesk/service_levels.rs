@@ -16,7 +16,7 @@ const RECOMPUTE_BATCH: u32 = 500;
 impl Helpdesk {
     /// The service-level policy in force (agents and admins), as stored.
     pub async fn sla_policy(&self, actor: &Actor) -> Result<StoredPolicy> {
-        require_staff(actor)?;
+        require_staff(actor, "see the service-level policy")?;
         self.sync_sla_policy().await
     }
 

@@ -33,7 +33,7 @@ impl Helpdesk {
         query: &UserQuery,
         page: PageRequest,
     ) -> Result<Page<User>> {
-        require_staff(actor)?;
+        require_staff(actor, "see users")?;
         Ok(self.inner.store.list_users(query, page).await?)
     }
 
@@ -124,7 +124,7 @@ impl Helpdesk {
     /// One account (agents and admins); a deleted account is [`Error::NotFound`] like any
     /// deleted resource (tickets keep pointing at its id).
     pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
-        require_staff(actor)?;
+        require_staff(actor, "see users")?;
         match self.inner.store.user(id).await? {
             Some(user) if user.deleted_at.is_none() => Ok(user),
             _ => Err(Error::NotFound),
