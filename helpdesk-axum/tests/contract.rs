@@ -520,7 +520,11 @@ async fn bad_input_is_a_4xx_problem_and_changes_nothing() {
         "page=abc",
         "ordering=title",
         "assigned_to=someone",
+        "assigned_to=-5",
+        "assigned_to=%2B5",
+        "assigned_to=363601187328986894860",
         "created_by=x",
+        "breached=maybe",
     ] {
         let r = api.get(&format!("/api/tickets?{query}"), &token).await;
         assert_eq!(r.status.as_u16(), 400, "{query}: {}", r.body);

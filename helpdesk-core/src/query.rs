@@ -136,10 +136,12 @@ impl FromStr for AssigneeFilter {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "none" | "null" => Ok(AssigneeFilter::Nobody),
-            id => id
+            // Exactly what the document's pattern admits: 1 to 18 digits (every id fits).
+            id if (1..=18).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) => id
                 .parse()
                 .map(AssigneeFilter::User)
                 .map_err(|_| "must be a user id or `none`".to_owned()),
+            _ => Err("must be a user id (1 to 18 digits) or `none`".to_owned()),
         }
     }
 }

@@ -55,7 +55,7 @@ struct TicketListParams {
     priority: Option<Priority>,
     /// A user id, or `none` for unassigned tickets.
     #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(value_type = Option<String>, pattern = r"^(none|null|[0-9]+)?$")]
+    #[param(value_type = Option<String>, pattern = r"^(none|null|[0-9]{1,18})?$")]
     assigned_to: Option<AssigneeFilter>,
     /// Only tickets raised by this user id.
     #[serde(default, deserialize_with = "empty_as_none")]
