@@ -1327,18 +1327,24 @@ pub async fn deadlines_are_rewritten_for_a_new_policy_at_the_expected_version(st
     assert!(store.update_ticket(&wait_other).await.unwrap());
 
     assert_eq!(
-        store.tickets_off_policy(1, TicketId(0), 10).await.unwrap(),
+        store
+            .tickets_off_policy(1, (0, TicketId(0)), 10)
+            .await
+            .unwrap(),
         vec![],
         "every ticket is at version 1"
     );
-    let off = store.tickets_off_policy(2, TicketId(0), 10).await.unwrap();
+    let off = store
+        .tickets_off_policy(2, (0, TicketId(0)), 10)
+        .await
+        .unwrap();
     let found: Vec<_> = off.iter().map(|(t, p)| (t.id, p.len())).collect();
     assert_eq!(
         found,
         [(open.id, 0), (waiting.id, 1)],
         "not the resolved one"
     );
-    let page_two = store.tickets_off_policy(2, open.id, 10).await.unwrap();
+    let page_two = store.tickets_off_policy(2, (1, open.id), 10).await.unwrap();
     assert_eq!(page_two.len(), 1);
 
     let rewrite = |t: &Ticket, version| DeadlineUpdate {
@@ -1373,7 +1379,10 @@ pub async fn deadlines_are_rewritten_for_a_new_policy_at_the_expected_version(st
         (open.version, open.updated_at),
         "new deadlines are not a change of the ticket"
     );
-    let left = store.tickets_off_policy(2, TicketId(0), 10).await.unwrap();
+    let left = store
+        .tickets_off_policy(2, (0, TicketId(0)), 10)
+        .await
+        .unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].0.id, waiting.id);
 }

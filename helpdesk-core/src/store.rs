@@ -410,13 +410,15 @@ pub trait TicketStore: Send + Sync {
     async fn pauses(&self, id: TicketId) -> StoreResult<Vec<PauseRecord>>;
 
     /// Up to `limit` tickets in `open`, `in_progress`, `escalated` or `waiting` whose
-    /// deadlines were computed with a policy version above 0 and below `policy_version`, with
-    /// ids above `after`, by id; each with its pauses by start. Called before every sweep: it
-    /// should cost next to nothing when there are none (an index of tickets by version).
+    /// deadlines were computed with a policy version above 0 and below `policy_version`, in
+    /// the order of (that version, id), after `after` (the last ticket's pair, or
+    /// `(0, TicketId(0))` to start); each with its pauses by start. Called before every sweep:
+    /// it must cost next to nothing when there are none, and each batch must cost its size,
+    /// not the number left (an index of tickets by (version, id)).
     async fn tickets_off_policy(
         &self,
         policy_version: i64,
-        after: TicketId,
+        after: (i64, TicketId),
         limit: u32,
     ) -> StoreResult<Vec<(Ticket, Vec<PauseRecord>)>>;
 

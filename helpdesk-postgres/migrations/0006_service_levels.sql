@@ -21,9 +21,9 @@ UPDATE tickets SET sla_version = 0 WHERE status IN ('resolved', 'closed');
 
 -- Tickets by the version of the policy that computed their deadlines (0: none, as a ticket that
 -- waits, is resolved or closed has none): after a new policy, and at every sweep, the stale ones
--- are found here without reading the others. Not partial on the status: the sweep changes
+-- are found here in batches, each read in its own order, without reading the others. Not partial on the status: the sweep changes
 -- statuses, and would have to rewrite every entry it touched.
-CREATE INDEX tickets_policy_version ON tickets (sla_version);
+CREATE INDEX tickets_policy_version ON tickets (sla_version, id);
 
 -- The stints in which a ticket's clocks stood still: waiting on the customer, resolved, closed.
 CREATE TABLE ticket_pauses (

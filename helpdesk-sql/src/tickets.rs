@@ -514,21 +514,21 @@ where
     async fn tickets_off_policy(
         &self,
         policy_version: i64,
-        after: TicketId,
+        (after_version, after_id): (i64, TicketId),
         limit: u32,
     ) -> StoreResult<Vec<(Ticket, Vec<PauseRecord>)>> {
+        // In the order of the index by (policy version, id), so a batch stops after `limit`
+        // entries and the check every sweep makes costs next to nothing (0 is out of play).
         let rows: Vec<TicketRow<D::Time>> = sqlx::query_as(concat!(
             "SELECT ",
             ticket_columns!(),
-            // From the index by policy version, where the stale ones are a short range (0 is
-            // out of play), so the check every sweep makes costs next to nothing (`+id` keeps
-            // SQLite from walking the whole table by id instead).
             " FROM tickets WHERE sla_version > 0 AND sla_version < $1 \
              AND status IN ('open', 'in_progress', 'escalated', 'waiting') \
-             AND +id > $2 ORDER BY +id LIMIT $3"
+             AND (sla_version, id) > ($2, $3) ORDER BY sla_version, id LIMIT $4"
         ))
         .bind(policy_version)
-        .bind(after.0)
+        .bind(after_version)
+        .bind(after_id.0)
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await

@@ -124,7 +124,7 @@ impl Helpdesk {
     /// of them after a new policy; now and then one that a change planned with the old
     /// policy wrote while the new one was put in force.
     async fn recompute(&self, in_force: &InForce) -> Result<()> {
-        let mut after = TicketId(0);
+        let mut after = (0, TicketId(0));
         let mut written = 0;
         loop {
             let batch = self
@@ -135,7 +135,7 @@ impl Helpdesk {
             let Some((last, _)) = batch.last() else {
                 break;
             };
-            after = last.id;
+            after = (last.sla.policy_version, last.id);
             let updates: Vec<DeadlineUpdate> = batch
                 .into_iter()
                 .map(|(mut ticket, pauses)| {
