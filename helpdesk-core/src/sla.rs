@@ -174,14 +174,6 @@ impl From<&crate::EscalationPolicy> for SlaPolicy {
     }
 }
 
-impl TryFrom<SlaPolicySpec> for SlaPolicy {
-    type Error = Error;
-
-    fn try_from(spec: SlaPolicySpec) -> Result<Self> {
-        Self::try_from(&spec)
-    }
-}
-
 impl TryFrom<&SlaPolicySpec> for SlaPolicy {
     type Error = Error;
 

@@ -26,8 +26,12 @@ use crate::rows::{
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
 /// The resolution deadline unless its breach is of that same deadline, else `NULL`.
-const UNBREACHED_RESOLVE: &str = "(CASE WHEN resolve_breach_due IS NULL \
-     OR resolve_breach_due <> resolve_due_at THEN resolve_due_at END)";
+macro_rules! unbreached_resolve {
+    () => {
+        "(CASE WHEN resolve_breach_due IS NULL OR resolve_breach_due <> resolve_due_at \
+         THEN resolve_due_at END)"
+    };
+}
 
 /// One target's part of the escalation sweep (see the crate docs).
 struct SweepPass {
@@ -50,9 +54,10 @@ const SWEEP: [SweepPass; 2] = [
         breached: "status IN ('open', 'in_progress') AND update_due_at <= $1 \
                    AND update_breach_due IS NULL",
         due: "update_due_at",
-        set: "update_breach_due = update_due_at, update_breached_at = $1, due_at = \
-              (CASE WHEN resolve_breach_due IS NULL OR resolve_breach_due <> resolve_due_at \
-               THEN resolve_due_at END)",
+        set: concat!(
+            "update_breach_due = update_due_at, update_breached_at = $1, due_at = ",
+            unbreached_resolve!()
+        ),
     },
     SweepPass {
         target: "resolution",
@@ -128,7 +133,7 @@ where
              WHERE id = $5",
             active = "status IN ('open', 'in_progress')",
             due = "(CASE priority WHEN 0 THEN $2 WHEN 1 THEN $3 ELSE $4 END)",
-            resolve = UNBREACHED_RESOLVE,
+            resolve = unbreached_resolve!(),
         );
         let updated = sqlx::query(sql(restart))
             .bind(D::encode_time(r.at))

@@ -60,11 +60,12 @@ impl Helpdesk {
             } else {
                 None
             };
-            let restart = ClockRestart::new(&policy.policy, now);
-            let effect = match &reply {
-                Some(change) => CommentEffect::Change(change),
-                None if actor.is_staff() => CommentEffect::Restart(&restart),
-                None => CommentEffect::None,
+            let restart = (reply.is_none() && actor.is_staff())
+                .then(|| ClockRestart::new(&policy.policy, now));
+            let effect = match (&reply, &restart) {
+                (Some(change), _) => CommentEffect::Change(change),
+                (None, Some(restart)) => CommentEffect::Restart(restart),
+                (None, None) => CommentEffect::None,
             };
             match self.inner.store.insert_comment(&draft, effect).await? {
                 Some(comment) => return Ok(comment),
