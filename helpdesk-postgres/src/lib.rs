@@ -80,6 +80,10 @@ impl Dialect for PgDialect {
     const LOCK: &'static str = " FOR UPDATE";
     const KEEP: &'static str = " FOR SHARE";
 
+    fn page_as_json(_columns: &str, _order_by: &str) -> Option<String> {
+        None
+    }
+
     fn push_ticket_text(qb: &mut QueryBuilder<Postgres>, field: TicketText, text: &str, _: bool) {
         push_like_text(qb, field, text, "ILIKE");
     }

@@ -8,6 +8,7 @@ use helpdesk_core::{
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::Dialect;
+use crate::rows::ticket_columns;
 
 /// ` AND <the scope>`: which tickets the caller may see.
 fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
@@ -204,38 +205,58 @@ where
     qb.push(" AND t.assigned_to = ").push_bind(id.0).push(")");
 }
 
-/// One page of the tickets in scope that match the filters, in the query's order: `columns`
-/// of `tickets t`, after a first column `total` with the count of all of them, so that a
-/// list is one statement. (A page past the end has no row to carry the count:
-/// [`ticket_count`] then.)
+/// One page of the tickets in scope that match the filters, in the query's order: the ticket
+/// columns of `tickets t` after a first column `total` with the count of all of them, so that
+/// a list is one statement; `true` if the dialect reads the page as one JSON value instead
+/// ([`Dialect::page_as_json`]). A page past the end has no row to carry the count:
+/// [`ticket_count`] then.
 pub(crate) fn ticket_page<D: Dialect>(
-    columns: &'static str,
     scope: TicketScope,
     q: &TicketQuery,
     page: PageRequest,
-) -> QueryBuilder<D::Db>
+) -> (QueryBuilder<D::Db>, bool)
 where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
+    let Some(aggregate) = D::page_as_json(ticket_columns!(), order_by(q.ordering)) else {
+        let mut qb = QueryBuilder::new("");
+        push_ticket_rows::<D>(&mut qb, scope, q, page);
+        return (qb, false);
+    };
+    let mut qb = QueryBuilder::new(format!("SELECT {aggregate} FROM ("));
+    push_ticket_rows::<D>(&mut qb, scope, q, page);
+    qb.push(") AS t");
+    (qb, true)
+}
+
+/// The rows of [`ticket_page`].
+fn push_ticket_rows<D: Dialect>(
+    qb: &mut QueryBuilder<D::Db>,
+    scope: TicketScope,
+    q: &TicketQuery,
+    page: PageRequest,
+) where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
     let order = order_by(q.ordering);
-    let mut qb = QueryBuilder::new("");
-    D::push_ticket_text_with(&mut qb, q);
+    D::push_ticket_text_with(qb, q);
     qb.push("SELECT (");
-    push_ticket_count::<D>(&mut qb, scope, q);
+    push_ticket_count::<D>(qb, scope, q);
     qb.push(") AS total, ")
-        .push(columns)
+        .push(ticket_columns!())
         .push(" FROM tickets t");
     let TicketScope::Involving(id) = scope else {
         match D::text_hits(q).filter(|_| scope == TicketScope::All) {
-            Some(hits) => push_text_page::<D>(&mut qb, hits, q, page),
+            Some(hits) => push_text_page::<D>(qb, hits, q, page),
             None => {
-                push_ticket_filters::<D>(&mut qb, scope, q);
+                push_ticket_filters::<D>(qb, scope, q);
                 qb.push(order);
-                push_page(&mut qb, page);
+                push_page(qb, page);
             }
         }
-        return qb;
+        return;
     };
     // The page lies within the first offset + size tickets of each side, in order; each side
     // stops there, reading its own index.
@@ -247,16 +268,15 @@ where
         qb.push(if k == 0 { "" } else { " UNION " })
             .push("SELECT * FROM (")
             .push(sort_keys(q.ordering));
-        push_ticket_filters::<D>(&mut qb, side, q);
+        push_ticket_filters::<D>(qb, side, q);
         qb.push(order)
             .push(" LIMIT ")
             .push_bind(enough)
             .push(format_args!(") AS side{k}"));
     }
     qb.push(") AS t").push(order);
-    push_page(&mut qb, page);
+    push_page(qb, page);
     qb.push(")").push(order);
-    qb
 }
 
 /// ` WHERE ...` of a page of everyone's tickets whose text matches are in the table `hits`

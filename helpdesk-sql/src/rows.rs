@@ -7,6 +7,7 @@ use helpdesk_core::{
     Breach, Comment, CommentId, EventId, HistoryEvent, Notification, NotificationId, Sla, Ticket,
     TicketId, User, UserId,
 };
+use serde::Deserialize;
 use sqlx::FromRow;
 
 use crate::Dialect;
@@ -72,7 +73,9 @@ pub(crate) struct Counted<Item> {
     pub(crate) row: Item,
 }
 
-#[derive(FromRow)]
+/// A ticket as stored: a row, or the JSON array of its columns in a list page
+/// ([`Dialect::page_as_json`](crate::Dialect::page_as_json)).
+#[derive(FromRow, Deserialize)]
 pub(crate) struct TicketRow<T> {
     id: i64,
     title: String,

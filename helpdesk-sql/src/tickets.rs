@@ -17,7 +17,7 @@ use sqlx::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::store_error as db;
+use crate::error::{corrupt, store_error as db};
 use crate::filters::{push_page, push_scope_ids, ticket_count, ticket_page};
 use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, comment_columns, convert, event_columns,
@@ -619,19 +619,30 @@ where
         query: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>> {
-        let rows: Vec<Counted<TicketRow<D::Time>>> =
-            ticket_page::<D>(ticket_columns!(), scope, query, page)
+        let (mut qb, as_json) = ticket_page::<D>(scope, query, page);
+        let rows: Vec<(i64, TicketRow<D::Time>)> = if as_json {
+            let json: String = qb
+                .build_query_scalar()
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db::<D>)?;
+            serde_json::from_str(&json)
+                .map_err(|e| corrupt(format!("a page of tickets as JSON: {e}")))?
+        } else {
+            let rows: Vec<Counted<TicketRow<D::Time>>> = qb
                 .build_query_as()
                 .fetch_all(&self.reader)
                 .await
                 .map_err(db::<D>)?;
+            rows.into_iter().map(|r| (r.total, r.row)).collect()
+        };
         let count = match rows.first() {
-            Some(first) => u64::try_from(first.total).unwrap_or_default(),
+            Some((total, _)) => u64::try_from(*total).unwrap_or_default(),
             None if page.offset() == 0 => 0,
             None => self.count(&mut ticket_count::<D>(scope, query)).await?,
         };
         Ok(Page {
-            items: convert(rows, |r| r.row.into_ticket::<D>())?,
+            items: convert(rows, |(_, row)| row.into_ticket::<D>())?,
             count,
             request: page,
         })
