@@ -62,3 +62,57 @@ async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The query planner needs statistics to read an agent's tickets from the right index (6 ms
+/// instead of 0.5 ms at 100,000 tickets without them); a database that has none, as every
+/// database the store created before, gets them when the store opens it.
+#[tokio::test]
+async fn opening_a_database_gathers_the_query_planners_statistics() {
+    let dir = std::env::temp_dir().join(format!("helpdesk-stats-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("helpdesk.db");
+    let url = format!("sqlite://{}", file.display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let hd = Helpdesk::new(store.clone());
+    let user = hd
+        .register(Registration::new("ada@example.com", PASSWORD, "", "").unwrap())
+        .await
+        .unwrap();
+    for k in 0..20 {
+        hd.create_ticket(
+            &user.actor(),
+            NewTicket::new(&format!("ticket {k}"), "", Priority::Low).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    store.close().await;
+    let stats = "SELECT count(*) FROM sqlite_stat1 WHERE idx = 'tickets_assigned_to'";
+    assert_eq!(
+        query(&url, stats).await.unwrap(),
+        1,
+        "gathered when the store was closed"
+    );
+    query(&url, "DELETE FROM sqlite_stat1 RETURNING 0")
+        .await
+        .unwrap();
+    assert_eq!(query(&url, stats).await.unwrap(), 0);
+
+    let store = SqliteStore::connect(&url).await.unwrap();
+    assert_eq!(
+        query(&url, stats).await.unwrap(),
+        1,
+        "gathered when the store opened"
+    );
+    store.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The first value `sql` answers, on a connection of its own.
+async fn query(url: &str, sql: &'static str) -> sqlx::Result<i64> {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url).await?;
+    let value = sqlx::query_scalar(sql).fetch_optional(&mut conn).await?;
+    Ok(value.unwrap_or_default())
+}
