@@ -234,10 +234,15 @@ fn bad_setting(message: impl std::fmt::Display) -> Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Log lines go to standard error from a thread of their own, so that a slow terminal or
-    // pipe never holds up requests; none are dropped, and the guard flushes them at exit.
+    // pipe never holds up requests; none are dropped, and the guard flushes them at exit. The
+    // thread writes every line waiting at once with one system call (it flushes whenever it
+    // has caught up), rather than one call a line under load.
     let (log, _flush_at_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
