@@ -80,7 +80,7 @@ impl Dialect for PgDialect {
     const LOCK: &'static str = " FOR UPDATE";
     const KEEP: &'static str = " FOR SHARE";
 
-    fn page_as_json(_columns: &str, _order_by: &str) -> Option<String> {
+    fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {
         None
     }
 

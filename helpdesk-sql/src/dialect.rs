@@ -67,16 +67,17 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// being deleted until commit (`FOR SHARE` in PostgreSQL, empty in SQLite).
     const KEEP: &'static str;
 
-    /// How a page of tickets is read: `Some` aggregate over the rows of the page (subquery
-    /// `t`: `total` then `columns`) that makes one JSON text of them, an array with one
-    /// `[total, [columns]]` for each row, in the order of `order_by` (an ` ORDER BY ...`
+    /// How many rows are read at once (a page of tickets, the tickets a sweep claims): `Some`
+    /// aggregate over the rows of a subquery `t` that makes one JSON text of them, an array
+    /// with one `[columns]` for each row, in the order of `order_by` (an ` ORDER BY ...`
     /// clause), `[]` for none; `None` reads rows.
     ///
     /// SQLite's driver hands every row from the connection's thread to the task that awaits
-    /// it, which cost about 8 µs a row, more than the query, for a page of 20 tickets: SQLite
-    /// makes the page one value (list requests under load: a fifth less CPU). PostgreSQL
-    /// sends rows in one stream, and building and parsing JSON cost it more than it saved.
-    fn page_as_json(columns: &str, order_by: &str) -> Option<String>;
+    /// it, which cost about 8 µs a row under load, more than the query, for a page of 20
+    /// tickets: SQLite makes them one value (list requests under load: a fifth less CPU).
+    /// PostgreSQL sends rows in one stream, and building and parsing JSON cost it more than
+    /// it saved.
+    fn rows_as_json(columns: &str, order_by: &str) -> Option<String>;
 
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a
     /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed

@@ -207,9 +207,9 @@ where
 
 /// One page of the tickets in scope that match the filters, in the query's order: the ticket
 /// columns of `tickets t` after a first column `total` with the count of all of them, so that
-/// a list is one statement; `true` if the dialect reads the page as one JSON value instead
-/// ([`Dialect::page_as_json`]). A page past the end has no row to carry the count:
-/// [`ticket_count`] then.
+/// a list is one statement; `true` if the dialect reads the page as one row instead, the count
+/// (`NULL` for no ticket) and the tickets as one JSON value ([`Dialect::rows_as_json`]). A
+/// page past the end has no ticket to carry the count: [`ticket_count`] then.
 pub(crate) fn ticket_page<D: Dialect>(
     scope: TicketScope,
     q: &TicketQuery,
@@ -219,12 +219,12 @@ where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
-    let Some(aggregate) = D::page_as_json(ticket_columns!(), order_by(q.ordering)) else {
+    let Some(aggregate) = D::rows_as_json(ticket_columns!(), order_by(q.ordering)) else {
         let mut qb = QueryBuilder::new("");
         push_ticket_rows::<D>(&mut qb, scope, q, page);
         return (qb, false);
     };
-    let mut qb = QueryBuilder::new(format!("SELECT {aggregate} FROM ("));
+    let mut qb = QueryBuilder::new(format!("SELECT max(total), {aggregate} FROM ("));
     push_ticket_rows::<D>(&mut qb, scope, q, page);
     qb.push(") AS t");
     (qb, true)

@@ -8,10 +8,11 @@ use helpdesk_core::{
     TicketId, User, UserId,
 };
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use sqlx::FromRow;
 
 use crate::Dialect;
-use crate::error::{parse_stored, priority};
+use crate::error::{corrupt, parse_stored, priority};
 
 fn opt_time<D: Dialect>(
     stored: Option<D::Time>,
@@ -74,7 +75,7 @@ pub(crate) struct Counted<Item> {
 }
 
 /// A ticket as stored: a row, or the JSON array of its columns in a list page
-/// ([`Dialect::page_as_json`](crate::Dialect::page_as_json)).
+/// ([`Dialect::rows_as_json`](crate::Dialect::rows_as_json)).
 #[derive(FromRow, Deserialize)]
 pub(crate) struct TicketRow<T> {
     id: i64,
@@ -283,6 +284,11 @@ impl<T> NotificationRow<T> {
 }
 
 /// Converts every row, failing on the first that does not convert.
+/// Rows read as one JSON value ([`Dialect::rows_as_json`](crate::Dialect::rows_as_json)).
+pub(crate) fn from_json<T: DeserializeOwned>(json: &str) -> StoreResult<T> {
+    serde_json::from_str(json).map_err(|e| corrupt(format!("rows as JSON: {e}")))
+}
+
 pub(crate) fn convert<R, T>(
     rows: Vec<R>,
     f: impl FnMut(R) -> StoreResult<T>,

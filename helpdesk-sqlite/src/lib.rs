@@ -89,10 +89,8 @@ impl Dialect for SqliteDialect {
     const LOCK: &'static str = "";
     const KEEP: &'static str = "";
 
-    fn page_as_json(columns: &str, order_by: &str) -> Option<String> {
-        Some(format!(
-            "json_group_array(json_array(total, json_array({columns})){order_by})"
-        ))
+    fn rows_as_json(columns: &str, order_by: &str) -> Option<String> {
+        Some(format!("json_group_array(json_array({columns}){order_by})"))
     }
 
     /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
