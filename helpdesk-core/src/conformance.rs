@@ -54,6 +54,7 @@ macro_rules! store_conformance_tests {
             tickets_change_only_at_the_expected_version,
             deleting_a_ticket_takes_its_records_along,
             ticket_lists_apply_scope_filters_ordering_and_pages,
+            unfiltered_counts_follow_assignments_and_deletions,
             ticket_search_is_literal,
             ticket_search_pages_follow_the_ordering_for_few_and_many_matches,
             ticket_search_follows_edits_and_deletions,
@@ -605,6 +606,58 @@ pub async fn deleting_a_ticket_takes_its_records_along(store: S) {
             .is_empty()
     );
     assert!(store.ticket(keep.id).await.unwrap().is_some());
+}
+
+/// The count of each scope's unfiltered list, which a store may keep rather than count,
+/// against the tickets the list holds, through creations, assignments (to the creator too),
+/// reassignments, unassignments and deletions.
+pub async fn unfiltered_counts_follow_assignments_and_deletions(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let cy = user(&store, "cy@example.com", Role::Agent).await;
+    let dee = user(&store, "dee@example.com", Role::Agent).await;
+    let check = |expected: [u64; 5]| {
+        let store = store.clone();
+        async move {
+            let scopes = [
+                TicketScope::CreatedBy(ada.id),
+                TicketScope::Involving(cy.id),
+                TicketScope::Involving(dee.id),
+                TicketScope::AssignedTo(cy.id),
+                TicketScope::CreatedBy(cy.id),
+            ];
+            for (scope, expected) in scopes.into_iter().zip(expected) {
+                let q = TicketQuery::default();
+                let list = store.list_tickets(scope, &q, page(1, 100)).await.unwrap();
+                assert_eq!(list.count, list.items.len() as u64, "{scope:?}");
+                assert_eq!(list.count, expected, "{scope:?}");
+                let beyond = store.list_tickets(scope, &q, page(9, 100)).await.unwrap();
+                assert_eq!(beyond.count, expected, "{scope:?}, past the end");
+            }
+        }
+    };
+    let one = ticket(&store, &ada, "one", Priority::Low, 0, 100).await;
+    let two = ticket(&store, &ada, "two", Priority::Low, 1, 100).await;
+    let three = ticket(&store, &cy, "three", Priority::Low, 2, 100).await;
+    check([2, 1, 0, 0, 1]).await;
+    let assign =
+        |t: &Ticket, to: Option<&User>| change(t, |n| n.assigned_to = to.map(|u| u.id), vec![]);
+    let (c1, c2, c3) = (
+        assign(&one, Some(&cy)),
+        assign(&two, Some(&dee)),
+        assign(&three, Some(&cy)),
+    );
+    for c in [&c1, &c2, &c3] {
+        assert!(store.update_ticket(c).await.unwrap());
+    }
+    check([2, 2, 1, 2, 1]).await;
+    let moved = assign(&c2.ticket, Some(&cy));
+    let dropped = assign(&c3.ticket, None);
+    assert!(store.update_ticket(&moved).await.unwrap());
+    assert!(store.update_ticket(&dropped).await.unwrap());
+    check([2, 3, 0, 2, 1]).await;
+    assert!(store.delete_ticket(one.id).await.unwrap());
+    assert!(store.delete_ticket(three.id).await.unwrap());
+    check([1, 1, 0, 1, 0]).await;
 }
 
 pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {

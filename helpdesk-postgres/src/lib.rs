@@ -80,6 +80,8 @@ impl Dialect for PgDialect {
     const LOCK: &'static str = " FOR UPDATE";
     const KEEP: &'static str = " FOR SHARE";
 
+    const TALLIES: bool = false;
+
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {
         None
     }

@@ -79,6 +79,13 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// it saved.
     fn rows_as_json(columns: &str, order_by: &str) -> Option<String>;
 
+    /// Whether the schema keeps `ticket_tallies (user_id, side, n)`: how many tickets each
+    /// user raised, has assigned, and both, kept by triggers, from which an unfiltered list of
+    /// a user's or an agent's tickets reads its count. SQLite keeps them (its one writer takes
+    /// the writes in turn); on PostgreSQL the counter rows would make concurrent writes of one
+    /// user wait on each other, and writes touching two users in opposite orders deadlock.
+    const TALLIES: bool;
+
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a
     /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed
     /// `name_email`. SQLite asks its FTS5 trigram index, PostgreSQL `ILIKE` on a trigram index.

@@ -89,6 +89,8 @@ impl Dialect for SqliteDialect {
     const LOCK: &'static str = "";
     const KEEP: &'static str = "";
 
+    const TALLIES: bool = true;
+
     fn rows_as_json(columns: &str, order_by: &str) -> Option<String> {
         Some(format!("json_group_array(json_array({columns}){order_by})"))
     }
