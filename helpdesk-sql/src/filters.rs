@@ -190,21 +190,19 @@ where
         return;
     }
     let unfiltered = only_text && q.search.is_none() && q.title.is_none();
-    if D::TALLIES && unfiltered {
-        // Raised, assigned, or raised + assigned - both, from the tallies.
-        let (user, sides) = match scope {
-            TicketScope::All => (None, ""),
-            TicketScope::CreatedBy(id) => (Some(id), "CASE side WHEN 'raised' THEN n END"),
-            TicketScope::AssignedTo(id) => (Some(id), "CASE side WHEN 'assigned' THEN n END"),
-            TicketScope::Involving(id) => (Some(id), "CASE side WHEN 'both' THEN -n ELSE n END"),
-        };
-        if let Some(id) = user {
-            qb.push(format_args!(
-                "SELECT coalesce(sum({sides}), 0) FROM ticket_tallies WHERE user_id = "
-            ))
-            .push_bind(id.0);
-            return;
-        }
+    // Raised, assigned, or raised + assigned - both, from the tallies.
+    let tally = match scope {
+        TicketScope::All => None,
+        TicketScope::CreatedBy(id) => Some((id, "CASE side WHEN 'raised' THEN n END")),
+        TicketScope::AssignedTo(id) => Some((id, "CASE side WHEN 'assigned' THEN n END")),
+        TicketScope::Involving(id) => Some((id, "CASE side WHEN 'both' THEN -n ELSE n END")),
+    };
+    if let (true, true, Some((id, sides))) = (D::TALLIES, unfiltered, tally) {
+        qb.push(format_args!(
+            "SELECT coalesce(sum({sides}), 0) FROM ticket_tallies WHERE user_id = "
+        ))
+        .push_bind(id.0);
+        return;
     }
     let TicketScope::Involving(id) = scope else {
         qb.push("SELECT count(*) FROM tickets t");

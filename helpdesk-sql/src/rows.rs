@@ -283,12 +283,12 @@ impl<T> NotificationRow<T> {
     }
 }
 
-/// Converts every row, failing on the first that does not convert.
 /// Rows read as one JSON value ([`Dialect::rows_as_json`](crate::Dialect::rows_as_json)).
 pub(crate) fn from_json<T: DeserializeOwned>(json: &str) -> StoreResult<T> {
     serde_json::from_str(json).map_err(|e| corrupt(format!("rows as JSON: {e}")))
 }
 
+/// Converts every row, failing on the first that does not convert.
 pub(crate) fn convert<R, T>(
     rows: Vec<R>,
     f: impl FnMut(R) -> StoreResult<T>,

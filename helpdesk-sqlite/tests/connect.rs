@@ -64,8 +64,9 @@ async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
 }
 
 /// The query planner needs statistics to read an agent's tickets from the right index (6 ms
-/// instead of 0.5 ms at 100,000 tickets without them); a database that has none, as every
-/// database the store created before, gets them when the store opens it.
+/// instead of 0.5 ms at 100,000 tickets without them): the store gathers them when it closes
+/// its writer, and a database that has none (every database the store created before) gets
+/// them when the store opens it.
 #[tokio::test]
 async fn opening_a_database_gathers_the_query_planners_statistics() {
     let dir = std::env::temp_dir().join(format!("helpdesk-stats-{}", std::process::id()));
