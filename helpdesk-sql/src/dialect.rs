@@ -137,6 +137,21 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
         None
     }
 
+    /// Pushes `SELECT id FROM ...` of the tickets whose `field` contains `text` (as
+    /// [`push_ticket_text`](Self::push_ticket_text) matches it) through a text index that
+    /// reads only those, and a condition `id > x` the store appends selects by id range in
+    /// the index; `false` (the default) where the dialect has no such index for `text`.
+    ///
+    /// A dialect answering `true` must keep `ticket_text_edits (n)`, one row whose number
+    /// changes with every change of a ticket's text and every deletion, and must give each new
+    /// ticket an id above every committed one: the store then remembers the matches of a
+    /// search of everyone's tickets and reads only new ones when asked again (SQLite, whose
+    /// one writer commits ids in order; PostgreSQL sequences do not).
+    fn push_text_matches(qb: &mut QueryBuilder<Self::Db>, field: TicketText, text: &str) -> bool {
+        let _ = (qb, field, text);
+        false
+    }
+
     /// Opens a store at `url`: the adapter's connection setup and migrations.
     fn connect(url: &str) -> impl Future<Output = Result<SqlStore<Self>>> + Send;
 }

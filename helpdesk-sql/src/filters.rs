@@ -126,7 +126,7 @@ fn push_ticket_filters_probing<D: Dialect>(
 
 /// ` ORDER BY ...`, ties broken by id in the same direction (priorities by creation time, then
 /// id); tickets without a due time last.
-fn order_by(ordering: TicketOrdering) -> &'static str {
+pub(crate) fn order_by(ordering: TicketOrdering) -> &'static str {
     match ordering {
         TicketOrdering::CreatedAt => " ORDER BY t.created_at, t.id",
         TicketOrdering::CreatedAtDesc => " ORDER BY t.created_at DESC, t.id DESC",
@@ -141,7 +141,7 @@ fn order_by(ordering: TicketOrdering) -> &'static str {
 
 /// What a side of an [`Involving`](TicketScope::Involving) page selects: the id and the
 /// columns the ordering sorts by, all in the index that serves the ordering.
-fn sort_keys(ordering: TicketOrdering) -> &'static str {
+pub(crate) fn sort_keys(ordering: TicketOrdering) -> &'static str {
     match ordering {
         TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc => {
             "SELECT t.id, t.created_at FROM tickets t"
@@ -163,6 +163,28 @@ fn sides(id: UserId) -> [TicketScope; 2] {
     [TicketScope::CreatedBy(id), TicketScope::AssignedTo(id)]
 }
 
+/// The one text filter of a list of everyone's tickets that filters by nothing else, which
+/// [`SqlStore::list_matching`](crate::SqlStore) answers from remembered matches.
+pub(crate) fn sole_text(scope: TicketScope, q: &TicketQuery) -> Option<(TicketText, &str)> {
+    if scope != TicketScope::All || !only_text(q) {
+        return None;
+    }
+    match (&q.search, &q.title) {
+        (Some(search), None) => Some((TicketText::Anywhere, search)),
+        (None, Some(title)) => Some((TicketText::Title, title)),
+        _ => None,
+    }
+}
+
+/// Whether the query filters by text alone, if at all.
+fn only_text(q: &TicketQuery) -> bool {
+    q.status.is_none()
+        && q.priority.is_none()
+        && q.assigned_to.is_none()
+        && q.created_by.is_none()
+        && q.breached.is_none()
+}
+
 /// `SELECT count(*)` of the tickets in scope that match the filters.
 pub(crate) fn ticket_count<D: Dialect>(scope: TicketScope, q: &TicketQuery) -> QueryBuilder<D::Db>
 where
@@ -180,11 +202,7 @@ where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
-    let only_text = q.status.is_none()
-        && q.priority.is_none()
-        && q.assigned_to.is_none()
-        && q.created_by.is_none()
-        && q.breached.is_none();
+    let only_text = only_text(q);
     if let (TicketScope::All, true, Some(hits)) = (scope, only_text, D::text_hits(q)) {
         qb.push(format_args!("SELECT count(*) FROM {hits}"));
         return;

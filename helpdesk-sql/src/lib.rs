@@ -43,6 +43,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use helpdesk_core::Result;
 use helpdesk_core::store::{PoolUsage, StoreResult};
@@ -54,6 +55,7 @@ mod batch;
 mod dialect;
 mod error;
 mod filters;
+mod matches;
 mod outbox;
 mod policy;
 mod rows;
@@ -99,6 +101,8 @@ pub struct SqlStore<D: Dialect> {
     auth: Pool<D::Db>,
     /// The task that writes new tickets in groups.
     inserts: batch::Inserts,
+    /// What searches of everyone's tickets matched (see the `matches` module).
+    matches: Arc<matches::Matches>,
     dialect: PhantomData<D>,
 }
 
@@ -109,6 +113,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             writer: self.writer.clone(),
             auth: self.auth.clone(),
             inserts: self.inserts.clone(),
+            matches: self.matches.clone(),
             dialect: PhantomData,
         }
     }
@@ -138,6 +143,7 @@ impl<D: Dialect> SqlStore<D> {
             reader,
             writer,
             inserts: batch::Inserts::default(),
+            matches: Arc::default(),
             dialect: PhantomData,
         }
     }

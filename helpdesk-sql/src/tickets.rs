@@ -646,6 +646,9 @@ where
         query: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>> {
+        if let Some(page) = self.list_matching(scope, query, page).await? {
+            return Ok(page);
+        }
         let (mut qb, as_json) = ticket_page::<D>(scope, query, page);
         let (total, rows): (Option<i64>, Vec<TicketRow<D::Time>>) = if as_json {
             let (total, json): (Option<i64>, String) = qb

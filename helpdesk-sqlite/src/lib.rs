@@ -120,20 +120,25 @@ impl Dialect for SqliteDialect {
             let Some(text) = text.as_deref().filter(|t| indexed(t)) else {
                 continue;
             };
-            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-            let query = match field {
-                TicketText::Anywhere => phrase,
-                TicketText::Title => format!("title : {phrase}"),
-            };
             qb.push(if first { "WITH " } else { ", " })
                 .push(format_args!(
                     "{}(id) AS MATERIALIZED (SELECT rowid FROM tickets_search WHERE tickets_search MATCH ",
                     hits(field)
                 ))
-                .push_bind(query)
+                .push_bind(phrase(field, text))
                 .push(") ");
             first = false;
         }
+    }
+
+    /// The trigram index's matches by rowid, which is the ticket's id.
+    fn push_text_matches(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) -> bool {
+        if !indexed(text) {
+            return false;
+        }
+        qb.push("SELECT rowid AS id FROM tickets_search WHERE tickets_search MATCH ")
+            .push_bind(phrase(field, text));
+        true
     }
 
     /// One indexed text filter: its matches are in one table (which the triggers keep in step
@@ -186,6 +191,16 @@ impl Dialect for SqliteDialect {
 /// Whether a text filter asks the trigram index: it needs a trigram, three characters.
 fn indexed(text: &str) -> bool {
     text.chars().count() >= 3
+}
+
+/// The FTS5 query of a text filter: `text` as one phrase (the trigrams of a substring, in a
+/// row), in the title alone for `title`.
+fn phrase(field: TicketText, text: &str) -> String {
+    let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+    match field {
+        TicketText::Anywhere => phrase,
+        TicketText::Title => format!("title : {phrase}"),
+    }
 }
 
 /// The name of the table of a text filter's matches.

@@ -1,0 +1,172 @@
+//! Searches of everyone's tickets answer from remembered matches (`helpdesk-sql`'s `matches`
+//! module): every page and count must equal what a scan of the tickets finds, through new
+//! tickets, edits and deletions made by another connection, as another process would.
+#![allow(clippy::unwrap_used)]
+
+use helpdesk_core::store::TicketStore;
+use helpdesk_core::{PageRequest, TicketOrdering, TicketQuery, TicketScope};
+use helpdesk_sqlite::SqliteStore;
+use sqlx::{Connection, SqliteConnection};
+
+const TICKETS: i64 = 6_000;
+
+/// The store's orderings in SQL, ties broken as the store documents.
+fn order_by(ordering: TicketOrdering) -> &'static str {
+    match ordering {
+        TicketOrdering::CreatedAt => "created_at, id",
+        TicketOrdering::CreatedAtDesc => "created_at DESC, id DESC",
+        TicketOrdering::UpdatedAt => "updated_at, id",
+        TicketOrdering::UpdatedAtDesc => "updated_at DESC, id DESC",
+        TicketOrdering::Priority => "priority, created_at, id",
+        TicketOrdering::PriorityDesc => "priority DESC, created_at DESC, id DESC",
+        TicketOrdering::DueAt => "due_at ASC NULLS LAST, id",
+        TicketOrdering::DueAtDesc => "due_at DESC NULLS LAST, id DESC",
+    }
+}
+
+/// Users, and tickets whose creation times are a permutation of their ids, with texts that
+/// match often ("printer", one in 7), rarely and only among the oldest ids ("scanner", the
+/// first 150), and only among the newer half ("toner").
+async fn seed(conn: &mut SqliteConnection) {
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
+         updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0), \
+         (2, 'user@example.com', 'x', 'U', 'U', 'user', 0, 0)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO tickets (id, title, description, priority, status, created_by, \
+                              created_at, updated_at, due_at, clock_started_at) \
+         SELECT i, 'Ticket ' || i, \
+                CASE WHEN i % 7 = 0 THEN 'The Printer is jammed' ELSE 'Something else' END \
+                || CASE WHEN i <= 150 THEN ', and the scanner' ELSE '' END \
+                || CASE WHEN i > ?1 / 2 AND i % 9 = 0 THEN ', out of toner' ELSE '' END, \
+                i % 3, 'open', 2, \
+                1000000 + (i * 7919) % ?1 * 1000, 2000000 + (i * 104729) % ?1 * 1000, \
+                CASE WHEN i % 4 <> 0 THEN 3000000 + (i * 15485863) % ?1 * 1000 END, 0 \
+         FROM n",
+    )
+    .bind(TICKETS)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+}
+
+/// Compares every searched page and count of the store with a scan of the tickets.
+async fn check(store: &SqliteStore, conn: &mut SqliteConnection, round: &str) {
+    let queries = [
+        ("search", "printer"),
+        ("search", "PRINTER"),
+        ("search", "scanner"),
+        ("search", "toner"),
+        ("search", "no such words"),
+        ("title", "Ticket 1"),
+    ];
+    let pages = [(1, 20), (3, 20), (2, 100), (40, 20), (400, 20)];
+    for (field, text) in queries {
+        let pattern = format!("%{text}%");
+        let filter = match field {
+            "title" => "title LIKE ?1",
+            _ => "(title LIKE ?1 OR description LIKE ?1)",
+        };
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM tickets WHERE {filter}"
+        )))
+        .bind(&pattern)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        for ordering in TicketOrdering::ALL {
+            let query = TicketQuery {
+                search: (field == "search").then(|| text.to_owned()),
+                title: (field == "title").then(|| text.to_owned()),
+                ordering,
+                ..TicketQuery::default()
+            };
+            for (number, size) in pages {
+                let page = PageRequest::new(number, size).unwrap();
+                let expected: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT id FROM tickets WHERE {filter} ORDER BY {} LIMIT ?2 OFFSET ?3",
+                    order_by(ordering)
+                )))
+                .bind(&pattern)
+                .bind(i64::from(size))
+                .bind(page.offset() as i64)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+                let listed = store
+                    .list_tickets(TicketScope::All, &query, page)
+                    .await
+                    .unwrap();
+                let ids: Vec<i64> = listed.items.iter().map(|t| t.id.0).collect();
+                let case = format!("{round}: {field}={text} {ordering:?} page {number} of {size}");
+                assert_eq!(listed.count, count as u64, "count, {case}");
+                assert_eq!(ids, expected, "{case}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
+    let dir = std::env::temp_dir().join(format!("helpdesk-search-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("helpdesk.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    seed(&mut conn).await;
+
+    check(&store, &mut conn, "first").await;
+    check(&store, &mut conn, "again").await;
+
+    // New tickets, written by another connection: matches above the ids seen before.
+    sqlx::query(
+        "INSERT INTO tickets (id, title, description, priority, status, created_by, created_at, \
+         updated_at, clock_started_at) VALUES \
+         (6001, 'Printer on fire', '', 2, 'open', 2, 500, 500, 0), \
+         (6002, 'Nothing', 'toner and scanner', 1, 'open', 2, 99999999, 99999999, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    check(&store, &mut conn, "after new tickets").await;
+
+    // Edits take matches away and add them among the ids seen before.
+    sqlx::query(
+        "UPDATE tickets SET description = 'fixed' WHERE id IN (7, 14, 21, 140, 6006); \
+         UPDATE tickets SET title = 'Toner, printer and scanner' WHERE id IN (5000, 3, 2);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    check(&store, &mut conn, "after edits").await;
+
+    // Deleting the newest ticket frees its id for the next one, which matches differently.
+    sqlx::query("DELETE FROM tickets WHERE id IN (6002, 28, 35)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    check(&store, &mut conn, "after deletions").await;
+    sqlx::query(
+        "INSERT INTO tickets (title, description, priority, status, created_by, created_at, \
+         updated_at, clock_started_at) VALUES ('Printer', 'needs toner', 0, 'open', 2, 1, 1, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let reused: i64 = sqlx::query_scalar("SELECT max(id) FROM tickets")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(reused, 6002);
+    check(&store, &mut conn, "after reusing an id").await;
+
+    conn.close().await.unwrap();
+    store.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
