@@ -86,6 +86,10 @@ impl Dialect for PgDialect {
         None
     }
 
+    fn ids_as_json(_column: &str) -> Option<String> {
+        None
+    }
+
     fn push_ticket_text(qb: &mut QueryBuilder<Postgres>, field: TicketText, text: &str, _: bool) {
         push_like_text(qb, field, text, "ILIKE");
     }

@@ -168,7 +168,7 @@ where
         };
         let order = order_by(q.ordering);
         let (Some(ids_agg), Some(page_agg)) = (
-            D::rows_as_json("id", ""),
+            D::ids_as_json("id"),
             D::rows_as_json(ticket_columns!(), order),
         ) else {
             return Ok(None);
@@ -201,7 +201,10 @@ where
             .fetch_one(&self.reader)
             .await
             .map_err(db::<D>)?;
-        let mut added = ids_from_json(&added)?;
+        let mut added: Vec<i64> = from_json(&added)?;
+        // The index gives them in order, which this checks in one pass; all are above the
+        // ids known, if any are.
+        added.sort_unstable();
         let ids: Arc<[i64]> = match known {
             Some(known) if known.edits == edits_now && added.is_empty() => known.ids,
             Some(known) if known.edits == edits_now => {
@@ -210,13 +213,6 @@ where
                 ids.into()
             }
             _ => added.into(),
-        };
-        let ids = if ids.is_sorted() {
-            ids
-        } else {
-            let mut sorted = ids.to_vec();
-            sorted.sort_unstable();
-            sorted.into()
         };
         self.matches.put(
             field,

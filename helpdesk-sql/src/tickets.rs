@@ -253,7 +253,7 @@ where
             breached = pass.breached,
             claim = D::CLAIM
         );
-        let claimed: Vec<i64> = match D::rows_as_json("ticket_id", " ORDER BY t.id") {
+        let claimed: Vec<i64> = match D::ids_as_json("ticket_id") {
             // The events are the rows after the last one before them (the write lock keeps
             // every other writer out), their tickets read back as one value instead of a row
             // each (with the update no longer returning them either: 15,000 breaches swept
@@ -269,15 +269,14 @@ where
                     .await
                     .map_err(db::<D>)?;
                 let events = format!(
-                    "SELECT {aggregate} FROM (SELECT id, ticket_id FROM history WHERE id > $1) AS t"
+                    "SELECT {aggregate} FROM (SELECT ticket_id FROM history WHERE id > $1) AS t"
                 );
                 let json: String = sqlx::query_scalar(sql(events))
                     .bind(last.unwrap_or_default())
                     .fetch_one(&mut **tx)
                     .await
                     .map_err(db::<D>)?;
-                let ids: Vec<(i64,)> = from_json(&json)?;
-                ids.into_iter().map(|(id,)| id).collect()
+                from_json(&json)?
             }
             None => sqlx::query_scalar(sql(claim + " RETURNING ticket_id"))
                 .bind(now)

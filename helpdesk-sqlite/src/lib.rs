@@ -95,6 +95,10 @@ impl Dialect for SqliteDialect {
         Some(format!("json_group_array(json_array({columns}){order_by})"))
     }
 
+    fn ids_as_json(column: &str) -> Option<String> {
+        Some(format!("json_group_array({column})"))
+    }
+
     /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
     /// substrings literally and case-insensitively, once per statement (see
     /// [`push_ticket_text_with`](Dialect::push_ticket_text_with)); shorter ones (which have no
