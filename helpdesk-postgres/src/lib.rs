@@ -63,8 +63,8 @@ impl Dialect for PgDialect {
 
     type Ids = Vec<i64>;
 
-    fn encode_ids(ids: Vec<i64>) -> Vec<i64> {
-        ids
+    fn encode_ids(ids: &[i64]) -> Vec<i64> {
+        ids.to_vec()
     }
 
     const IN_IDS_2: &'static str = "t.id = ANY($2)";

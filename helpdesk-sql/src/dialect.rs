@@ -32,7 +32,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     type Ids: Value<Self::Db>;
 
     /// The bound form of a list of ids.
-    fn encode_ids(ids: Vec<i64>) -> Self::Ids;
+    fn encode_ids(ids: &[i64]) -> Self::Ids;
 
     /// `t.id` is one of the ids bound as `$2` ([`encode_ids`](Self::encode_ids)): `= ANY($2)`
     /// in PostgreSQL, `IN (SELECT value FROM json_each($2))` in SQLite. Either way the
@@ -67,7 +67,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// being deleted until commit (`FOR SHARE` in PostgreSQL, empty in SQLite).
     const KEEP: &'static str;
 
-    /// How many rows are read at once (a page of tickets, the tickets a sweep claims): `Some`
+    /// How many rows are read at once (a page of tickets): `Some`
     /// aggregate over the rows of a subquery `t` that makes one JSON text of them, an array
     /// with one `[columns]` for each row, in the order of `order_by` (an ` ORDER BY ...`
     /// clause), `[]` for none; `None` reads rows.
@@ -81,7 +81,8 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
 
     /// Where [`rows_as_json`](Self::rows_as_json) is `Some`: an aggregate over the rows of a
     /// subquery `t` that makes one JSON array of the integer `column`, in no particular order
-    /// (`[]` for none), for many ids at once (a third of the cost of one array per row).
+    /// (`[]` for none), for many ids at once (the tickets a sweep claims, remembered search
+    /// matches): a third of the cost of one array per row.
     fn ids_as_json(column: &str) -> Option<String>;
 
     /// Whether the schema keeps `ticket_tallies (user_id, side, n)`: how many tickets each
@@ -144,8 +145,9 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
 
     /// Pushes `SELECT id FROM ...` of the tickets whose `field` contains `text` (as
     /// [`push_ticket_text`](Self::push_ticket_text) matches it) through a text index that
-    /// reads only those, and a condition `id > x` the store appends selects by id range in
-    /// the index; `false` (the default) where the dialect has no such index for `text`.
+    /// reads only those, and answers `true`; the store selects `id > x` from it, which the
+    /// index must answer by id range. `false` (the default) where the dialect has no such
+    /// index for `text`.
     ///
     /// A dialect answering `true` must keep `ticket_text_edits (n)`, one row whose number
     /// changes with every change of a ticket's text and every deletion, and must give each new

@@ -27,8 +27,9 @@
 //!    ([`Dialect::CLAIM`]: PostgreSQL skips rows another sweeper holds; SQLite holds the
 //!    write lock),
 //! 2. queues the emails of exactly the tickets it claimed, whose ids the first statement
-//!    returned, bound as one list ([`Dialect::IN_IDS_2`]) so that each ticket is looked up
-//!    by id,
+//!    returned (PostgreSQL) or the events it wrote give back as one value
+//!    ([`Dialect::ids_as_json`], SQLite), bound as one list ([`Dialect::IN_IDS_2`]) so that
+//!    each ticket is looked up by id,
 //! 3. moves the same tickets to `escalated`.
 //!
 //! So each ticket escalates once, whatever number of sweepers run at once.

@@ -166,64 +166,21 @@ where
         let Some((field, text)) = sole_text(scope, q) else {
             return Ok(None);
         };
-        let order = order_by(q.ordering);
-        let (Some(ids_agg), Some(page_agg)) = (
-            D::ids_as_json("id"),
-            D::rows_as_json(ticket_columns!(), order),
-        ) else {
-            return Ok(None);
-        };
         let want = page.offset().saturating_add(u64::from(page.size()));
         let known = self.matches.get(field, text);
         let mut asked = known
             .as_ref()
             .and_then(|k| stretch(want, k.ids.len(), k.upto))
             .unwrap_or(0);
-        let (edits, upto) = known.as_ref().map_or((-1, 0), |k| (k.edits, k.upto));
-        let mut qb = QueryBuilder::new(
-            "WITH seen (edits, upto) AS (SELECT (SELECT n FROM ticket_text_edits), \
-             (SELECT coalesce(max(id), 0) FROM tickets)), \
-             since (id) AS (SELECT CASE WHEN edits = ",
-        );
-        qb.push_bind(edits)
-            .push(" THEN ")
-            .push_bind(upto)
-            .push(" ELSE 0 END FROM seen) SELECT edits, upto, CASE WHEN upto > (SELECT id FROM since) ")
-            .push(format_args!("THEN (SELECT {ids_agg} FROM ("));
-        if !D::push_text_matches(&mut qb, field, text) {
+        let seen = known.as_ref().map(|k| (k.edits, k.upto));
+        let Some((now, walked)) = self.refresh(field, text, known, q, asked).await? else {
             return Ok(None);
-        }
-        qb.push(") AS t WHERE id > (SELECT id FROM since)) ELSE '[]' END, ");
-        self.push_stretch(&mut qb, q, asked);
-        qb.push(" FROM seen");
-        let (edits_now, upto_now, added, walked): (i64, i64, String, Option<String>) = qb
-            .build_query_as()
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db::<D>)?;
-        let mut added: Vec<i64> = from_json(&added)?;
-        // The index gives them in order, which this checks in one pass; all are above the
-        // ids known, if any are.
-        added.sort_unstable();
-        let ids: Arc<[i64]> = match known {
-            Some(known) if known.edits == edits_now && added.is_empty() => known.ids,
-            Some(known) if known.edits == edits_now => {
-                let mut ids = known.ids.to_vec();
-                ids.append(&mut added);
-                ids.into()
-            }
-            _ => added.into(),
         };
-        self.matches.put(
-            field,
-            text,
-            Known {
-                edits: edits_now,
-                upto: upto_now,
-                ids: ids.clone(),
-            },
-        );
-
+        let (ids, tickets) = (now.ids.clone(), now.upto);
+        // Remembered again only when something changed (`get` marked it as used).
+        if seen != Some((now.edits, now.upto)) {
+            self.matches.put(field, text, now);
+        }
         if ids.is_empty() {
             return Ok(Some(Page {
                 items: Vec::new(),
@@ -236,11 +193,11 @@ where
             None => None,
         };
         if found.is_none()
-            && let Some(longer) = stretch(want, ids.len(), upto_now).filter(|&l| l > asked)
+            && let Some(longer) = stretch(want, ids.len(), tickets).filter(|&l| l > asked)
         {
             asked = longer;
             let mut qb = QueryBuilder::new("SELECT ");
-            self.push_stretch(&mut qb, q, asked);
+            push_stretch::<D>(&mut qb, q, asked);
             let walked: Option<String> = qb
                 .build_query_scalar()
                 .fetch_one(&self.reader)
@@ -256,53 +213,125 @@ where
         // The page among the stretch, else among all matches in order when they are few.
         let (among, offset) = match found {
             Some(found) => (found, 0),
-            None if (ids.len() as u128) * 20 < u128::try_from(upto_now).unwrap_or_default() => {
+            None if (ids.len() as u128) * 20 < u128::try_from(tickets).unwrap_or_default() => {
                 (ids.to_vec(), page.offset())
             }
             None => return Ok(None),
         };
-        let items = if among.is_empty() {
-            Vec::new()
-        } else {
-            let select = format!(
-                "SELECT {page_agg} FROM (SELECT {} FROM tickets t WHERE {}{order} \
-                 LIMIT $1 OFFSET $3) AS t",
-                ticket_columns!(),
-                D::IN_IDS_2
-            );
-            let json: String = query_scalar(sql(select))
-                .bind(i64::from(page.size()))
-                .bind(D::encode_ids(among))
-                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-                .fetch_one(&self.reader)
-                .await
-                .map_err(db::<D>)?;
-            let rows: Vec<TicketRow<D::Time>> = from_json(&json)?;
-            convert(rows, TicketRow::into_ticket::<D>)?
-        };
         Ok(Some(Page {
-            items,
+            items: self.tickets_by_id(among, q, page.size(), offset).await?,
             count: ids.len() as u64,
             request: page,
         }))
     }
 
-    /// `(SELECT <the ids of the first `length` tickets in the query's order, as one JSON
-    /// value>)`, or `NULL` for none.
-    fn push_stretch(&self, qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, length: u64) {
+    /// The matches of `text` now, in one statement: whether tickets were edited or deleted
+    /// since `known` (then every match is read again), the largest ticket id, and the
+    /// matches above the largest id `known` saw; with a stretch of the ordering `asked` long
+    /// from the same snapshot ([`push_stretch`]). `None` where the dialect cannot list matches
+    /// by id.
+    async fn refresh(
+        &self,
+        field: TicketText,
+        text: &str,
+        known: Option<Known>,
+        q: &TicketQuery,
+        asked: u64,
+    ) -> StoreResult<Option<(Known, Option<String>)>> {
+        let mut qb = QueryBuilder::new("WITH matching (id) AS (");
+        let Some(ids_json) = D::ids_as_json("id") else {
+            return Ok(None);
+        };
+        if !D::push_text_matches(&mut qb, field, text) {
+            return Ok(None);
+        }
+        let (edits, upto) = known.as_ref().map_or((-1, 0), |k| (k.edits, k.upto));
+        qb.push(
+            "), seen (edits, upto) AS (SELECT (SELECT n FROM ticket_text_edits), \
+             (SELECT coalesce(max(id), 0) FROM tickets)), \
+             since (id) AS (SELECT CASE WHEN edits = ",
+        )
+        .push_bind(edits)
+        .push(" THEN ")
+        .push_bind(upto)
+        .push(format_args!(
+            " ELSE 0 END FROM seen) SELECT edits, upto, \
+             CASE WHEN upto > (SELECT id FROM since) THEN (SELECT {ids_json} FROM matching AS t \
+             WHERE id > (SELECT id FROM since)) ELSE '[]' END, "
+        ));
+        push_stretch::<D>(&mut qb, q, asked);
+        qb.push(" FROM seen");
+        let (edits_now, upto_now, added, walked): (i64, i64, String, Option<String>) = qb
+            .build_query_as()
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db::<D>)?;
+        let mut added: Vec<i64> = from_json(&added)?;
+        // The index gives them in order, which this checks in one pass; all are above the
+        // ids known, if any are.
+        added.sort_unstable();
+        let ids: Arc<[i64]> = match known {
+            Some(known) if known.edits == edits_now && added.is_empty() => known.ids,
+            Some(known) if known.edits == edits_now => [&known.ids[..], &added].concat().into(),
+            _ => added.into(),
+        };
+        let now = Known {
+            edits: edits_now,
+            upto: upto_now,
+            ids,
+        };
+        Ok(Some((now, walked)))
+    }
+
+    /// The tickets of `ids` in the query's order, `size` of them after `offset`.
+    async fn tickets_by_id(
+        &self,
+        ids: Vec<i64>,
+        q: &TicketQuery,
+        size: u32,
+        offset: u64,
+    ) -> StoreResult<Vec<Ticket>> {
         let order = order_by(q.ordering);
-        match D::rows_as_json("t.id", order).filter(|_| length > 0) {
-            Some(agg) => {
-                qb.push(format_args!("(SELECT {agg} FROM ("))
-                    .push(sort_keys(q.ordering))
-                    .push(order)
-                    .push(" LIMIT ")
-                    .push_bind(i64::try_from(length).unwrap_or(i64::MAX))
-                    .push(") AS t)");
-            }
-            None => {
-                qb.push("NULL");
-            }
+        let Some(page_json) = D::rows_as_json(ticket_columns!(), order).filter(|_| !ids.is_empty())
+        else {
+            return Ok(Vec::new());
+        };
+        let select = format!(
+            "SELECT {page_json} FROM (SELECT {} FROM tickets t WHERE {}{order} \
+             LIMIT $1 OFFSET $3) AS t",
+            ticket_columns!(),
+            D::IN_IDS_2
+        );
+        let json: String = query_scalar(sql(select))
+            .bind(i64::from(size))
+            .bind(D::encode_ids(&ids))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db::<D>)?;
+        let rows: Vec<TicketRow<D::Time>> = from_json(&json)?;
+        convert(rows, TicketRow::into_ticket::<D>)
+    }
+}
+
+/// `(SELECT <the ids of the first `length` tickets in the query's order, as one JSON value>)`,
+/// or `NULL` for none.
+fn push_stretch<D: Dialect>(qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, length: u64)
+where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let order = order_by(q.ordering);
+    match D::rows_as_json("t.id", order).filter(|_| length > 0) {
+        Some(json) => {
+            qb.push(format_args!("(SELECT {json} FROM ("))
+                .push(sort_keys(q.ordering))
+                .push(order)
+                .push(" LIMIT ")
+                .push_bind(i64::try_from(length).unwrap_or(i64::MAX))
+                .push(") AS t)");
+        }
+        None => {
+            qb.push("NULL");
         }
     }
 }

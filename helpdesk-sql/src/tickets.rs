@@ -290,7 +290,7 @@ where
         // The claimed tickets are found by id from here on: a join with the events just
         // written let PostgreSQL, which has no statistics on them yet, compare every ticket
         // with every event (24 s for 20,000 tickets).
-        let claimed_ids = D::encode_ids(claimed.clone());
+        let claimed_ids = D::encode_ids(&claimed);
         let in_claimed = D::IN_IDS_2;
         // 2. One email per recipient: the active creator, and every other active admin.
         let mail = format!(
@@ -568,7 +568,7 @@ where
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = D::encode_ids(tickets.iter().map(|t| t.id.0).collect());
+        let ids = D::encode_ids(&tickets.iter().map(|t| t.id.0).collect::<Vec<_>>());
         let select = format!(
             "SELECT {} FROM ticket_pauses WHERE ticket_id IN \
              (SELECT t.id FROM tickets t WHERE t.sla_version > 0 AND t.sla_version < $1 AND {}) \

@@ -69,7 +69,7 @@ impl Dialect for SqliteDialect {
 
     type Ids = String;
 
-    fn encode_ids(ids: Vec<i64>) -> String {
+    fn encode_ids(ids: &[i64]) -> String {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
         format!("[{}]", list.join(","))
     }
@@ -125,17 +125,15 @@ impl Dialect for SqliteDialect {
                 continue;
             };
             qb.push(if first { "WITH " } else { ", " })
-                .push(format_args!(
-                    "{}(id) AS MATERIALIZED (SELECT rowid FROM tickets_search WHERE tickets_search MATCH ",
-                    hits(field)
-                ))
-                .push_bind(phrase(field, text))
-                .push(") ");
+                .push(format_args!("{}(id) AS MATERIALIZED (", hits(field)));
+            Self::push_text_matches(qb, field, text);
+            qb.push(") ");
             first = false;
         }
     }
 
-    /// The trigram index's matches by rowid, which is the ticket's id.
+    /// The trigram index's matches by rowid, which is the ticket's id (texts of 3 characters
+    /// or more).
     fn push_text_matches(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) -> bool {
         if !indexed(text) {
             return false;
