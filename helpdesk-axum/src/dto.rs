@@ -6,8 +6,8 @@ use helpdesk_core::business_hours::CalendarSpec;
 use helpdesk_core::sla::{SlaPolicySpec, Target, TargetsSpec};
 use helpdesk_core::store::StoredPolicy;
 use helpdesk_core::{
-    Comment, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report, Role,
-    Sla, Status, Ticket, User,
+    Alert, Comment, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report,
+    Role, Sla, Status, Ticket, User,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -56,6 +56,7 @@ impl From<User> for UserOut {
     "created_at": "2026-11-26T09:00:00Z", "updated_at": "2026-11-26T09:00:00Z",
     "resolved_at": null, "escalated_at": null, "due_at": "2026-11-26T10:00:00Z", "version": 1,
     "sla": {"update_due_at": "2026-11-26T10:00:00Z", "resolve_due_at": "2026-11-26T17:00:00Z",
+            "update_warn_at": "2026-11-26T09:48:00Z", "resolve_warn_at": "2026-11-26T15:36:00Z",
             "waiting_since": null, "paused_seconds": 0, "breaches": []}
 }))]
 pub struct TicketOut {
@@ -86,6 +87,11 @@ pub struct SlaOut {
     pub update_due_at: Option<DateTime<Utc>>,
     /// When the ticket must be resolved; null without a resolution target or while paused.
     pub resolve_due_at: Option<DateTime<Utc>>,
+    /// When the warning of the update deadline goes out; null if none will (no
+    /// `warn_at_percent`, clock stopped, breached, or already sent for this deadline).
+    pub update_warn_at: Option<DateTime<Utc>>,
+    /// When the warning of the resolution deadline goes out; null if none will.
+    pub resolve_warn_at: Option<DateTime<Utc>>,
     /// Since when the ticket waits on the customer; null unless `waiting`.
     pub waiting_since: Option<DateTime<Utc>>,
     /// Seconds spent waiting on the customer, over the waits that have ended.
@@ -124,6 +130,8 @@ impl From<Sla> for SlaOut {
         Self {
             update_due_at: s.update_due_at,
             resolve_due_at: s.resolve_due_at,
+            update_warn_at: s.update_warn_at,
+            resolve_warn_at: s.resolve_warn_at,
             waiting_since: s.waiting_since,
             paused_seconds: s.paused_seconds,
             breaches,
@@ -280,16 +288,18 @@ impl From<HistoryEvent> for EventOut {
     }
 }
 
-/// A queued escalation email.
+/// A queued service-level email: an escalation, a warning or a reminder.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": 5, "recipient": "boss@example.com", "ticket_id": 42, "target": "update", "due_at": "2026-11-26T10:00:00Z", "state": "failed", "attempts": 10, "last_error": "Connection refused (os error 111)", "next_attempt_at": "2026-11-26T11:00:00Z", "sent_at": null}))]
+#[schema(example = json!({"id": 5, "recipient": "boss@example.com", "ticket_id": 42, "alert": "escalation", "target": "update", "due_at": "2026-11-26T10:00:00Z", "state": "failed", "attempts": 10, "last_error": "Connection refused (os error 111)", "next_attempt_at": "2026-11-26T11:00:00Z", "sent_at": null}))]
 pub struct NotificationOut {
     pub id: i64,
     pub recipient: String,
     pub ticket_id: i64,
-    /// The target whose deadline passed.
+    /// What it tells.
+    pub alert: Alert,
+    /// The target it is about.
     pub target: Target,
-    /// That deadline.
+    /// The deadline it is about (passed, or ahead for a warning).
     pub due_at: DateTime<Utc>,
     pub state: NotificationState,
     pub attempts: u32,
@@ -304,6 +314,7 @@ impl From<Notification> for NotificationOut {
             id: n.id.0,
             recipient: n.recipient,
             ticket_id: n.ticket_id.0,
+            alert: n.alert,
             target: n.target,
             due_at: n.due_at,
             state: n.state,
@@ -349,11 +360,15 @@ impl From<Report> for ReportOut {
 
 /// What an escalation sweep did.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"escalated": [42, 43], "notifications_queued": 4}))]
+#[schema(example = json!({"escalated": [42, 43], "warned": [51], "reminded": [], "notifications_queued": 5}))]
 pub struct EscalationOut {
     /// The tickets escalated.
     pub escalated: Vec<i64>,
-    /// Emails queued for the admins and creators.
+    /// The tickets warned of a deadline ahead.
+    pub warned: Vec<i64>,
+    /// The tickets reminded of, still escalated.
+    pub reminded: Vec<i64>,
+    /// Emails queued: escalations, warnings and reminders.
     pub notifications_queued: u64,
 }
 

@@ -580,7 +580,7 @@ async fn reports_escalations_notifications_and_health() {
         .await;
     assert_eq!(
         run.expect(200).clone(),
-        json!({"escalated": [t.id.0], "notifications_queued": 2})
+        json!({"escalated": [t.id.0], "warned": [], "reminded": [], "notifications_queued": 2})
     );
     let report = api.get("/api/reports/last7days/", &token).await;
     assert_eq!(

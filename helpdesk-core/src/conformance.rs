@@ -17,10 +17,10 @@ use chrono::{DateTime, Duration, Utc};
 use crate::sla::{SlaPolicySpec, Target};
 use crate::store::{
     ClockRestart, CommentDraft, CommentEffect, DeadlineUpdate, Hits, PauseChange, StoreError,
-    ThrottleKey, TicketChange, TicketDraft, TokenHash, USERS_EMAIL, UserDraft, UserUpdate,
+    Sweep, ThrottleKey, TicketChange, TicketDraft, TokenHash, USERS_EMAIL, UserDraft, UserUpdate,
 };
 use crate::{
-    AssigneeFilter, Breach, HistoryKind, NewEvent, NotificationBacklog, NotificationState,
+    Alert, AssigneeFilter, Breach, HistoryKind, NewEvent, NotificationBacklog, NotificationState,
     PageRequest, Priority, Role, Sla, Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery,
     TicketScope, User, UserId, UserQuery,
 };
@@ -62,6 +62,9 @@ macro_rules! store_conformance_tests {
             concurrent_sweeps_escalate_each_ticket_once,
             resolution_targets_breach_once_even_on_escalated_tickets,
             concurrent_sweeps_record_each_breach_once,
+            warnings_go_out_once_per_deadline,
+            reminders_repeat_while_escalated_up_to_the_limit,
+            concurrent_sweeps_warn_and_remind_once,
             pauses_follow_status_changes,
             deadlines_are_rewritten_for_a_new_policy_at_the_expected_version,
             the_policy_is_seeded_once_and_replaced_by_version,
@@ -586,7 +589,7 @@ pub async fn deleting_a_ticket_takes_its_records_along(store: S) {
         .await
         .unwrap()
         .unwrap();
-    store.escalate_overdue(at(2)).await.unwrap();
+    store.escalate_overdue(&Sweep::at(at(2))).await.unwrap();
     assert!(store.delete_ticket(t.id).await.unwrap());
     assert!(!store.delete_ticket(t.id).await.unwrap());
     assert_eq!(store.ticket(t.id).await.unwrap(), None);
@@ -996,10 +999,14 @@ pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(
     assert!(store.update_ticket(&resolution(&resolved)).await.unwrap());
 
     assert_eq!(
-        store.escalate_overdue(at(59)).await.unwrap().escalated,
+        store
+            .escalate_overdue(&Sweep::at(at(59)))
+            .await
+            .unwrap()
+            .escalated,
         vec![]
     );
-    let report = store.escalate_overdue(at(60)).await.unwrap();
+    let report = store.escalate_overdue(&Sweep::at(at(60))).await.unwrap();
     assert_eq!(report.escalated, vec![overdue.id, by_admin.id]);
     // overdue: ada, boss, admin2; admin's own: boss (once), admin2.
     assert_eq!(report.notifications_queued, 5);
@@ -1039,7 +1046,7 @@ pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(
         "the breach is recorded on the ticket"
     );
     assert_eq!(
-        store.escalate_overdue(at(60)).await.unwrap(),
+        store.escalate_overdue(&Sweep::at(at(60))).await.unwrap(),
         Default::default(),
         "never twice"
     );
@@ -1068,7 +1075,7 @@ pub async fn sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient(
     assert_eq!(recipients, expected);
     let n = claimed.iter().find(|n| n.ticket_id == overdue.id).unwrap();
     assert_eq!(
-        (n.due_at, n.escalated_at, n.priority, n.attempts),
+        (n.due_at, n.raised_at, n.priority, n.attempts),
         (at(60), at(60), Priority::High, 1)
     );
     assert_eq!(n.creator, ada.name_email());
@@ -1102,7 +1109,7 @@ pub async fn concurrent_sweeps_escalate_each_ticket_once(store: S) {
     let sweeps: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.escalate_overdue(at(100)).await.unwrap() })
+            tokio::spawn(async move { store.escalate_overdue(&Sweep::at(at(100))).await.unwrap() })
         })
         .collect();
     let mut escalated = Vec::new();
@@ -1126,6 +1133,374 @@ pub async fn concurrent_sweeps_escalate_each_ticket_once(store: S) {
     assert_eq!(claimed.len(), 3000);
 }
 
+/// A high-priority ticket created at minute 0, due at `update_min` and warned of it at
+/// `warn_min`, with a resolution target due at `resolve` (deadline, warning) if given.
+async fn warned_ticket(
+    store: &S,
+    creator: &User,
+    title: &str,
+    (update_min, warn_min): (i64, i64),
+    resolve: Option<(i64, i64)>,
+) -> Ticket {
+    let sla = Sla {
+        update_warn_at: Some(at(warn_min)),
+        resolve_due_at: resolve.map(|(due, _)| at(due)),
+        resolve_warn_at: resolve.map(|(_, warn)| at(warn)),
+        ..update_due(at(update_min))
+    };
+    store
+        .insert_ticket(&TicketDraft {
+            title: title.into(),
+            description: format!("about {title}"),
+            priority: Priority::High,
+            created_by: creator.id,
+            created_at: at(0),
+            due_at: sla.next_due(Status::Open),
+            sla,
+        })
+        .await
+        .unwrap()
+}
+
+/// The events of a kind in a ticket's history: (`to`, at).
+async fn events_of(store: &S, ticket: TicketId, kind: HistoryKind) -> Vec<(String, DateTime<Utc>)> {
+    let events = store
+        .list_history(ticket, page(1, 100))
+        .await
+        .unwrap()
+        .items;
+    events
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .map(|e| (e.to.unwrap_or_default(), e.at))
+        .collect()
+}
+
+/// Every notification pending at `now`, marked sent: (ticket, recipient, alert, target,
+/// deadline, reminder), sorted.
+async fn alerts_at(
+    store: &S,
+    now: DateTime<Utc>,
+) -> Vec<(TicketId, String, Alert, Target, DateTime<Utc>, Option<u32>)> {
+    let claimed = store
+        .claim_notifications(now, Duration::minutes(5), 10_000)
+        .await
+        .unwrap();
+    for n in &claimed {
+        store.mark_sent(n.id, now).await.unwrap();
+    }
+    let mut alerts: Vec<_> = claimed
+        .into_iter()
+        .map(|n| {
+            (
+                n.ticket_id,
+                n.recipient,
+                n.alert,
+                n.target,
+                n.due_at,
+                n.reminder,
+            )
+        })
+        .collect();
+    alerts.sort_by_key(|a| (a.0, a.1.clone(), a.2.as_str(), a.3.as_str(), a.4, a.5));
+    alerts
+}
+
+pub async fn warnings_go_out_once_per_deadline(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    user(&store, "boss2@example.com", Role::Admin).await;
+    let mine = warned_ticket(&store, &ada, "assigned", (60, 48), Some((120, 96))).await;
+    let assign = change(&mine, |t| t.assigned_to = Some(agent.id), vec![]);
+    assert!(store.update_ticket(&assign).await.unwrap());
+    let nobodys = warned_ticket(&store, &ada, "unassigned", (60, 48), None).await;
+
+    assert_eq!(
+        store.escalate_overdue(&Sweep::at(at(47))).await.unwrap(),
+        Default::default()
+    );
+    let before = store.ticket(mine.id).await.unwrap().unwrap();
+    assert_eq!(before.sla.update_warn_at, Some(at(48)));
+    let report = store.escalate_overdue(&Sweep::at(at(48))).await.unwrap();
+    assert_eq!(report.warned, vec![mine.id, nobodys.id]);
+    assert_eq!(report.escalated, vec![]);
+    assert_eq!(report.notifications_queued, 3, "the assignee; both admins");
+    let warned = store.ticket(mine.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            warned.sla.update_warn_at,
+            warned.sla.update_warned_due,
+            warned.version
+        ),
+        (None, Some(at(60)), before.version),
+        "a warning changes neither the ticket's version nor its other deadlines"
+    );
+    assert_eq!(warned.sla.resolve_warn_at, Some(at(96)));
+
+    // A change planned from the ticket read before its warning writes the same deadline with
+    // its warning: the store keeps the warning sent.
+    let stale = change(&before, |t| t.title = "renamed".into(), vec![]);
+    assert!(store.update_ticket(&stale).await.unwrap());
+    let renamed = store.ticket(mine.id).await.unwrap().unwrap();
+    assert_eq!(renamed.sla.update_warn_at, None);
+    assert_eq!(
+        store.escalate_overdue(&Sweep::at(at(50))).await.unwrap(),
+        Default::default()
+    );
+    let u = Target::Update;
+    assert_eq!(
+        alerts_at(&store, at(50)).await,
+        vec![
+            (
+                mine.id,
+                "agent@example.com".into(),
+                Alert::Warning,
+                u,
+                at(60),
+                None
+            ),
+            (
+                nobodys.id,
+                "boss2@example.com".into(),
+                Alert::Warning,
+                u,
+                at(60),
+                None
+            ),
+            (
+                nobodys.id,
+                "boss@example.com".into(),
+                Alert::Warning,
+                u,
+                at(60),
+                None
+            ),
+        ]
+    );
+
+    // A staff comment restarts the update clock: a new deadline warns again.
+    let restart = ClockRestart {
+        at: at(50),
+        due_by_rank: [None, None, Some(at(110))],
+        warn_by_rank: [None, None, Some(at(98))],
+    };
+    let note = CommentDraft {
+        ticket_id: mine.id,
+        author_id: agent.id,
+        body: "on it".into(),
+        created_at: at(50),
+    };
+    let effect = CommentEffect::Restart(&restart);
+    store.insert_comment(&note, effect).await.unwrap().unwrap();
+    // The same deadline again (a restart that lands on it) does not.
+    let again = ClockRestart {
+        at: at(51),
+        ..restart
+    };
+    let note = CommentDraft {
+        created_at: at(51),
+        ..note
+    };
+    store.insert_comment(&note, effect).await.unwrap().unwrap();
+    let report = store.escalate_overdue(&Sweep::at(at(97))).await.unwrap();
+    assert_eq!(
+        (report.warned, report.escalated),
+        (vec![mine.id], vec![nobodys.id])
+    );
+    let report = store.escalate_overdue(&Sweep::at(at(98))).await.unwrap();
+    assert_eq!(report.warned, vec![mine.id]);
+    store
+        .insert_comment(
+            &CommentDraft {
+                created_at: at(99),
+                ..note.clone()
+            },
+            CommentEffect::Restart(&again),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .ticket(mine.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sla
+            .update_warn_at,
+        None,
+        "a restart onto the deadline warned of sets no warning"
+    );
+    assert_eq!(
+        store.escalate_overdue(&Sweep::at(at(109))).await.unwrap(),
+        Default::default()
+    );
+    assert_eq!(
+        events_of(&store, mine.id, HistoryKind::SlaWarning).await,
+        vec![
+            ("update".into(), at(48)),
+            ("resolution".into(), at(97)),
+            ("update".into(), at(98)),
+        ]
+    );
+    assert_eq!(
+        events_of(&store, nobodys.id, HistoryKind::SlaWarning)
+            .await
+            .len(),
+        1
+    );
+}
+
+pub async fn reminders_repeat_while_escalated_up_to_the_limit(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    user(&store, "boss2@example.com", Role::Admin).await;
+    let stays = ticket(&store, &ada, "stays escalated", Priority::High, 0, 10).await;
+    let leaves = ticket(&store, &ada, "picked up", Priority::High, 0, 10).await;
+    let sweep = |now: i64, next: i64| Sweep {
+        now: at(now),
+        remind_by_rank: [Some(at(next)); 3],
+        max_reminders: 2,
+        time_zone: "Europe/Berlin",
+    };
+    let report = store.escalate_overdue(&sweep(10, 20)).await.unwrap();
+    assert_eq!(report.escalated, vec![stays.id, leaves.id]);
+    assert_eq!(report.reminded, vec![], "never in the sweep that escalates");
+    alerts_at(&store, at(10)).await;
+    assert_eq!(
+        store.escalate_overdue(&sweep(19, 29)).await.unwrap(),
+        Default::default()
+    );
+    let report = store.escalate_overdue(&sweep(20, 30)).await.unwrap();
+    assert_eq!(
+        (report.reminded, report.notifications_queued),
+        (vec![stays.id, leaves.id], 4)
+    );
+    let alerts = alerts_at(&store, at(20)).await;
+    let u = Target::Update;
+    assert_eq!(
+        alerts[0],
+        (
+            stays.id,
+            "boss2@example.com".into(),
+            Alert::Reminder,
+            u,
+            at(10),
+            Some(1)
+        ),
+        "to the admins, about the breached deadline"
+    );
+    assert_eq!(alerts.len(), 4);
+
+    // Leaving `escalated` stops the reminders.
+    let escalated = store.ticket(leaves.id).await.unwrap().unwrap();
+    let pick_up = change(&escalated, |t| t.status = Status::InProgress, vec![]);
+    assert!(store.update_ticket(&pick_up).await.unwrap());
+    assert_eq!(
+        store.escalate_overdue(&sweep(29, 39)).await.unwrap(),
+        Default::default()
+    );
+    let report = store.escalate_overdue(&sweep(30, 40)).await.unwrap();
+    assert_eq!(
+        (report.reminded, report.notifications_queued),
+        (vec![stays.id], 2)
+    );
+    let n = store
+        .claim_notifications(at(30), Duration::minutes(5), 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (n.reminder, n.time_zone.as_str()),
+        (Some(2), "Europe/Berlin")
+    );
+    for now in [40, 50, 1000] {
+        assert_eq!(
+            store
+                .escalate_overdue(&sweep(now, now + 10))
+                .await
+                .unwrap()
+                .reminded,
+            vec![],
+            "at most max_reminders per escalation"
+        );
+    }
+    assert_eq!(
+        events_of(&store, stays.id, HistoryKind::EscalationReminder).await,
+        vec![("1".into(), at(20)), ("2".into(), at(30))]
+    );
+    assert_eq!(
+        events_of(&store, leaves.id, HistoryKind::EscalationReminder)
+            .await
+            .len(),
+        1
+    );
+    let no_reminders = Sweep::at(at(2000));
+    assert_eq!(
+        store.escalate_overdue(&no_reminders).await.unwrap(),
+        Default::default()
+    );
+}
+
+pub async fn concurrent_sweeps_warn_and_remind_once(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    user(&store, "boss2@example.com", Role::Admin).await;
+    for i in 0..200 {
+        warned_ticket(&store, &ada, &format!("t{i}"), (60, 40 + i % 10), None).await;
+    }
+    let sweep = |now: i64| Sweep {
+        now: at(now),
+        remind_by_rank: [Some(at(now + 10)); 3],
+        max_reminders: 1,
+        time_zone: "UTC",
+    };
+    let run = |now: i64| {
+        let sweeps: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.escalate_overdue(&sweep(now)).await.unwrap() })
+            })
+            .collect();
+        async move {
+            let mut total = crate::EscalationReport::default();
+            for sweep in sweeps {
+                let report = sweep.await.unwrap();
+                total.warned.extend(report.warned);
+                total.reminded.extend(report.reminded);
+                total.escalated.extend(report.escalated);
+                total.notifications_queued += report.notifications_queued;
+            }
+            total
+        }
+    };
+    let warned = run(50).await;
+    assert_eq!(warned.warned.len(), 200, "each ticket warned once");
+    assert_eq!(warned.warned.iter().collect::<BTreeSet<_>>().len(), 200);
+    assert_eq!(warned.notifications_queued, 400, "200 tickets x 2 admins");
+    let escalated = run(60).await;
+    assert_eq!(
+        (escalated.escalated.len(), escalated.warned.len()),
+        (200, 0)
+    );
+    let reminded = run(70).await;
+    assert_eq!(reminded.reminded.len(), 200, "each ticket reminded once");
+    assert_eq!(reminded.reminded.iter().collect::<BTreeSet<_>>().len(), 200);
+    assert_eq!(reminded.notifications_queued, 400);
+    assert_eq!(run(80).await, Default::default(), "one reminder at most");
+    let alerts = alerts_at(&store, at(80)).await;
+    let count = |alert| alerts.iter().filter(|a| a.2 == alert).count();
+    assert_eq!(
+        (
+            count(Alert::Warning),
+            count(Alert::Escalation),
+            count(Alert::Reminder)
+        ),
+        (400, 600, 400)
+    );
+}
+
 pub async fn resolution_targets_breach_once_even_on_escalated_tickets(store: S) {
     let ada = user(&store, "ada@example.com", Role::User).await;
     user(&store, "boss@example.com", Role::Admin).await;
@@ -1134,7 +1509,7 @@ pub async fn resolution_targets_breach_once_even_on_escalated_tickets(store: S) 
     assert_eq!((slow.due_at, both.due_at), (Some(at(60)), Some(at(60))));
 
     // Minute 60: slow breaches its update target; both breaches both targets in one sweep.
-    let first = store.escalate_overdue(at(60)).await.unwrap();
+    let first = store.escalate_overdue(&Sweep::at(at(60))).await.unwrap();
     assert_eq!(first.escalated, vec![slow.id, both.id]);
     assert_eq!(
         first.notifications_queued, 6,
@@ -1173,7 +1548,7 @@ pub async fn resolution_targets_breach_once_even_on_escalated_tickets(store: S) 
 
     // Minute 90: slow, already escalated, breaches its resolution target: recorded and
     // notified, status unchanged; once.
-    let second = store.escalate_overdue(at(90)).await.unwrap();
+    let second = store.escalate_overdue(&Sweep::at(at(90))).await.unwrap();
     assert_eq!(
         (second.escalated, second.notifications_queued),
         (vec![slow.id], 2)
@@ -1191,7 +1566,7 @@ pub async fn resolution_targets_breach_once_even_on_escalated_tickets(store: S) 
         })
     );
     assert_eq!(
-        store.escalate_overdue(at(200)).await.unwrap(),
+        store.escalate_overdue(&Sweep::at(at(200))).await.unwrap(),
         Default::default()
     );
     let history = store.list_history(slow.id, page(1, 10)).await.unwrap();
@@ -1245,7 +1620,7 @@ pub async fn concurrent_sweeps_record_each_breach_once(store: S) {
     let sweeps: Vec<_> = (0..6)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.escalate_overdue(at(100)).await.unwrap() })
+            tokio::spawn(async move { store.escalate_overdue(&Sweep::at(at(100))).await.unwrap() })
         })
         .collect();
     let mut queued = 0;
@@ -1644,6 +2019,7 @@ pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(sto
     let restart = ClockRestart {
         at: at(2),
         due_by_rank: [Some(at(1002)), Some(at(242)), Some(at(62))],
+        warn_by_rank: [None; 3],
     };
     store
         .insert_comment(&draft(&agent, "on it", 2), CommentEffect::Restart(&restart))
@@ -1756,7 +2132,7 @@ pub async fn report_counts_events_in_scope_and_time(store: S) {
         }],
     );
     assert!(store.update_ticket(&resolve).await.unwrap());
-    store.escalate_overdue(at(20)).await.unwrap(); // only b1 is still active and overdue
+    store.escalate_overdue(&Sweep::at(at(20))).await.unwrap(); // only b1 is still active and overdue
     let all = store.report(TicketScope::All, at(-1)).await.unwrap();
     assert_eq!((all.opened, all.resolved, all.escalated), (3, 1, 1));
     let adas = store
@@ -1781,7 +2157,7 @@ pub async fn outbox_claims_retries_and_fails(store: S) {
     ticket(&store, &ada, "t", Priority::High, 0, 1).await;
     assert_eq!(
         store
-            .escalate_overdue(at(1))
+            .escalate_overdue(&Sweep::at(at(1)))
             .await
             .unwrap()
             .notifications_queued,
@@ -1895,7 +2271,7 @@ pub async fn old_sent_and_failed_notifications_are_pruned(store: S) {
     user(&store, "boss@example.com", Role::Admin).await;
     user(&store, "boss2@example.com", Role::Admin).await;
     ticket(&store, &ada, "t", Priority::High, 0, 1).await;
-    store.escalate_overdue(at(1)).await.unwrap();
+    store.escalate_overdue(&Sweep::at(at(1))).await.unwrap();
     let mut claimed = store
         .claim_notifications(at(2), Duration::minutes(5), 10)
         .await
@@ -1944,7 +2320,7 @@ pub async fn concurrent_claims_never_share_a_row(store: S) {
     }
     assert_eq!(
         store
-            .escalate_overdue(at(1))
+            .escalate_overdue(&Sweep::at(at(1)))
             .await
             .unwrap()
             .notifications_queued,
@@ -1994,7 +2370,7 @@ pub async fn erasing_a_user_keeps_their_records_anonymous(store: S) {
         .insert_session(TokenHash([7; 32]), ada.id, at(0), at(100))
         .await
         .unwrap();
-    store.escalate_overdue(at(1)).await.unwrap();
+    store.escalate_overdue(&Sweep::at(at(1))).await.unwrap();
     assert!(store.erase_user(ada.id, at(2)).await.unwrap());
     assert!(!store.erase_user(ada.id, at(3)).await.unwrap());
 

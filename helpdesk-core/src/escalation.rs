@@ -122,8 +122,12 @@ impl From<&EscalationPolicy> for crate::sla::SlaPolicySpec {
 /// What one escalation sweep did (a run of the engine, or the store's sweep it asks for).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EscalationReport {
-    /// The tickets escalated, ascending.
+    /// The tickets escalated (or found past another deadline while escalated), ascending.
     pub escalated: Vec<crate::TicketId>,
+    /// The tickets warned of a deadline ahead, ascending.
+    pub warned: Vec<crate::TicketId>,
+    /// The tickets reminded of, still escalated, ascending.
+    pub reminded: Vec<crate::TicketId>,
     /// How many emails were queued.
     pub notifications_queued: u64,
 }
@@ -153,15 +157,22 @@ impl EscalationEngine {
     /// (and recomputes the deadlines it moves), so the sweep compares current deadlines.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
         self.helpdesk.sync_sla_policy().await?;
-        let report = self.helpdesk.store().escalate_overdue(now).await?;
+        let in_force = self.helpdesk.policy().await?;
+        let sweep = crate::store::Sweep::new(&in_force.policy, now);
+        let report = self.helpdesk.store().escalate_overdue(&sweep).await?;
         metrics::counter!(crate::metrics::ESCALATIONS).increment(report.escalated.len() as u64);
+        metrics::counter!(crate::metrics::SLA_WARNINGS).increment(report.warned.len() as u64);
+        metrics::counter!(crate::metrics::ESCALATION_REMINDERS)
+            .increment(report.reminded.len() as u64);
         metrics::counter!(crate::metrics::NOTIFICATIONS_QUEUED)
             .increment(report.notifications_queued);
-        if !report.escalated.is_empty() {
+        if report.notifications_queued > 0 {
             tracing::info!(
-                tickets = report.escalated.len(),
+                escalated = report.escalated.len(),
+                warned = report.warned.len(),
+                reminded = report.reminded.len(),
                 notifications = report.notifications_queued,
-                "escalated overdue tickets"
+                "escalation sweep"
             );
         }
         Ok(report)

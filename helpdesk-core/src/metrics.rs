@@ -9,7 +9,11 @@
 
 /// Tickets escalated by sweeps (counter).
 pub const ESCALATIONS: &str = "helpdesk_escalations_total";
-/// Emails queued by escalations (counter).
+/// Tickets warned of a deadline ahead by sweeps (counter).
+pub const SLA_WARNINGS: &str = "helpdesk_sla_warnings_total";
+/// Reminders of still escalated tickets sent by sweeps (counter).
+pub const ESCALATION_REMINDERS: &str = "helpdesk_escalation_reminders_total";
+/// Emails queued by escalations, warnings and reminders (counter).
 pub const NOTIFICATIONS_QUEUED: &str = "helpdesk_notifications_queued_total";
 /// Emails delivered (counter).
 pub const NOTIFICATIONS_SENT: &str = "helpdesk_notifications_sent_total";
@@ -40,7 +44,15 @@ pub const STORE_CONNECTIONS: &str = "helpdesk_store_connections";
 pub fn describe() {
     use metrics::{describe_counter, describe_gauge};
     describe_counter!(ESCALATIONS, "Tickets escalated by sweeps.");
-    describe_counter!(NOTIFICATIONS_QUEUED, "Emails queued by escalations.");
+    describe_counter!(SLA_WARNINGS, "Warnings of deadlines ahead sent by sweeps.");
+    describe_counter!(
+        ESCALATION_REMINDERS,
+        "Reminders of still escalated tickets sent by sweeps."
+    );
+    describe_counter!(
+        NOTIFICATIONS_QUEUED,
+        "Emails queued by escalations, warnings and reminders."
+    );
     describe_counter!(NOTIFICATIONS_SENT, "Emails delivered.");
     describe_counter!(
         NOTIFICATIONS_RETRIED,

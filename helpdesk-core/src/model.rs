@@ -121,8 +121,13 @@ wire_enum!(
         Edited = "edited",
         /// A comment was added (`to` is the comment id).
         Commented = "commented",
-        /// The escalation engine escalated the ticket (`from` is the previous status).
+        /// The escalation engine escalated the ticket (`from` is the previous status, `to`
+        /// the target breached).
         Escalated = "escalated",
+        /// A target's deadline is near: its warning went out (`to` is the target).
+        SlaWarning = "sla_warning",
+        /// The ticket is still escalated: a reminder went out (`to` is its number, from 1).
+        EscalationReminder = "escalation_reminder",
     }
 );
 
@@ -280,6 +285,17 @@ pub struct Sla {
     pub update_breach: Option<Breach>,
     /// The last breach of the resolution target.
     pub resolve_breach: Option<Breach>,
+    /// When the warning of the update deadline goes out; `None` if none will (no
+    /// `warn_at_percent`, clock stopped, breached, or already warned of this deadline).
+    pub update_warn_at: Option<DateTime<Utc>>,
+    /// When the warning of the resolution deadline goes out; `None` if none will.
+    pub resolve_warn_at: Option<DateTime<Utc>>,
+    /// The update deadline last warned of (set only by the store's sweep).
+    #[serde(skip)]
+    pub update_warned_due: Option<DateTime<Utc>>,
+    /// The resolution deadline last warned of (set only by the store's sweep).
+    #[serde(skip)]
+    pub resolve_warned_due: Option<DateTime<Utc>>,
     /// Since when the ticket waits on the customer (status `waiting`).
     pub waiting_since: Option<DateTime<Utc>>,
     /// Wall-clock seconds spent waiting, over the waits that have ended.

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::sla::Target;
@@ -62,14 +63,26 @@ pub struct NotificationBacklog {
     pub oldest_pending: Option<DateTime<Utc>>,
 }
 
-/// A queued escalation email, with what it takes to render it.
+crate::model::wire_enum!(
+    /// What a queued notification tells.
+    Alert, "alert" {
+        /// A target's deadline passed: the ticket escalated.
+        Escalation = "escalation",
+        /// A target's deadline is near.
+        Warning = "warning",
+        /// The ticket is still escalated.
+        Reminder = "reminder",
+    }
+);
+
+/// A queued email about a ticket's service level, with what it takes to render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {
     /// Identifier.
     pub id: NotificationId,
     /// Recipient address.
     pub recipient: String,
-    /// The escalated ticket.
+    /// The ticket.
     pub ticket_id: TicketId,
     /// Its title.
     pub ticket_title: String,
@@ -79,12 +92,18 @@ pub struct Notification {
     pub creator: String,
     /// Who it is assigned to (`name_email`), if anyone.
     pub assignee: Option<String>,
-    /// The target whose deadline passed.
+    /// Escalation, warning or reminder.
+    pub alert: Alert,
+    /// The target it is about.
     pub target: Target,
-    /// The deadline that passed.
+    /// The deadline it is about (passed, or ahead for a warning).
     pub due_at: DateTime<Utc>,
-    /// When the ticket was escalated.
-    pub escalated_at: DateTime<Utc>,
+    /// When the sweep raised it.
+    pub raised_at: DateTime<Utc>,
+    /// The number of a reminder, from 1.
+    pub reminder: Option<u32>,
+    /// The IANA time zone the email writes instants in (the policy's calendar's, else UTC).
+    pub time_zone: String,
     /// Where delivery stands.
     pub state: NotificationState,
     /// Delivery attempts so far.
@@ -98,33 +117,50 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The email, written so a reader knows what to do without opening the app.
+    /// The email, written so a reader knows what to do without opening the app. Subjects
+    /// start `[Helpdesk] Warning`, `[Helpdesk] Escalated` or `[Helpdesk] Reminder`, so mail
+    /// filters can route them.
     ///
     /// ```
     /// # use helpdesk_core::{notify::*, sla::Target, NotificationId, TicketId, Priority};
     /// let due: chrono::DateTime<chrono::Utc> = "2026-11-26T13:00:00Z".parse().unwrap();
-    /// let n = Notification {
+    /// let mut n = Notification {
     ///     id: NotificationId(1), recipient: "boss@example.com".into(), ticket_id: TicketId(42),
     ///     ticket_title: "Printer on fire".into(), priority: Priority::High,
     ///     creator: "Ada Lovelace - ada@example.com".into(), assignee: None,
-    ///     target: Target::Update, due_at: due, escalated_at: due + chrono::Duration::minutes(75),
+    ///     alert: Alert::Escalation, target: Target::Update, due_at: due,
+    ///     raised_at: due + chrono::Duration::minutes(75), reminder: None,
+    ///     time_zone: "Europe/Berlin".into(),
     ///     state: NotificationState::Pending, attempts: 0, last_error: None,
     ///     next_attempt_at: due, sent_at: None,
     /// };
     /// let email = n.email();
-    /// assert_eq!(email.subject, "[Helpdesk] Ticket #42 escalated (high): Printer on fire");
-    /// assert!(email.body.contains("overdue by 1 h 15 min"));
-    /// assert!(email.body.contains("Target:      update"));
+    /// assert_eq!(email.subject, "[Helpdesk] Escalated: ticket #42 (high, update target): Printer on fire");
+    /// assert!(email.body.contains("Deadline:    2026-11-26 14:00 CET"));
+    /// assert!(email.body.contains("1 h 15 min late"));
+    ///
+    /// n.alert = Alert::Warning;
+    /// n.raised_at = due - chrono::Duration::minutes(12);
+    /// let email = n.email();
+    /// assert!(email.subject.starts_with("[Helpdesk] Warning: ticket #42"));
+    /// assert!(email.body.contains("12 min left"));
     /// ```
     pub fn email(&self) -> Email {
+        let zone: Tz = self.time_zone.parse().unwrap_or(Tz::UTC);
+        let local = |at: DateTime<Utc>| at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+        let (label, headline) = match self.alert {
+            Alert::Warning => ("Warning", "is close to its deadline"),
+            Alert::Escalation => ("Escalated", "has been escalated"),
+            Alert::Reminder => ("Reminder", "is still escalated"),
+        };
         let subject = format!(
-            "[Helpdesk] Ticket #{} escalated ({}): {}",
-            self.ticket_id, self.priority, self.ticket_title
+            "[Helpdesk] {label}: ticket #{} ({}, {} target): {}",
+            self.ticket_id, self.priority, self.target, self.ticket_title
         );
         let mut body = String::new();
         let _ = writeln!(
             body,
-            "Ticket #{} \"{}\" has been escalated.",
+            "Ticket #{} \"{}\" {headline}.",
             self.ticket_id, self.ticket_title
         );
         let _ = writeln!(body);
@@ -136,36 +172,47 @@ impl Notification {
             self.assignee.as_deref().unwrap_or("nobody")
         );
         let _ = writeln!(body, "Target:      {}", self.target);
-        let _ = writeln!(
-            body,
-            "Due at:      {}",
-            self.due_at.format("%Y-%m-%d %H:%M UTC")
-        );
-        let _ = writeln!(
-            body,
-            "Escalated:   {} (overdue by {})",
-            self.escalated_at.format("%Y-%m-%d %H:%M UTC"),
-            human_duration(self.escalated_at - self.due_at)
-        );
+        let _ = writeln!(body, "Deadline:    {}", local(self.due_at));
+        let standing = if self.raised_at < self.due_at {
+            format!("{} left", human_duration(self.due_at - self.raised_at))
+        } else {
+            format!("{} late", human_duration(self.raised_at - self.due_at))
+        };
+        let _ = writeln!(body, "As of:       {} ({standing})", local(self.raised_at));
+        if let Some(n) = self.reminder {
+            let _ = writeln!(body, "Reminder:    {n}");
+        }
         let _ = writeln!(body);
-        let _ = match self.target {
-            Target::Update => writeln!(
+        let _ = match (self.alert, self.target) {
+            (Alert::Warning, Target::Update) => writeln!(
+                body,
+                "Nobody has acted on this {} priority ticket yet; it escalates at its deadline.",
+                self.priority
+            ),
+            (Alert::Warning, Target::Resolution) => writeln!(
+                body,
+                "This {} priority ticket must be resolved by its deadline or it escalates.",
+                self.priority
+            ),
+            (_, Target::Update) => writeln!(
                 body,
                 "Nobody acted on this {} priority ticket within its update target.",
                 self.priority
             ),
-            Target::Resolution => writeln!(
+            (_, Target::Resolution) => writeln!(
                 body,
                 "This {} priority ticket was not resolved within its resolution target.",
                 self.priority
             ),
         };
-        let action = if self.assignee.is_some() {
-            "Please follow up with the assignee or reassign it"
-        } else {
-            "Please assign it to an agent"
+        let action = match (self.alert, self.assignee.is_some()) {
+            (Alert::Warning, _) => "Please act on it before then.",
+            (_, true) => {
+                "Please follow up with the assignee or reassign it, then move it to in progress or resolved."
+            }
+            (_, false) => "Please assign it to an agent, then move it to in progress or resolved.",
         };
-        let _ = writeln!(body, "{action}, then move it to in progress or resolved.");
+        let _ = writeln!(body, "{action}");
         Email {
             to: self.recipient.clone(),
             subject,

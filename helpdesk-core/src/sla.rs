@@ -314,13 +314,54 @@ impl SlaPolicy {
         )
     }
 
-    /// Sets a ticket's deadlines and `due_at` under this policy, for its status, priority and
-    /// clock start, not counting `pauses` (its stints in `waiting`, `resolved` or `closed`,
-    /// by start). Clears the update breach if the update clock restarted since.
+    /// When the warning of a target's deadline goes out: once `warn_at_percent` of the target
+    /// has counted since `start` (the clock start for the update target, creation for the
+    /// resolution target), not counting `pauses`; `None` without `warn_at_percent`, without
+    /// such a target, or while a pause lasts.
+    pub fn warn_at(
+        &self,
+        priority: Priority,
+        target: Target,
+        start: DateTime<Utc>,
+        pauses: &[Pause],
+    ) -> Option<DateTime<Utc>> {
+        let targets = self.target(priority);
+        let duration = match target {
+            Target::Update => targets.update,
+            Target::Resolution => targets.resolve?,
+        };
+        let percent = i64::from(self.spec.warn_at_percent?);
+        let work = Duration::milliseconds(duration.num_milliseconds() * percent / 100);
+        deadline(targets.calendar.as_ref(), start, work, pauses)
+    }
+
+    /// When a ticket of `priority` escalated or reminded at `from` is reminded next:
+    /// `remind_every_seconds` of its priority's counted time later; `None` without reminders.
+    pub fn next_reminder(&self, priority: Priority, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let every = self
+            .spec
+            .remind_every_seconds
+            .filter(|_| self.spec.max_reminders > 0)?;
+        let every = Duration::seconds(i64::try_from(every).ok()?);
+        Some(self.target(priority).calendar.deadline(from, every))
+    }
+
+    /// The time zone deadlines are written in for people: the calendar's, else UTC.
+    pub fn time_zone(&self) -> &str {
+        self.spec
+            .business_hours
+            .as_ref()
+            .map_or("UTC", |c| c.time_zone.as_str())
+    }
+
+    /// Sets a ticket's deadlines, warnings and `due_at` under this policy, for its status,
+    /// priority and clock start, not counting `pauses` (its stints in `waiting`, `resolved` or
+    /// `closed`, by start). Clears the update breach if the update clock restarted since.
     ///
     /// The update deadline runs from `clock_started_at` while the status is `open` or
     /// `in_progress`; an escalated ticket keeps the one that escalated it. The resolution
-    /// deadline runs from creation while time counts.
+    /// deadline runs from creation while time counts. A deadline's warning is set unless the
+    /// deadline is breached or was warned of already.
     pub fn apply(&self, ticket: &mut Ticket, pauses: &[Pause]) {
         let sla = &mut ticket.sla;
         if ticket.status.is_active() {
@@ -337,6 +378,30 @@ impl SlaPolicy {
             self.resolve_due(ticket.priority, ticket.created_at, pauses)
         } else {
             None
+        };
+        sla.update_warn_at = match sla.update_due_at {
+            Some(due) if sla.update_breach.is_none() && sla.update_warned_due != Some(due) => self
+                .warn_at(
+                    ticket.priority,
+                    Target::Update,
+                    ticket.clock_started_at,
+                    &[],
+                ),
+            _ => None,
+        };
+        sla.resolve_warn_at = match sla.resolve_due_at {
+            Some(due)
+                if sla.resolve_breach.is_none_or(|b| b.due_at != due)
+                    && sla.resolve_warned_due != Some(due) =>
+            {
+                self.warn_at(
+                    ticket.priority,
+                    Target::Resolution,
+                    ticket.created_at,
+                    pauses,
+                )
+            }
+            _ => None,
         };
         ticket.due_at = sla.next_due(ticket.status);
     }

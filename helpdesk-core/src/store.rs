@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::EscalationReport;
 use crate::notify::{Notification, NotificationBacklog, NotificationState};
-use crate::sla::{SlaPolicy, SlaPolicySpec};
+use crate::sla::{SlaPolicy, SlaPolicySpec, Target};
 use crate::{
     BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
     Report, Role, Sla, Status, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
@@ -281,19 +281,60 @@ pub struct ClockRestart {
     /// The new update deadline for a ticket of each priority (indexed by
     /// [`Priority::rank`]); `None`: never.
     pub due_by_rank: [Option<DateTime<Utc>>; 3],
+    /// When the warning of that deadline goes out, per priority; `None`: never. Stores write
+    /// it unless the deadline was warned of already.
+    pub warn_by_rank: [Option<DateTime<Utc>>; 3],
 }
 
 impl ClockRestart {
     /// The restart at `at` under `policy`.
     pub fn new(policy: &SlaPolicy, at: DateTime<Utc>) -> Self {
-        let due = |p| policy.update_due(p, at, &[]);
         Self {
             at,
-            due_by_rank: [
-                due(Priority::Low),
-                due(Priority::Medium),
-                due(Priority::High),
-            ],
+            due_by_rank: by_rank(|p| policy.update_due(p, at, &[])),
+            warn_by_rank: by_rank(|p| policy.warn_at(p, Target::Update, at, &[])),
+        }
+    }
+}
+
+/// A value for each priority, indexed by [`Priority::rank`].
+fn by_rank<T>(mut f: impl FnMut(Priority) -> T) -> [T; 3] {
+    [f(Priority::Low), f(Priority::Medium), f(Priority::High)]
+}
+
+/// One escalation sweep: the instant it compares deadlines with, and what the policy in force
+/// says about reminders and the emails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep<'a> {
+    /// Deadlines, warnings and reminders at or before this instant are due.
+    pub now: DateTime<Utc>,
+    /// When a ticket of each priority (indexed by [`Priority::rank`]) that escalates or is
+    /// reminded now is reminded next; `None`: never.
+    pub remind_by_rank: [Option<DateTime<Utc>>; 3],
+    /// The most reminders per escalation.
+    pub max_reminders: u32,
+    /// The IANA time zone the emails write instants in.
+    pub time_zone: &'a str,
+}
+
+impl<'a> Sweep<'a> {
+    /// A sweep at `now` under `policy`.
+    pub fn new(policy: &'a SlaPolicy, now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            remind_by_rank: by_rank(|p| policy.next_reminder(p, now)),
+            max_reminders: policy.spec().max_reminders,
+            time_zone: policy.time_zone(),
+        }
+    }
+
+    /// A sweep at `now` without reminders, writing instants in UTC.
+    pub fn at(now: DateTime<Utc>) -> Sweep<'static> {
+        Sweep {
+            now,
+            remind_by_rank: [None; 3],
+            max_reminders: 0,
+            time_zone: "UTC",
         }
     }
 }
@@ -437,19 +478,33 @@ pub trait TicketStore: Send + Sync {
         page: PageRequest,
     ) -> StoreResult<Page<Ticket>>;
 
-    /// In one transaction, records every deadline breached at `now` and escalates its ticket:
+    /// In one transaction, records every deadline breached at `sweep.now` and escalates its
+    /// ticket, then sends the warnings and reminders due:
     ///
     /// - the update deadline of an `open` or `in_progress` ticket without an update breach;
     /// - the resolution deadline of an `open`, `in_progress` or `escalated` ticket unless its
     ///   resolution breach is of that same deadline.
     ///
     /// For each breach: the ticket's breach of that target becomes (deadline, `now`); it moves
-    /// to `escalated` if it is not (`escalated_at` set); an `escalated` event records the
-    /// status before (`from`) and the target (`to`: `update` or `resolution`); one
-    /// notification is queued per recipient (the active creator, and every other active
-    /// admin). `due_at` becomes the next deadline (see [`Sla::next_due`]). Whatever statement
-    /// claims a breach decides, so concurrent sweeps record each breach exactly once.
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport>;
+    /// to `escalated` if it is not (`escalated_at` set, its reminders reset: none sent, the
+    /// first at its priority's `remind_by_rank`); an `escalated` event records the status
+    /// before (`from`) and the target (`to`: `update` or `resolution`); one notification is
+    /// queued per recipient (the active creator, and every other active admin). `due_at`
+    /// becomes the next deadline (see [`Sla::next_due`]) and the breached target's warning is
+    /// dropped.
+    ///
+    /// Then, for each warning instant passed (`update_warn_at`, `resolve_warn_at`) whose
+    /// deadline is still ahead: an `sla_warning` event (`to`: the target), a `warning`
+    /// notification to the active assignee (every active admin if there is none), and the
+    /// deadline is marked warned of, so no later write sets its warning again. And for each
+    /// `escalated` ticket whose reminder is due and that has had fewer than `max_reminders`:
+    /// an `escalation_reminder` event (`to`: its number), a `reminder` notification to every
+    /// active admin, and the next reminder at `remind_by_rank` (none after the last).
+    /// Warnings and reminders change neither `version` nor `updated_at`.
+    ///
+    /// Whatever statement claims a breach, warning or reminder decides, so concurrent sweeps
+    /// record each exactly once.
+    async fn escalate_overdue(&self, sweep: &Sweep<'_>) -> StoreResult<EscalationReport>;
 
     /// Counts of `created`, `status_changed` to resolved, and `escalated` events at or after
     /// `since`, over the tickets in `scope`.

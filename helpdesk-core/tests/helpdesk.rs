@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use helpdesk_core::Clock as _;
 use helpdesk_core::{
     Actor, AssigneeFilter, Error, Helpdesk, HistoryKind, ManualClock, NewComment, NewTicket,
-    NewUser, PageRequest, PasswordChange, Priority, ProfilePatch, Registration, Role, Status,
-    Ticket, TicketPatch, TicketQuery, User, UserPatch, UserQuery,
+    NewUser, NotificationState, PageRequest, PasswordChange, Priority, ProfilePatch, Registration,
+    Role, Status, Ticket, TicketPatch, TicketQuery, User, UserPatch, UserQuery,
 };
 use helpdesk_sqlite::SqliteStore;
 
@@ -1157,5 +1157,179 @@ async fn a_new_policy_recomputes_tickets_in_play_on_every_instance() {
     assert_eq!(
         fresh.sla.resolve_due_at,
         Some(env.clock.now() + Duration::hours(2))
+    );
+}
+
+/// High: update within 1 h, warned at 80 % (48 min), reminded every 10 min while escalated, at
+/// most three times; deadlines written for people in Berlin.
+fn warn_and_remind() -> helpdesk_core::sla::SlaPolicySpec {
+    sla_spec(serde_json::json!({
+        "business_hours": {"time_zone": "Europe/Berlin", "week": {"mon": [["09:00", "17:00"]]}},
+        "targets": {
+            "high": {"update_seconds": 3600},
+            "medium": {"update_seconds": 14400},
+            "low": {"update_seconds": 86400}},
+        "warn_at_percent": 80,
+        "remind_every_seconds": 600,
+        "max_reminders": 3}))
+}
+
+/// One ticket goes through its warning, its breach, three reminders and silence; a second one
+/// is warned, then a staff comment moves its deadline: it is warned again of the new deadline,
+/// never of the old one, and does not escalate at the old one.
+#[tokio::test]
+async fn a_ticket_is_warned_escalated_reminded_three_times_then_silent() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (agent_user, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    hd.replace_sla_policy(&admin, warn_and_remind(), None)
+        .await
+        .unwrap();
+    let at = |minutes: i64| start() + Duration::minutes(minutes);
+    let first = env.ticket(&ada, "printer on fire", Priority::High).await;
+    let second = env.ticket(&ada, "vpn down", Priority::High).await;
+    assert_eq!(first.sla.update_warn_at, Some(at(48)));
+    for t in [&first, &second] {
+        hd.assign_ticket(&admin, t.id, Some(agent_user.id), None)
+            .await
+            .unwrap();
+    }
+    let engine = hd.escalation_engine();
+    let run = |minute: i64| {
+        let engine = engine.clone();
+        async move { engine.run_once(at(minute)).await.unwrap() }
+    };
+    assert!(run(47).await.warned.is_empty());
+    let warned = run(48).await;
+    assert_eq!(warned.warned, vec![first.id, second.id]);
+    assert_eq!(warned.notifications_queued, 2, "one to the assignee each");
+    assert!(run(49).await.warned.is_empty(), "once");
+
+    env.clock.set(at(50));
+    hd.add_comment(&agent, second.id, NewComment::new("on it").unwrap())
+        .await
+        .unwrap();
+    let moved = hd.get_ticket(&agent, second.id).await.unwrap();
+    assert_eq!(
+        (moved.sla.update_due_at, moved.sla.update_warn_at),
+        (Some(at(110)), Some(at(98)))
+    );
+
+    let breach = run(60).await;
+    assert_eq!(
+        (breach.escalated, breach.warned, breach.reminded),
+        (vec![first.id], vec![], vec![])
+    );
+    for (minute, expected) in [(69, vec![]), (70, vec![first.id]), (75, vec![])] {
+        assert_eq!(run(minute).await.reminded, expected, "minute {minute}");
+    }
+    assert_eq!(run(80).await.reminded, vec![first.id]);
+    let third = run(90).await;
+    assert_eq!(third.reminded, vec![first.id]);
+    assert_eq!(third.notifications_queued, 1, "reminders go to the admins");
+    assert_eq!(run(98).await.warned, vec![second.id], "the new deadline");
+    for minute in [100, 109] {
+        assert_eq!(run(minute).await, Default::default(), "silent after three");
+    }
+    assert_eq!(run(110).await.escalated, vec![second.id]);
+    for minute in [200, 2000] {
+        assert_eq!(
+            run(minute).await.reminded,
+            vec![second.id],
+            "silent after three"
+        );
+    }
+    let history = |id| async move {
+        hd.history(&admin, id, PageRequest::new(1, 50).unwrap())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.actor_id.is_none())
+            .map(|e| (e.kind, e.to.unwrap_or_default(), e.at))
+            .collect::<Vec<_>>()
+    };
+    let (w, e, r) = (
+        HistoryKind::SlaWarning,
+        HistoryKind::Escalated,
+        HistoryKind::EscalationReminder,
+    );
+    assert_eq!(
+        history(first.id).await,
+        vec![
+            (w, "update".into(), at(48)),
+            (e, "update".into(), at(60)),
+            (r, "1".into(), at(70)),
+            (r, "2".into(), at(80)),
+            (r, "3".into(), at(90)),
+        ]
+    );
+    assert_eq!(
+        history(second.id).await,
+        vec![
+            (w, "update".into(), at(48)),
+            (w, "update".into(), at(98)),
+            (e, "update".into(), at(110)),
+            (r, "1".into(), at(200)),
+            (r, "2".into(), at(2000)),
+        ],
+        "warned of each deadline once, escalated at the new one only"
+    );
+
+    let mut emails: Vec<_> = hd
+        .notifications(
+            &admin,
+            NotificationState::Pending,
+            PageRequest::new(1, 50).unwrap(),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|n| n.email())
+        .collect();
+    emails.reverse(); // oldest first
+    emails.retain(|m| m.subject.contains("printer"));
+    let mut subjects: Vec<_> = emails
+        .iter()
+        .map(|m| {
+            (
+                m.to.as_str(),
+                m.subject.split(':').next().unwrap_or_default(),
+            )
+        })
+        .collect();
+    subjects.sort_unstable();
+    assert_eq!(
+        subjects,
+        [
+            ("ada@example.com", "[Helpdesk] Escalated"),
+            ("agent@example.com", "[Helpdesk] Warning"),
+            ("boss@example.com", "[Helpdesk] Escalated"),
+            ("boss@example.com", "[Helpdesk] Reminder"),
+            ("boss@example.com", "[Helpdesk] Reminder"),
+            ("boss@example.com", "[Helpdesk] Reminder"),
+        ]
+    );
+    let warning = &emails[0];
+    assert!(
+        warning.body.contains("Deadline:    2026-11-26 11:00 CET"),
+        "{}",
+        warning.body
+    );
+    assert!(warning.body.contains("12 min left"), "{}", warning.body);
+    assert!(
+        warning.body.contains("Assigned to: First"),
+        "{}",
+        warning.body
+    );
+    let reminder = emails.last().unwrap();
+    assert!(reminder.body.contains("30 min late"), "{}", reminder.body);
+    assert!(
+        reminder.body.contains("Reminder:    3"),
+        "{}",
+        reminder.body
     );
 }

@@ -127,7 +127,9 @@ async fn escalation_emails_reach_the_admin_and_the_creator_once() {
     for m in &mail {
         let subject = m.header("Subject").unwrap();
         assert!(
-            subject.contains("Ticket #1 escalated (high): Printer 0 on fire"),
+            subject.contains(
+                "[Helpdesk] Escalated: ticket #1 (high, update target): Printer 0 on fire"
+            ),
             "{subject}"
         );
         assert!(
@@ -136,7 +138,7 @@ async fn escalation_emails_reach_the_admin_and_the_creator_once() {
             "{}",
             m.body()
         );
-        assert!(m.body().contains("overdue by 1 min"), "{}", m.body());
+        assert!(m.body().contains("(1 min late)"), "{}", m.body());
     }
     let again = dispatcher
         .run_once(start() + Duration::hours(5))

@@ -61,7 +61,8 @@ macro_rules! ticket_columns {
         "id, title, description, priority, status, created_by, assigned_to, created_at, \
          updated_at, resolved_at, escalated_at, due_at, clock_started_at, version, \
          update_due_at, resolve_due_at, update_breach_due, update_breached_at, \
-         resolve_breach_due, resolve_breached_at, waiting_since, paused_seconds, sla_version"
+         resolve_breach_due, resolve_breached_at, waiting_since, paused_seconds, sla_version, \
+         update_warn_at, resolve_warn_at, update_warned_due, resolve_warned_due"
     };
 }
 pub(crate) use ticket_columns;
@@ -101,6 +102,10 @@ pub(crate) struct TicketRow<T> {
     waiting_since: Option<T>,
     paused_seconds: i64,
     sla_version: i64,
+    update_warn_at: Option<T>,
+    resolve_warn_at: Option<T>,
+    update_warned_due: Option<T>,
+    resolve_warned_due: Option<T>,
 }
 
 /// A breach from its two columns; both or neither are set.
@@ -136,6 +141,10 @@ impl<T> TicketRow<T> {
                 waiting_since: opt_time::<D>(self.waiting_since)?,
                 paused_seconds: self.paused_seconds,
                 policy_version: self.sla_version,
+                update_warn_at: opt_time::<D>(self.update_warn_at)?,
+                resolve_warn_at: opt_time::<D>(self.resolve_warn_at)?,
+                update_warned_due: opt_time::<D>(self.update_warned_due)?,
+                resolve_warned_due: opt_time::<D>(self.resolve_warned_due)?,
             },
         })
     }
@@ -234,8 +243,9 @@ impl<T> PauseRow<T> {
 macro_rules! notification_select {
     () => {
         "SELECT o.id, o.recipient, o.ticket_id, t.title AS ticket_title, t.priority, \
-         c.name_email AS creator, a.name_email AS assignee, o.target, o.due_at, o.escalated_at, o.state, \
-         o.attempts, o.last_error, o.next_attempt_at, o.sent_at \
+         c.name_email AS creator, a.name_email AS assignee, o.alert, o.target, o.due_at, \
+         o.escalated_at, o.reminder, o.time_zone, o.state, o.attempts, o.last_error, \
+         o.next_attempt_at, o.sent_at \
          FROM outbox o JOIN tickets t ON t.id = o.ticket_id JOIN users c ON c.id = t.created_by \
          LEFT JOIN users a ON a.id = t.assigned_to"
     };
@@ -251,9 +261,12 @@ pub(crate) struct NotificationRow<T> {
     priority: i16,
     creator: String,
     assignee: Option<String>,
+    alert: String,
     target: String,
     due_at: T,
     escalated_at: T,
+    reminder: Option<i32>,
+    time_zone: String,
     state: String,
     attempts: i32,
     last_error: Option<String>,
@@ -271,9 +284,12 @@ impl<T> NotificationRow<T> {
             priority: priority(self.priority)?,
             creator: self.creator,
             assignee: self.assignee,
+            alert: parse_stored(&self.alert)?,
             target: parse_stored(&self.target)?,
             due_at: D::decode_time(self.due_at)?,
-            escalated_at: D::decode_time(self.escalated_at)?,
+            raised_at: D::decode_time(self.escalated_at)?,
+            reminder: self.reminder.and_then(|n| u32::try_from(n).ok()),
+            time_zone: self.time_zone,
             state: parse_stored(&self.state)?,
             attempts: u32::try_from(self.attempts).unwrap_or_default(),
             last_error: self.last_error,

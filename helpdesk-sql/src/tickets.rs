@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
     ClockRestart, CommentDraft, CommentEffect, CommentStore, DeadlineUpdate, HistoryStore,
-    PauseChange, PauseRecord, TicketChange, TicketDraft, TicketStore,
+    PauseChange, PauseRecord, Sweep, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{
@@ -33,40 +33,159 @@ macro_rules! unbreached_resolve {
     };
 }
 
-/// One target's part of the escalation sweep (see the crate docs).
-struct SweepPass {
-    /// The target, as history and the outbox name it.
-    target: &'static str,
-    /// Which tickets breach it at `$1`, besides `due_at <= $1`.
-    breached: &'static str,
-    /// The deadline column.
-    due: &'static str,
-    /// What escalating does to the ticket besides status, `escalated_at`, `updated_at` and
-    /// the version.
-    set: &'static str,
+/// A warning instant written only if its deadline was not warned of already: a change
+/// planned from a ticket read before its warning went out must not set it again.
+macro_rules! unless_warned {
+    ($warned:literal, $due:literal, $warn:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $warned,
+            " IS NOT DISTINCT FROM ",
+            $due,
+            " THEN NULL ELSE ",
+            $warn,
+            " END"
+        )
+    };
 }
 
-/// The update target first: a ticket whose update breach leaves a resolution deadline passed
-/// too is found again by the second pass, in the same transaction.
-const SWEEP: [SweepPass; 2] = [
+/// Who hears of a sweep pass's tickets.
+#[derive(Clone, Copy)]
+enum Audience {
+    /// The active creator, and every other active admin.
+    CreatorAndAdmins,
+    /// The active assignee; every active admin if there is none.
+    AssigneeOrAdmins,
+    /// Every active admin.
+    Admins,
+}
+
+/// Which list of the sweep's report a pass's tickets go to.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Escalated,
+    Warned,
+    Reminded,
+}
+
+/// One part of the escalation sweep (see [`TicketStore::escalate_overdue`]): a breach of one
+/// target, a warning of one target, or a reminder. SQL fragments read the ticket as `t`.
+struct SweepPass {
+    /// The history kind recorded, which claims the ticket.
+    kind: &'static str,
+    /// The history event's `from` and `to`.
+    from: &'static str,
+    to: &'static str,
+    /// Which tickets the pass claims at `$1`, led by an indexed comparison.
+    due: &'static str,
+    /// The notification's alert, target and deadline.
+    alert: &'static str,
+    target: &'static str,
+    deadline: &'static str,
+    /// The number of a reminder, or `NULL`.
+    reminder: &'static str,
+    audience: Audience,
+    /// What the pass writes on the ticket besides; `{remind}` is the next reminder of its
+    /// priority, `{max}` the most reminders.
+    set: &'static str,
+    outcome: Outcome,
+}
+
+/// What an escalation writes besides the breach: status, times, version, and, if the ticket
+/// was not escalated yet, its reminders from zero.
+macro_rules! escalate {
+    () => {
+        "status = 'escalated', escalated_at = $1, updated_at = $1, version = version + 1, \
+         remind_at = CASE WHEN status <> 'escalated' THEN {remind} ELSE remind_at END, \
+         reminders_sent = CASE WHEN status <> 'escalated' THEN 0 ELSE reminders_sent END, "
+    };
+}
+
+/// Breaches first (the update target's first: a ticket whose update breach leaves a
+/// resolution deadline passed too is found again by the second pass, in the same
+/// transaction), so a late sweep escalates rather than warns; then warnings of deadlines still
+/// ahead; then reminders, which never go out in the sweep that escalates.
+const SWEEP: [SweepPass; 5] = [
     SweepPass {
-        target: "update",
-        breached: "status IN ('open', 'in_progress') AND update_due_at <= $1 \
-                   AND update_breach_due IS NULL",
-        due: "update_due_at",
+        kind: "escalated",
+        from: "t.status",
+        to: "'update'",
+        due: "t.due_at IS NOT NULL AND t.due_at <= $1 AND t.status IN ('open', 'in_progress') \
+              AND t.update_due_at <= $1 AND t.update_breach_due IS NULL",
+        alert: "escalation",
+        target: "'update'",
+        deadline: "t.update_due_at",
+        reminder: "CAST(NULL AS INTEGER)",
+        audience: Audience::CreatorAndAdmins,
         set: concat!(
-            "update_breach_due = update_due_at, update_breached_at = $1, due_at = ",
+            escalate!(),
+            "update_breach_due = update_due_at, update_breached_at = $1, update_warn_at = NULL, \
+             due_at = ",
             unbreached_resolve!()
         ),
+        outcome: Outcome::Escalated,
     },
     SweepPass {
-        target: "resolution",
-        breached: "status IN ('open', 'in_progress', 'escalated') AND resolve_due_at <= $1 \
-                   AND (resolve_breach_due IS NULL OR resolve_breach_due <> resolve_due_at)",
-        due: "resolve_due_at",
-        set: "resolve_breach_due = resolve_due_at, resolve_breached_at = $1, due_at = NULL, \
-              update_due_at = CASE WHEN update_breach_due IS NULL THEN NULL \
-                              ELSE update_due_at END",
+        kind: "escalated",
+        from: "t.status",
+        to: "'resolution'",
+        due: "t.due_at IS NOT NULL AND t.due_at <= $1 \
+              AND t.status IN ('open', 'in_progress', 'escalated') AND t.resolve_due_at <= $1 \
+              AND (t.resolve_breach_due IS NULL OR t.resolve_breach_due <> t.resolve_due_at)",
+        alert: "escalation",
+        target: "'resolution'",
+        deadline: "t.resolve_due_at",
+        reminder: "CAST(NULL AS INTEGER)",
+        audience: Audience::CreatorAndAdmins,
+        set: concat!(
+            escalate!(),
+            "resolve_breach_due = resolve_due_at, resolve_breached_at = $1, due_at = NULL, \
+             update_warn_at = NULL, resolve_warn_at = NULL, \
+             update_due_at = CASE WHEN update_breach_due IS NULL THEN NULL ELSE update_due_at END"
+        ),
+        outcome: Outcome::Escalated,
+    },
+    SweepPass {
+        kind: "sla_warning",
+        from: "NULL",
+        to: "'update'",
+        due: "t.update_warn_at <= $1 AND t.update_due_at > $1 AND t.update_breach_due IS NULL \
+              AND t.status IN ('open', 'in_progress')",
+        alert: "warning",
+        target: "'update'",
+        deadline: "t.update_due_at",
+        reminder: "CAST(NULL AS INTEGER)",
+        audience: Audience::AssigneeOrAdmins,
+        set: "update_warn_at = NULL, update_warned_due = update_due_at",
+        outcome: Outcome::Warned,
+    },
+    SweepPass {
+        kind: "sla_warning",
+        from: "NULL",
+        to: "'resolution'",
+        due: "t.resolve_warn_at <= $1 AND t.resolve_due_at > $1 \
+              AND t.status IN ('open', 'in_progress', 'escalated')",
+        alert: "warning",
+        target: "'resolution'",
+        deadline: "t.resolve_due_at",
+        reminder: "CAST(NULL AS INTEGER)",
+        audience: Audience::AssigneeOrAdmins,
+        set: "resolve_warn_at = NULL, resolve_warned_due = resolve_due_at",
+        outcome: Outcome::Warned,
+    },
+    SweepPass {
+        kind: "escalation_reminder",
+        from: "NULL",
+        to: "CAST(t.reminders_sent + 1 AS TEXT)",
+        due: "t.remind_at <= $1 AND t.status = 'escalated' AND t.reminders_sent < {max}",
+        alert: "reminder",
+        target: "CASE WHEN t.update_breach_due IS NOT NULL THEN 'update' ELSE 'resolution' END",
+        deadline: "coalesce(t.update_breach_due, t.resolve_breach_due, t.escalated_at)",
+        reminder: "t.reminders_sent + 1",
+        audience: Audience::Admins,
+        set: "reminders_sent = reminders_sent + 1, \
+              remind_at = CASE WHEN reminders_sent + 1 < {max} THEN {remind} END",
+        outcome: Outcome::Reminded,
     },
 ];
 
@@ -121,9 +240,13 @@ where
         r: &ClockRestart,
     ) -> StoreResult<bool> {
         let [low, medium, high] = r.due_by_rank.map(|due| due.map(D::encode_time));
+        let [warn_low, warn_medium, warn_high] = r.warn_by_rank.map(|at| at.map(D::encode_time));
         let restart = format!(
             "UPDATE tickets SET clock_started_at = $1, updated_at = $1, version = version + 1, \
              update_due_at = CASE WHEN {active} THEN {due} ELSE update_due_at END, \
+             update_warn_at = CASE WHEN NOT {active} THEN update_warn_at \
+                                   WHEN update_warned_due IS NOT DISTINCT FROM {due} THEN NULL \
+                                   ELSE {warn} END, \
              update_breach_due = CASE WHEN {active} THEN NULL ELSE update_breach_due END, \
              update_breached_at = CASE WHEN {active} THEN NULL ELSE update_breached_at END, \
              due_at = CASE WHEN NOT {active} THEN due_at \
@@ -133,6 +256,7 @@ where
              WHERE id = $5",
             active = "status IN ('open', 'in_progress')",
             due = "(CASE priority WHEN 0 THEN $2 WHEN 1 THEN $3 ELSE $4 END)",
+            warn = "(CASE priority WHEN 0 THEN $6 WHEN 1 THEN $7 ELSE $8 END)",
             resolve = unbreached_resolve!(),
         );
         let updated = sqlx::query(sql(restart))
@@ -141,6 +265,9 @@ where
             .bind(medium)
             .bind(high)
             .bind(ticket.0)
+            .bind(warn_low)
+            .bind(warn_medium)
+            .bind(warn_high)
             .execute(&mut **tx)
             .await
             .map_err(db::<D>)?;
@@ -156,14 +283,19 @@ where
         let t = &change.ticket;
         let sla = &t.sla;
         let time = |at: Option<DateTime<Utc>>| at.map(D::encode_time);
-        let updated = sqlx::query(
+        let updated = sqlx::query(concat!(
             "UPDATE tickets SET title = $1, description = $2, priority = $3, status = $4, \
              assigned_to = $5, updated_at = $6, resolved_at = $7, escalated_at = $8, due_at = $9, \
              clock_started_at = $10, version = version + 1, update_due_at = $11, \
              resolve_due_at = $12, update_breach_due = $13, update_breached_at = $14, \
              resolve_breach_due = $15, resolve_breached_at = $16, waiting_since = $17, \
-             paused_seconds = $18, sla_version = $19 WHERE id = $20 AND version = $21",
-        )
+             paused_seconds = $18, sla_version = $19, \
+             remind_at = CASE WHEN $4 = 'escalated' THEN remind_at END, update_warn_at = ",
+            unless_warned!("update_warned_due", "$11", "$22"),
+            ", resolve_warn_at = ",
+            unless_warned!("resolve_warned_due", "$12", "$23"),
+            " WHERE id = $20 AND version = $21"
+        ))
         .bind(&t.title)
         .bind(&t.description)
         .bind(t.priority.rank())
@@ -185,6 +317,8 @@ where
         .bind(sla.policy_version)
         .bind(t.id.0)
         .bind(change.expected_version)
+        .bind(time(sla.update_warn_at))
+        .bind(time(sla.resolve_warn_at))
         .execute(&mut **tx)
         .await
         .map_err(db::<D>)?;
@@ -234,23 +368,27 @@ where
         Ok(())
     }
 
-    /// One pass of the sweep: claims the tickets whose `pass` target is breached at `now` by
-    /// recording their events, queues their emails, escalates them. The ids escalated and how
+    /// One pass of the sweep: claims the tickets due for `pass` at `sweep.now` by recording
+    /// their events, queues their emails, writes the pass on them. The ids claimed and how
     /// many emails were queued.
     async fn sweep(
         tx: &mut Transaction<'static, D::Db>,
         pass: &SweepPass,
-        now: D::Time,
+        sweep: &Sweep<'_>,
     ) -> StoreResult<(Vec<i64>, u64)> {
-        // 1. Claim the breached tickets by recording their events. They are read from the
-        // `due_at` index; `IS NOT NULL` keeps SQLite from choosing the status index, which
-        // walks every active ticket (0.9 ms instead of 114 ms at 1M).
+        let now = D::encode_time(sweep.now);
+        let max = sweep.max_reminders.to_string();
+        // 1. Claim the tickets by recording their events. Breaches are read from the `due_at`
+        // index; `IS NOT NULL` keeps SQLite from choosing the status index, which walks every
+        // active ticket (0.9 ms instead of 114 ms at 1M). Warnings and reminders from their
+        // partial indexes.
         let claim = format!(
             "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
-             SELECT id, NULL, 'escalated', status, '{target}', $1 FROM tickets \
-             WHERE due_at IS NOT NULL AND due_at <= $1 AND {breached}{claim}",
-            target = pass.target,
-            breached = pass.breached,
+             SELECT t.id, NULL, '{kind}', {from}, {to}, $1 FROM tickets t WHERE {due}{claim}",
+            kind = pass.kind,
+            from = pass.from,
+            to = pass.to,
+            due = pass.due.replace("{max}", &max),
             claim = D::CLAIM
         );
         let claimed: Vec<i64> = match D::ids_as_json("ticket_id") {
@@ -291,41 +429,72 @@ where
         // written let PostgreSQL, which has no statistics on them yet, compare every ticket
         // with every event (24 s for 20,000 tickets).
         let claimed_ids = D::encode_ids(&claimed);
-        let in_claimed = D::IN_IDS_2;
-        // 2. One email per recipient: the active creator, and every other active admin.
-        let mail = format!(
-            "INSERT INTO outbox (ticket_id, user_id, recipient, target, due_at, escalated_at, \
-                                 next_attempt_at) \
-             SELECT t.id, u.id, u.email, '{target}', t.{due}, $1, $1 FROM tickets t \
-               JOIN users u ON u.id = t.created_by WHERE {in_claimed} AND u.is_active = {yes} \
-             UNION ALL \
-             SELECT t.id, a.id, a.email, '{target}', t.{due}, $1, $1 FROM tickets t \
-               CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = {yes}) a \
-              WHERE {in_claimed} AND a.id <> t.created_by",
-            target = pass.target,
-            due = pass.due,
-            yes = D::TRUE
-        );
-        let queued = sqlx::query(sql(mail))
+        // 2. One email per recipient.
+        let queued = sqlx::query(sql(Self::queue_mail(pass)))
             .bind(now)
             .bind(&claimed_ids)
+            .bind(sweep.time_zone)
             .execute(&mut **tx)
             .await
             .map_err(db::<D>)?;
-        // 3. Escalate them: every one, since nothing else writes them before the commit (the
-        // write lock in SQLite, the claim's row locks in PostgreSQL).
-        let escalate = format!(
-            "UPDATE tickets AS t SET status = 'escalated', escalated_at = $1, updated_at = $1, \
-             {set}, version = version + 1 WHERE {in_claimed}",
-            set = pass.set
-        );
-        sqlx::query(sql(escalate))
-            .bind(now)
-            .bind(&claimed_ids)
-            .execute(&mut **tx)
-            .await
-            .map_err(db::<D>)?;
+        // 3. Write the pass on them: every one, since nothing else writes them before the
+        // commit (the write lock in SQLite, the claim's row locks in PostgreSQL).
+        let remind = "(CASE t.priority WHEN 0 THEN $3 WHEN 1 THEN $4 ELSE $5 END)";
+        let set = pass.set.replace("{max}", &max);
+        let mut write = sqlx::query(sql(format!(
+            "UPDATE tickets AS t SET {} WHERE {}",
+            set.replace("{remind}", remind),
+            D::IN_IDS_2
+        )))
+        .bind(now)
+        .bind(&claimed_ids);
+        if set.contains("{remind}") {
+            for at in sweep.remind_by_rank {
+                write = write.bind(at.map(D::encode_time));
+            }
+        }
+        write.execute(&mut **tx).await.map_err(db::<D>)?;
         Ok((claimed, D::rows_affected(&queued)))
+    }
+
+    /// The statement that queues a pass's emails for the claimed tickets (`$2`), raised at
+    /// `$1`, written in the time zone `$3`.
+    fn queue_mail(pass: &SweepPass) -> String {
+        let insert = "INSERT INTO outbox (ticket_id, user_id, recipient, alert, target, due_at, \
+                      escalated_at, next_attempt_at, reminder, time_zone) ";
+        let row = |user: &str| {
+            format!(
+                "SELECT t.id, {user}.id, {user}.email, '{alert}', {target}, {deadline}, $1, $1, \
+                 {reminder}, $3 FROM tickets t",
+                alert = pass.alert,
+                target = pass.target,
+                deadline = pass.deadline,
+                reminder = pass.reminder,
+            )
+        };
+        let admins = format!(
+            " CROSS JOIN (SELECT id, email FROM users WHERE role = 'admin' AND is_active = {}) a",
+            D::TRUE
+        );
+        let claimed = D::IN_IDS_2;
+        let active = D::TRUE;
+        let select = match pass.audience {
+            Audience::CreatorAndAdmins => format!(
+                "{} JOIN users u ON u.id = t.created_by WHERE {claimed} AND u.is_active = {active} \
+                 UNION ALL {}{admins} WHERE {claimed} AND a.id <> t.created_by",
+                row("u"),
+                row("a"),
+            ),
+            Audience::AssigneeOrAdmins => format!(
+                "{} JOIN users u ON u.id = t.assigned_to WHERE {claimed} AND u.is_active = {active} \
+                 UNION ALL {}{admins} WHERE {claimed} AND NOT EXISTS \
+                 (SELECT 1 FROM users x WHERE x.id = t.assigned_to AND x.is_active = {active})",
+                row("u"),
+                row("a"),
+            ),
+            Audience::Admins => format!("{}{admins} WHERE {claimed}", row("a")),
+        };
+        format!("{insert}{select}")
     }
 
     async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> StoreResult<u64> {
@@ -385,7 +554,7 @@ where
             let mut qb = QueryBuilder::new(
                 "INSERT INTO tickets (title, description, priority, status, created_by, \
                  created_at, updated_at, due_at, clock_started_at, update_due_at, \
-                 resolve_due_at, sla_version) ",
+                 resolve_due_at, sla_version, update_warn_at, resolve_warn_at) ",
             );
             qb.push_values(chunk, |mut row, d| {
                 let created = D::encode_time(d.created_at);
@@ -400,7 +569,9 @@ where
                     .push_bind(created)
                     .push_bind(d.sla.update_due_at.map(D::encode_time))
                     .push_bind(d.sla.resolve_due_at.map(D::encode_time))
-                    .push_bind(d.sla.policy_version);
+                    .push_bind(d.sla.policy_version)
+                    .push_bind(d.sla.update_warn_at.map(D::encode_time))
+                    .push_bind(d.sla.resolve_warn_at.map(D::encode_time));
             });
             qb.push(concat!(" RETURNING ", ticket_columns!()));
             let rows: Vec<TicketRow<D::Time>> = qb
@@ -606,11 +777,15 @@ where
         let time = |at: Option<DateTime<Utc>>| at.map(D::encode_time);
         for u in updates {
             let s = &u.sla;
-            let done = sqlx::query(
+            let done = sqlx::query(concat!(
                 "UPDATE tickets SET due_at = $1, update_due_at = $2, resolve_due_at = $3, \
                  update_breach_due = $4, update_breached_at = $5, resolve_breach_due = $6, \
-                 resolve_breached_at = $7, sla_version = $8 WHERE id = $9 AND version = $10",
-            )
+                 resolve_breached_at = $7, sla_version = $8, update_warn_at = ",
+                unless_warned!("update_warned_due", "$2", "$11"),
+                ", resolve_warn_at = ",
+                unless_warned!("resolve_warned_due", "$3", "$12"),
+                " WHERE id = $9 AND version = $10"
+            ))
             .bind(time(u.due_at))
             .bind(time(s.update_due_at))
             .bind(time(s.resolve_due_at))
@@ -621,6 +796,8 @@ where
             .bind(s.policy_version)
             .bind(u.id.0)
             .bind(u.version)
+            .bind(time(s.update_warn_at))
+            .bind(time(s.resolve_warn_at))
             .execute(&mut *tx)
             .await
             .map_err(db::<D>)?;
@@ -677,18 +854,31 @@ where
         })
     }
 
-    async fn escalate_overdue(&self, now: DateTime<Utc>) -> StoreResult<EscalationReport> {
-        let now = D::encode_time(now);
+    async fn escalate_overdue(&self, sweep: &Sweep<'_>) -> StoreResult<EscalationReport> {
         let mut tx = self.write().await?;
         let mut report = EscalationReport::default();
         for pass in &SWEEP {
-            let (escalated, queued) = Self::sweep(&mut tx, pass, now).await?;
-            report.escalated.extend(escalated.into_iter().map(TicketId));
+            if matches!(pass.outcome, Outcome::Reminded) && sweep.max_reminders == 0 {
+                continue;
+            }
+            let (claimed, queued) = Self::sweep(&mut tx, pass, sweep).await?;
+            let list = match pass.outcome {
+                Outcome::Escalated => &mut report.escalated,
+                Outcome::Warned => &mut report.warned,
+                Outcome::Reminded => &mut report.reminded,
+            };
+            list.extend(claimed.into_iter().map(TicketId));
             report.notifications_queued += queued;
         }
         tx.commit().await.map_err(db::<D>)?;
-        report.escalated.sort_unstable();
-        report.escalated.dedup();
+        for list in [
+            &mut report.escalated,
+            &mut report.warned,
+            &mut report.reminded,
+        ] {
+            list.sort_unstable();
+            list.dedup();
+        }
         Ok(report)
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use helpdesk_core::store::{TicketDraft, TicketStore};
+use helpdesk_core::store::{Sweep, TicketDraft, TicketStore};
 use helpdesk_core::{
     PageRequest, Priority, Sla, Status, TicketOrdering, TicketQuery, TicketScope, UserId,
 };
@@ -261,7 +261,9 @@ fn bench_sweep(c: &mut Criterion) {
                     .unwrap();
                 });
                 let start = Instant::now();
-                let report = rt.block_on(store.escalate_overdue(now())).unwrap();
+                let report = rt
+                    .block_on(store.escalate_overdue(&Sweep::at(now())))
+                    .unwrap();
                 total += start.elapsed();
                 assert_eq!(report.escalated.len() as i64, OVERDUE);
             }

@@ -125,7 +125,7 @@ async fn a_high_ticket_escalates_and_mails_the_admin_and_the_creator_once() {
         assert_eq!(
             subject,
             format!(
-                "[Helpdesk] Ticket #{} escalated (high): Printer on fire",
+                "[Helpdesk] Escalated: ticket #{} (high, update target): Printer on fire",
                 ticket["id"]
             )
         );

@@ -55,6 +55,8 @@ async fn run_escalations(
     let report = s.helpdesk.run_escalation(&id.actor).await?;
     Ok(axum::Json(EscalationOut {
         escalated: report.escalated.into_iter().map(i64::from).collect(),
+        warned: report.warned.into_iter().map(i64::from).collect(),
+        reminded: report.reminded.into_iter().map(i64::from).collect(),
         notifications_queued: report.notifications_queued,
     }))
 }

@@ -1,0 +1,29 @@
+-- Service levels, part 2: warnings before a deadline and reminders while escalated.
+--
+-- Each ticket keeps when each target's warning goes out, which deadline it last warned of (so
+-- no write can set the same warning again), and when its next reminder is due with how many
+-- went out in this escalation. History gains two kinds. The outbox says what each email tells,
+-- the number of a reminder and the time zone to write instants in.
+ALTER TABLE history DROP CONSTRAINT history_kind_check;
+ALTER TABLE history ADD CONSTRAINT history_kind_check CHECK (kind IN
+    ('created', 'status_changed', 'assigned', 'edited', 'commented', 'escalated',
+     'sla_warning', 'escalation_reminder'));
+
+ALTER TABLE tickets
+    ADD COLUMN update_warn_at     timestamptz,
+    ADD COLUMN update_warned_due  timestamptz,
+    ADD COLUMN resolve_warn_at    timestamptz,
+    ADD COLUMN resolve_warned_due timestamptz,
+    ADD COLUMN remind_at          timestamptz,
+    ADD COLUMN reminders_sent     integer NOT NULL DEFAULT 0;
+-- The sweep reads the warnings and reminders due from these; partial, so tickets without one
+-- (every ticket when the policy sets neither) cost nothing.
+CREATE INDEX tickets_update_warn ON tickets (update_warn_at) WHERE update_warn_at IS NOT NULL;
+CREATE INDEX tickets_resolve_warn ON tickets (resolve_warn_at) WHERE resolve_warn_at IS NOT NULL;
+CREATE INDEX tickets_remind ON tickets (remind_at) WHERE remind_at IS NOT NULL;
+
+ALTER TABLE outbox
+    ADD COLUMN alert     text    NOT NULL DEFAULT 'escalation'
+        CHECK (alert IN ('escalation', 'warning', 'reminder')),
+    ADD COLUMN reminder  integer,
+    ADD COLUMN time_zone text    NOT NULL DEFAULT 'UTC';

@@ -1,0 +1,41 @@
+-- Service levels, part 2: warnings before a deadline and reminders while escalated.
+--
+-- Each ticket keeps when each target's warning goes out, which deadline it last warned of (so
+-- no write can set the same warning again), and when its next reminder is due with how many
+-- went out in this escalation. History gains two kinds; `history` has to be rebuilt to widen
+-- its CHECK constraint (nothing refers to it, so dropping it cascades nowhere). The outbox says
+-- what each email tells, the number of a reminder and the time zone to write instants in.
+CREATE TABLE history_new (
+    id         INTEGER PRIMARY KEY,
+    ticket_id  INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+    actor_id   INTEGER REFERENCES users (id),
+    kind       TEXT    NOT NULL CHECK (kind IN
+                   ('created', 'status_changed', 'assigned', 'edited', 'commented', 'escalated',
+                    'sla_warning', 'escalation_reminder')),
+    from_value TEXT,
+    to_value   TEXT,
+    at         INTEGER NOT NULL
+);
+INSERT INTO history_new (id, ticket_id, actor_id, kind, from_value, to_value, at)
+SELECT id, ticket_id, actor_id, kind, from_value, to_value, at FROM history;
+DROP TABLE history;
+ALTER TABLE history_new RENAME TO history;
+CREATE INDEX history_ticket ON history (ticket_id, at, kind, to_value);
+CREATE INDEX history_report ON history (at, kind, to_value);
+
+ALTER TABLE tickets ADD COLUMN update_warn_at INTEGER;
+ALTER TABLE tickets ADD COLUMN update_warned_due INTEGER;
+ALTER TABLE tickets ADD COLUMN resolve_warn_at INTEGER;
+ALTER TABLE tickets ADD COLUMN resolve_warned_due INTEGER;
+ALTER TABLE tickets ADD COLUMN remind_at INTEGER;
+ALTER TABLE tickets ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+-- The sweep reads the warnings and reminders due from these; partial, so tickets without one
+-- (every ticket when the policy sets neither) cost nothing.
+CREATE INDEX tickets_update_warn ON tickets (update_warn_at) WHERE update_warn_at IS NOT NULL;
+CREATE INDEX tickets_resolve_warn ON tickets (resolve_warn_at) WHERE resolve_warn_at IS NOT NULL;
+CREATE INDEX tickets_remind ON tickets (remind_at) WHERE remind_at IS NOT NULL;
+
+ALTER TABLE outbox ADD COLUMN alert TEXT NOT NULL DEFAULT 'escalation'
+    CHECK (alert IN ('escalation', 'warning', 'reminder'));
+ALTER TABLE outbox ADD COLUMN reminder INTEGER;
+ALTER TABLE outbox ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
