@@ -1,6 +1,7 @@
 //! Three real server processes on one PostgreSQL database: a policy stored through one reaches
-//! all three, 300 tickets breach each of their two targets (update and resolution) once, and
-//! each recipient gets each email once, through a real SMTP server. Runs when
+//! all three, 300 tickets are warned of each of their two targets (update and resolution) once,
+//! breach each once, are reminded twice while escalated, and each recipient gets each email
+//! once, through a real SMTP server. Runs when
 //! `HELPDESK_TEST_POSTGRES_URL` is set (CI sets it); otherwise it is reported as ignored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,7 +47,7 @@ fn post(agent: &ureq::Agent, url: &str, token: Option<&str>, body: Value) -> Val
     not(helpdesk_postgres_tests),
     ignore = "set HELPDESK_TEST_POSTGRES_URL to run the PostgreSQL tests"
 )]
-async fn three_instances_escalate_and_mail_each_ticket_once() {
+async fn three_instances_warn_escalate_remind_and_mail_each_once() {
     let base = std::env::var("HELPDESK_TEST_POSTGRES_URL").expect("HELPDESK_TEST_POSTGRES_URL");
     let database = helpdesk_postgres::fresh_schema_url(&base).await.unwrap();
     let sink = SmtpSink::start().await.unwrap();
@@ -75,7 +76,7 @@ async fn three_instances_escalate_and_mail_each_ticket_once() {
         let child = server()
             .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
             .env("HELPDESK_SMTP_URL", sink.url())
-            .env("HELPDESK_ESCALATE_HIGH", "3s")
+            .env("HELPDESK_ESCALATE_HIGH", "4s")
             .env("HELPDESK_SWEEP_INTERVAL", "150ms")
             .env("HELPDESK_TICKETS_PER_HOUR", "1000")
             .stdout(Stdio::null())
@@ -105,8 +106,9 @@ async fn three_instances_escalate_and_mail_each_ticket_once() {
         // One instance stores a resolution target; the others learn of it at their next sweep
         // and recompute the tickets they raised meanwhile with the seeded policy.
         let policy = json!({"targets": {
-            "high": {"update_seconds": 3, "resolve_seconds": 6},
-            "medium": {"update_seconds": 14400}, "low": {"update_seconds": 86400}}});
+            "high": {"update_seconds": 4, "resolve_seconds": 8},
+            "medium": {"update_seconds": 14400}, "low": {"update_seconds": 86400}},
+            "warn_at_percent": 50, "remind_every_seconds": 2, "max_reminders": 2});
         let stored: Value = agent.put(format!("{}/sla", bases[2])).header("Authorization", format!("Bearer {admin}")).send_json(policy).unwrap().body_mut().read_json().unwrap();
         assert_eq!(stored["version"], 2, "{stored}");
         for i in 0..TICKETS {
@@ -130,30 +132,41 @@ async fn three_instances_escalate_and_mail_each_ticket_once() {
         "each ticket breached each target exactly once"
     );
 
-    let mail = sink.wait_for(4 * TICKETS, Duration::from_secs(60)).await;
+    // Per ticket: two escalations to the creator and the admin, two warnings and two reminders
+    // to the admin (nobody is assigned).
+    let mail = sink.wait_for(8 * TICKETS, Duration::from_secs(60)).await;
     assert!(
-        mail.len() >= 4 * TICKETS,
+        mail.len() >= 8 * TICKETS,
         "only {} emails arrived",
         mail.len()
     );
-    tokio::time::sleep(Duration::from_secs(2)).await; // room for a duplicate to show up
+    tokio::time::sleep(Duration::from_secs(3)).await; // room for a duplicate or a third reminder
     let mut per_email: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    let mut per_alert: BTreeMap<String, usize> = BTreeMap::new();
     for m in sink.received() {
-        let target = m
+        let subject = m.header("Subject").unwrap();
+        let alert = subject.split(':').next().unwrap_or_default().to_owned();
+        *per_alert.entry(alert).or_default() += 1;
+        let reminder = m
             .body()
             .lines()
-            .find(|l| l.starts_with("Target:"))
+            .find(|l| l.starts_with("Reminder:"))
             .unwrap_or_default()
             .to_owned();
         *per_email
-            .entry((m.to.join(","), m.header("Subject").unwrap(), target))
+            .entry((m.to.join(","), subject, reminder))
             .or_default() += 1;
     }
     assert_eq!(
-        per_email.len(),
-        4 * TICKETS,
-        "the creator and the admin, for each target of each ticket"
+        per_alert,
+        BTreeMap::from([
+            ("[Helpdesk] Escalated".to_owned(), 4 * TICKETS),
+            ("[Helpdesk] Reminder".to_owned(), 2 * TICKETS),
+            ("[Helpdesk] Warning".to_owned(), 2 * TICKETS),
+        ]),
+        "each warning, escalation and reminder of each ticket"
     );
+    assert_eq!(per_email.len(), 8 * TICKETS);
     assert!(
         per_email.values().all(|n| *n == 1),
         "some email was sent twice"
