@@ -65,6 +65,7 @@ macro_rules! store_conformance_tests {
             warnings_go_out_once_per_deadline,
             reminders_repeat_while_escalated_up_to_the_limit,
             concurrent_sweeps_warn_and_remind_once,
+            a_recipients_rule_chooses_who_is_emailed,
             pauses_follow_status_changes,
             deadlines_are_rewritten_for_a_new_policy_at_the_expected_version,
             the_policy_is_seeded_once_and_replaced_by_version,
@@ -1178,10 +1179,7 @@ async fn events_of(store: &S, ticket: TicketId, kind: HistoryKind) -> Vec<(Strin
 
 /// Every notification pending at `now`, marked sent: (ticket, recipient, alert, target,
 /// deadline, reminder), sorted.
-async fn alerts_at(
-    store: &S,
-    now: DateTime<Utc>,
-) -> Vec<(TicketId, String, Alert, Target, DateTime<Utc>, Option<u32>)> {
+async fn alerts_at(store: &S, now: DateTime<Utc>) -> Vec<AlertRow> {
     let claimed = store
         .claim_notifications(now, Duration::minutes(5), 10_000)
         .await
@@ -1204,6 +1202,15 @@ async fn alerts_at(
         .collect();
     alerts.sort_by_key(|a| (a.0, a.1.clone(), a.2.as_str(), a.3.as_str(), a.4, a.5));
     alerts
+}
+
+/// A notification as [`alerts_at`] lists it.
+type AlertRow = (TicketId, String, Alert, Target, DateTime<Utc>, Option<u32>);
+
+/// The warning of `ticket`'s update deadline at minute 60, to `to`.
+fn warning(ticket: &Ticket, to: &str) -> AlertRow {
+    let update = Target::Update;
+    (ticket.id, to.into(), Alert::Warning, update, at(60), None)
 }
 
 pub async fn warnings_go_out_once_per_deadline(store: S) {
@@ -1248,34 +1255,12 @@ pub async fn warnings_go_out_once_per_deadline(store: S) {
         store.escalate_overdue(&Sweep::at(at(50))).await.unwrap(),
         Default::default()
     );
-    let u = Target::Update;
     assert_eq!(
         alerts_at(&store, at(50)).await,
         vec![
-            (
-                mine.id,
-                "agent@example.com".into(),
-                Alert::Warning,
-                u,
-                at(60),
-                None
-            ),
-            (
-                nobodys.id,
-                "boss2@example.com".into(),
-                Alert::Warning,
-                u,
-                at(60),
-                None
-            ),
-            (
-                nobodys.id,
-                "boss@example.com".into(),
-                Alert::Warning,
-                u,
-                at(60),
-                None
-            ),
+            warning(&mine, "agent@example.com"),
+            warning(&nobodys, "boss2@example.com"),
+            warning(&nobodys, "boss@example.com"),
         ]
     );
 
@@ -1363,6 +1348,7 @@ pub async fn reminders_repeat_while_escalated_up_to_the_limit(store: S) {
         remind_by_rank: [Some(at(next)); 3],
         max_reminders: 2,
         time_zone: "Europe/Berlin",
+        ..Sweep::at(at(now))
     };
     let report = store.escalate_overdue(&sweep(10, 20)).await.unwrap();
     assert_eq!(report.escalated, vec![stays.id, leaves.id]);
@@ -1454,7 +1440,7 @@ pub async fn concurrent_sweeps_warn_and_remind_once(store: S) {
         now: at(now),
         remind_by_rank: [Some(at(now + 10)); 3],
         max_reminders: 1,
-        time_zone: "UTC",
+        ..Sweep::at(at(now))
     };
     let run = |now: i64| {
         let sweeps: Vec<_> = (0..8)
@@ -1498,6 +1484,127 @@ pub async fn concurrent_sweeps_warn_and_remind_once(store: S) {
             count(Alert::Reminder)
         ),
         (400, 600, 400)
+    );
+}
+
+/// Warnings of the agent's tickets go to their lead and the agent; reminders to nobody;
+/// escalations by default; a ticket titled "fail" makes the rule fail.
+#[derive(Debug)]
+struct Leads {
+    agent: UserId,
+    lead: UserId,
+}
+
+#[async_trait::async_trait]
+impl crate::Recipients for Leads {
+    async fn recipients(
+        &self,
+        alert: Alert,
+        tickets: &[Ticket],
+    ) -> crate::Result<Vec<Option<Vec<UserId>>>> {
+        if tickets.iter().any(|t| t.title == "fail") {
+            return Err(crate::Error::Unavailable("the directory is down".into()));
+        }
+        Ok(tickets
+            .iter()
+            .map(|t| match alert {
+                Alert::Warning if t.assigned_to == Some(self.agent) => {
+                    Some(vec![self.lead, self.agent, self.lead])
+                }
+                Alert::Reminder => Some(Vec::new()),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// A sweep at minute `now` that emails whom `rule` says, reminding ten minutes on, once.
+fn sweep_with(now: i64, rule: &dyn crate::Recipients) -> Sweep<'_> {
+    Sweep {
+        remind_by_rank: [Some(at(now + 10)); 3],
+        max_reminders: 1,
+        ..Sweep::at(at(now)).with_recipients(Some(rule))
+    }
+}
+
+pub async fn a_recipients_rule_chooses_who_is_emailed(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let lead = user(&store, "lead@example.com", Role::Agent).await;
+    user(&store, "boss@example.com", Role::Admin).await;
+    let gone = user(&store, "gone@example.com", Role::Agent).await;
+    let retire = UserUpdate {
+        is_active: Some(false),
+        ..no_change(t0())
+    };
+    store.update_user(gone.id, &retire).await.unwrap();
+    let rule = Leads {
+        agent: agent.id,
+        lead: lead.id,
+    };
+    let theirs = warned_ticket(&store, &ada, "assigned", (60, 48), None).await;
+    let assign = change(&theirs, |t| t.assigned_to = Some(agent.id), vec![]);
+    assert!(store.update_ticket(&assign).await.unwrap());
+    let nobodys = warned_ticket(&store, &ada, "unassigned", (60, 48), None).await;
+    let to_the_gone = Leads {
+        agent: agent.id,
+        lead: gone.id,
+    };
+    let rule = &rule;
+    let report = store.escalate_overdue(&sweep_with(48, rule)).await.unwrap();
+    assert_eq!(report.warned, vec![theirs.id, nobodys.id]);
+    assert_eq!(
+        report.notifications_queued, 3,
+        "lead and agent, once each; the admin"
+    );
+    assert_eq!(
+        alerts_at(&store, at(48)).await,
+        vec![
+            warning(&theirs, "agent@example.com"),
+            warning(&theirs, "lead@example.com"),
+            warning(&nobodys, "boss@example.com"),
+        ]
+    );
+
+    // A rule that fails rolls the sweep back: nothing escalates, nothing is queued.
+    let failing = warned_ticket(&store, &ada, "fail", (60, 59), None).await;
+    let err = store
+        .escalate_overdue(&sweep_with(60, rule))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("the directory is down"), "{err}");
+    assert_eq!(
+        store.ticket(theirs.id).await.unwrap().unwrap().status,
+        Status::Open
+    );
+    assert!(alerts_at(&store, at(60)).await.is_empty());
+    store.delete_ticket(failing.id).await.unwrap();
+
+    let report = store.escalate_overdue(&sweep_with(60, rule)).await.unwrap();
+    assert_eq!(report.escalated, vec![theirs.id, nobodys.id]);
+    assert_eq!(
+        report.notifications_queued, 4,
+        "by default: the creator and the admin"
+    );
+    alerts_at(&store, at(60)).await;
+    let report = store.escalate_overdue(&sweep_with(70, rule)).await.unwrap();
+    assert_eq!(
+        (report.reminded, report.notifications_queued),
+        (vec![theirs.id, nobodys.id], 0),
+        "reminded, to nobody"
+    );
+
+    // Inactive accounts are left out.
+    let later = warned_ticket(&store, &ada, "later", (200, 150), None).await;
+    let assign = change(&later, |t| t.assigned_to = Some(agent.id), vec![]);
+    assert!(store.update_ticket(&assign).await.unwrap());
+    let report = store
+        .escalate_overdue(&sweep_with(150, &to_the_gone))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.warned, report.notifications_queued),
+        (vec![later.id], 1)
     );
 }
 

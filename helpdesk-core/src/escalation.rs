@@ -158,7 +158,8 @@ impl EscalationEngine {
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<EscalationReport> {
         self.helpdesk.sync_sla_policy().await?;
         let in_force = self.helpdesk.policy().await?;
-        let sweep = crate::store::Sweep::new(&in_force.policy, now);
+        let sweep = crate::store::Sweep::new(&in_force.policy, now)
+            .with_recipients(self.helpdesk.recipients());
         let report = self.helpdesk.store().escalate_overdue(&sweep).await?;
         metrics::counter!(crate::metrics::ESCALATIONS).increment(report.escalated.len() as u64);
         metrics::counter!(crate::metrics::SLA_WARNINGS).increment(report.warned.len() as u64);

@@ -76,7 +76,9 @@ pub use model::{
     Breach, Comment, HistoryEvent, HistoryKind, NewEvent, ParseEnumError, Priority, Report, Role,
     Sla, Status, Ticket, User,
 };
-pub use notify::{Alert, Email, Notification, NotificationBacklog, NotificationState, Notifier};
+pub use notify::{
+    Alert, Email, Notification, NotificationBacklog, NotificationState, Notifier, Recipients,
+};
 pub use outbox::{DispatchReport, OutboxDispatcher, RetryPolicy};
 pub use permissions::{Actor, TicketScope};
 pub use query::{AssigneeFilter, Page, PageRequest, TicketOrdering, TicketQuery, UserQuery};

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::sla::Target;
-use crate::{NotificationId, Priority, Result, TicketId};
+use crate::{NotificationId, Priority, Result, Ticket, TicketId, UserId};
 
 /// One rendered email, ready to deliver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,6 +74,50 @@ crate::model::wire_enum!(
         Reminder = "reminder",
     }
 );
+
+/// Who is emailed about a service-level alert, when the defaults do not fit: for example "the
+/// team lead of the assignee". Plug a rule in with
+/// [`HelpdeskBuilder::recipients`](crate::HelpdeskBuilder::recipients).
+///
+/// The defaults: an escalation goes to the ticket's active creator and every active admin; a
+/// warning to the active assignee, or every active admin when there is none; a reminder to
+/// every active admin.
+///
+/// The sweep asks once for each kind of alert it raises, with every ticket it raises it for (as
+/// they were before the sweep wrote on them), inside the transaction that records the alerts
+/// and queues their emails: keep the rule quick. An error rolls the whole sweep back; the next
+/// sweep raises the same alerts again, so nothing is lost.
+///
+/// ```
+/// use helpdesk_core::{Alert, Recipients, Result, Ticket, UserId};
+///
+/// /// Warnings of tickets assigned to user 7 also go to their lead, user 3.
+/// #[derive(Debug)]
+/// struct TeamLeads;
+///
+/// #[async_trait::async_trait]
+/// impl Recipients for TeamLeads {
+///     async fn recipients(&self, alert: Alert, tickets: &[Ticket]) -> Result<Vec<Option<Vec<UserId>>>> {
+///         Ok(tickets
+///             .iter()
+///             .map(|t| match (alert, t.assigned_to) {
+///                 (Alert::Warning, Some(UserId(7))) => Some(vec![UserId(7), UserId(3)]),
+///                 _ => None, // the default
+///             })
+///             .collect())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Recipients: Send + Sync + std::fmt::Debug + 'static {
+    /// For each of `tickets`, in order, the accounts to email about `alert`, or `None` for the
+    /// default. Inactive and deleted accounts are left out; a missing answer is the default.
+    async fn recipients(
+        &self,
+        alert: Alert,
+        tickets: &[Ticket],
+    ) -> Result<Vec<Option<Vec<UserId>>>>;
+}
 
 /// A queued email about a ticket's service level, with what it takes to render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::EscalationReport;
-use crate::notify::{Notification, NotificationBacklog, NotificationState};
+use crate::notify::{Notification, NotificationBacklog, NotificationState, Recipients};
 use crate::sla::{SlaPolicy, SlaPolicySpec, Target};
 use crate::{
     BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
@@ -302,9 +302,9 @@ fn by_rank<T>(mut f: impl FnMut(Priority) -> T) -> [T; 3] {
     [f(Priority::Low), f(Priority::Medium), f(Priority::High)]
 }
 
-/// One escalation sweep: the instant it compares deadlines with, and what the policy in force
-/// says about reminders and the emails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One escalation sweep: the instant it compares deadlines with, what the policy in force
+/// says about reminders and the emails, and who receives them.
+#[derive(Debug, Clone, Copy)]
 pub struct Sweep<'a> {
     /// Deadlines, warnings and reminders at or before this instant are due.
     pub now: DateTime<Utc>,
@@ -315,6 +315,8 @@ pub struct Sweep<'a> {
     pub max_reminders: u32,
     /// The IANA time zone the emails write instants in.
     pub time_zone: &'a str,
+    /// Who is emailed, where not by default (see [`Recipients`]).
+    pub recipients: Option<&'a dyn Recipients>,
 }
 
 impl<'a> Sweep<'a> {
@@ -325,6 +327,15 @@ impl<'a> Sweep<'a> {
             remind_by_rank: by_rank(|p| policy.next_reminder(p, now)),
             max_reminders: policy.spec().max_reminders,
             time_zone: policy.time_zone(),
+            recipients: None,
+        }
+    }
+
+    /// The same sweep, emailing whom `rule` says.
+    pub fn with_recipients(self, rule: Option<&'a dyn Recipients>) -> Self {
+        Self {
+            recipients: rule,
+            ..self
         }
     }
 
@@ -335,6 +346,7 @@ impl<'a> Sweep<'a> {
             remind_by_rank: [None; 3],
             max_reminders: 0,
             time_zone: "UTC",
+            recipients: None,
         }
     }
 }
@@ -489,7 +501,8 @@ pub trait TicketStore: Send + Sync {
     /// to `escalated` if it is not (`escalated_at` set, its reminders reset: none sent, the
     /// first at its priority's `remind_by_rank`); an `escalated` event records the status
     /// before (`from`) and the target (`to`: `update` or `resolution`); one notification is
-    /// queued per recipient (the active creator, and every other active admin). `due_at`
+    /// queued per recipient (the active creator, and every other active admin, unless
+    /// `sweep.recipients` says otherwise, as for every alert below). `due_at`
     /// becomes the next deadline (see [`Sla::next_due`]) and the breached target's warning is
     /// dropped.
     ///

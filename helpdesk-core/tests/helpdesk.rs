@@ -1333,3 +1333,60 @@ async fn a_ticket_is_warned_escalated_reminded_three_times_then_silent() {
         reminder.body
     );
 }
+
+/// Every alert goes to one on-call account.
+#[derive(Debug)]
+struct OnCall(helpdesk_core::UserId);
+
+#[async_trait::async_trait]
+impl helpdesk_core::Recipients for OnCall {
+    async fn recipients(
+        &self,
+        _alert: helpdesk_core::Alert,
+        tickets: &[Ticket],
+    ) -> helpdesk_core::Result<Vec<Option<Vec<helpdesk_core::UserId>>>> {
+        Ok(tickets.iter().map(|_| Some(vec![self.0])).collect())
+    }
+}
+
+/// A host's recipients rule, given to the builder, decides who the engine's sweeps email.
+#[tokio::test]
+async fn a_recipients_rule_plugged_into_the_builder_chooses_who_is_emailed() {
+    let clock = ManualClock::new(start());
+    let store = std::sync::Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    let plain = Helpdesk::builder_shared(store.clone())
+        .clock(clock.clone())
+        .build();
+    let env = Env {
+        helpdesk: plain,
+        clock: clock.clone(),
+    };
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (on_call, _) = env.account("oncall@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let hd = Helpdesk::builder_shared(store)
+        .clock(clock)
+        .recipients(OnCall(on_call.id))
+        .build();
+    let t = env.ticket(&ada, "printer on fire", Priority::High).await;
+    let report = hd
+        .escalation_engine()
+        .run_once(start() + Duration::minutes(61))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.escalated, report.notifications_queued),
+        (vec![t.id], 1)
+    );
+    let queued = hd
+        .notifications(
+            &admin,
+            NotificationState::Pending,
+            PageRequest::new(1, 10).unwrap(),
+        )
+        .await
+        .unwrap()
+        .items;
+    let to: Vec<_> = queued.iter().map(|n| n.recipient.as_str()).collect();
+    assert_eq!(to, ["oncall@example.com"]);
+}

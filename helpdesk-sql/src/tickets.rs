@@ -1,5 +1,7 @@
 //! Tickets, comments, history, the escalation sweep and the report.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
@@ -8,8 +10,8 @@ use helpdesk_core::store::{
 };
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{
-    Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest, Report,
-    Ticket, TicketId, TicketQuery, TicketScope,
+    Alert, Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest,
+    Recipients, Report, Ticket, TicketId, TicketQuery, TicketScope,
 };
 use sqlx::{
     ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder,
@@ -49,6 +51,13 @@ macro_rules! unless_warned {
     };
 }
 
+/// The columns a sweep's emails fill in the outbox.
+const OUTBOX_INSERT: &str = "INSERT INTO outbox (ticket_id, user_id, recipient, alert, target, \
+                             due_at, escalated_at, next_attempt_at, reminder, time_zone) ";
+
+/// The most tickets one statement lists by id.
+const IDS_PER_STATEMENT: usize = 1000;
+
 /// Who hears of a sweep pass's tickets.
 #[derive(Clone, Copy)]
 enum Audience {
@@ -79,7 +88,7 @@ struct SweepPass {
     /// Which tickets the pass claims at `$1`, led by an indexed comparison.
     due: &'static str,
     /// The notification's alert, target and deadline.
-    alert: &'static str,
+    alert: Alert,
     target: &'static str,
     deadline: &'static str,
     /// The number of a reminder, or `NULL`.
@@ -112,7 +121,7 @@ const SWEEP: [SweepPass; 5] = [
         to: "'update'",
         due: "t.due_at IS NOT NULL AND t.due_at <= $1 AND t.status IN ('open', 'in_progress') \
               AND t.update_due_at <= $1 AND t.update_breach_due IS NULL",
-        alert: "escalation",
+        alert: Alert::Escalation,
         target: "'update'",
         deadline: "t.update_due_at",
         reminder: "CAST(NULL AS INTEGER)",
@@ -132,7 +141,7 @@ const SWEEP: [SweepPass; 5] = [
         due: "t.due_at IS NOT NULL AND t.due_at <= $1 \
               AND t.status IN ('open', 'in_progress', 'escalated') AND t.resolve_due_at <= $1 \
               AND (t.resolve_breach_due IS NULL OR t.resolve_breach_due <> t.resolve_due_at)",
-        alert: "escalation",
+        alert: Alert::Escalation,
         target: "'resolution'",
         deadline: "t.resolve_due_at",
         reminder: "CAST(NULL AS INTEGER)",
@@ -151,7 +160,7 @@ const SWEEP: [SweepPass; 5] = [
         to: "'update'",
         due: "t.update_warn_at <= $1 AND t.update_due_at > $1 AND t.update_breach_due IS NULL \
               AND t.status IN ('open', 'in_progress')",
-        alert: "warning",
+        alert: Alert::Warning,
         target: "'update'",
         deadline: "t.update_due_at",
         reminder: "CAST(NULL AS INTEGER)",
@@ -165,7 +174,7 @@ const SWEEP: [SweepPass; 5] = [
         to: "'resolution'",
         due: "t.resolve_warn_at <= $1 AND t.resolve_due_at > $1 \
               AND t.status IN ('open', 'in_progress', 'escalated')",
-        alert: "warning",
+        alert: Alert::Warning,
         target: "'resolution'",
         deadline: "t.resolve_due_at",
         reminder: "CAST(NULL AS INTEGER)",
@@ -178,7 +187,7 @@ const SWEEP: [SweepPass; 5] = [
         from: "NULL",
         to: "CAST(t.reminders_sent + 1 AS TEXT)",
         due: "t.remind_at <= $1 AND t.status = 'escalated' AND t.reminders_sent < {max}",
-        alert: "reminder",
+        alert: Alert::Reminder,
         target: "CASE WHEN t.update_breach_due IS NOT NULL THEN 'update' ELSE 'resolution' END",
         deadline: "coalesce(t.update_breach_due, t.resolve_breach_due, t.escalated_at)",
         reminder: "t.reminders_sent + 1",
@@ -430,13 +439,10 @@ where
         // with every event (24 s for 20,000 tickets).
         let claimed_ids = D::encode_ids(&claimed);
         // 2. One email per recipient.
-        let queued = sqlx::query(sql(Self::queue_mail(pass)))
-            .bind(now)
-            .bind(&claimed_ids)
-            .bind(sweep.time_zone)
-            .execute(&mut **tx)
-            .await
-            .map_err(db::<D>)?;
+        let queued = match sweep.recipients {
+            None => Self::queue_mail(tx, pass, sweep, &claimed).await?,
+            Some(rule) => Self::queue_mail_to(tx, pass, sweep, &claimed, rule).await?,
+        };
         // 3. Write the pass on them: every one, since nothing else writes them before the
         // commit (the write lock in SQLite, the claim's row locks in PostgreSQL).
         let remind = "(CASE t.priority WHEN 0 THEN $3 WHEN 1 THEN $4 ELSE $5 END)";
@@ -454,19 +460,21 @@ where
             }
         }
         write.execute(&mut **tx).await.map_err(db::<D>)?;
-        Ok((claimed, D::rows_affected(&queued)))
+        Ok((claimed, queued))
     }
 
-    /// The statement that queues a pass's emails for the claimed tickets (`$2`), raised at
-    /// `$1`, written in the time zone `$3`.
-    fn queue_mail(pass: &SweepPass) -> String {
-        let insert = "INSERT INTO outbox (ticket_id, user_id, recipient, alert, target, due_at, \
-                      escalated_at, next_attempt_at, reminder, time_zone) ";
+    /// Queues a pass's emails about `tickets` to their default audience; how many.
+    async fn queue_mail(
+        tx: &mut Transaction<'static, D::Db>,
+        pass: &SweepPass,
+        sweep: &Sweep<'_>,
+        tickets: &[i64],
+    ) -> StoreResult<u64> {
         let row = |user: &str| {
             format!(
                 "SELECT t.id, {user}.id, {user}.email, '{alert}', {target}, {deadline}, $1, $1, \
                  {reminder}, $3 FROM tickets t",
-                alert = pass.alert,
+                alert = pass.alert.as_str(),
                 target = pass.target,
                 deadline = pass.deadline,
                 reminder = pass.reminder,
@@ -494,7 +502,90 @@ where
             ),
             Audience::Admins => format!("{}{admins} WHERE {claimed}", row("a")),
         };
-        format!("{insert}{select}")
+        let queued = sqlx::query(sql(format!("{OUTBOX_INSERT}{select}")))
+            .bind(D::encode_time(sweep.now))
+            .bind(D::encode_ids(tickets))
+            .bind(sweep.time_zone)
+            .execute(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        Ok(D::rows_affected(&queued))
+    }
+
+    /// Queues a pass's emails about `claimed` to whom `rule` says, and to the default audience
+    /// where it says nothing; how many.
+    async fn queue_mail_to(
+        tx: &mut Transaction<'static, D::Db>,
+        pass: &SweepPass,
+        sweep: &Sweep<'_>,
+        claimed: &[i64],
+        rule: &dyn Recipients,
+    ) -> StoreResult<u64> {
+        let select = format!(
+            "SELECT {} FROM tickets t WHERE {} ORDER BY t.id LIMIT $1",
+            ticket_columns!(),
+            D::IN_IDS_2
+        );
+        let rows: Vec<TicketRow<D::Time>> = sqlx::query_as(sql(select))
+            .bind(i64::try_from(claimed.len()).unwrap_or(i64::MAX))
+            .bind(D::encode_ids(claimed))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db::<D>)?;
+        let tickets = convert(rows, TicketRow::into_ticket::<D>)?;
+        let answers = rule
+            .recipients(pass.alert, &tickets)
+            .await
+            .map_err(StoreError::backend)?;
+        // Tickets by the accounts to email, so each set of accounts is one statement.
+        let mut defaults = Vec::new();
+        let mut chosen: BTreeMap<Vec<i64>, Vec<i64>> = BTreeMap::new();
+        let mut answers = answers.into_iter();
+        for ticket in &tickets {
+            match answers.next().flatten() {
+                None => defaults.push(ticket.id.0),
+                Some(users) => {
+                    let mut users: Vec<i64> = users.into_iter().map(|u| u.0).collect();
+                    users.sort_unstable();
+                    users.dedup();
+                    chosen.entry(users).or_default().push(ticket.id.0);
+                }
+            }
+        }
+        let mut queued = 0;
+        if !defaults.is_empty() {
+            queued += Self::queue_mail(tx, pass, sweep, &defaults).await?;
+        }
+        let now = D::encode_time(sweep.now);
+        for (users, tickets) in chosen.iter().filter(|(users, _)| !users.is_empty()) {
+            for tickets in tickets.chunks(IDS_PER_STATEMENT) {
+                let mut qb = QueryBuilder::new(OUTBOX_INSERT);
+                qb.push("SELECT t.id, u.id, u.email, ")
+                    .push_bind(pass.alert.as_str())
+                    .push(format_args!(", {}, {}, ", pass.target, pass.deadline))
+                    .push_bind(now)
+                    .push(", ")
+                    .push_bind(now)
+                    .push(format_args!(", {}, ", pass.reminder))
+                    .push_bind(sweep.time_zone)
+                    .push(" FROM tickets t JOIN users u ON u.id IN (");
+                let mut list = qb.separated(", ");
+                for user in users {
+                    list.push_bind(*user);
+                }
+                qb.push(") WHERE u.is_active = ")
+                    .push(D::TRUE)
+                    .push(" AND t.id IN (");
+                let mut list = qb.separated(", ");
+                for ticket in tickets {
+                    list.push_bind(*ticket);
+                }
+                qb.push(")");
+                let done = qb.build().execute(&mut **tx).await.map_err(db::<D>)?;
+                queued += D::rows_affected(&done);
+            }
+        }
+        Ok(queued)
     }
 
     async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> StoreResult<u64> {

@@ -59,6 +59,13 @@ impl HelpdeskBuilder {
         self
     }
 
+    /// Who is emailed about warnings, escalations and reminders, where not by default (see
+    /// [`Recipients`](crate::Recipients)).
+    pub fn recipients(mut self, rule: impl crate::Recipients) -> Self {
+        self.inner.recipients = Some(Arc::new(rule));
+        self
+    }
+
     /// How long a session lasts (default: 14 days).
     pub fn session_ttl(mut self, ttl: StdDuration) -> Self {
         self.inner.session_ttl = Duration::from_std(ttl).unwrap_or(self.inner.session_ttl);
@@ -117,6 +124,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     seed: SlaPolicySpec,
     policy: RwLock<Option<Arc<InForce>>>,
+    recipients: Option<Arc<dyn crate::Recipients>>,
     session_ttl: Duration,
     throttle: LoginThrottle,
     limits: RateLimits,
@@ -129,6 +137,7 @@ impl fmt::Debug for Inner {
         f.debug_struct("Settings")
             .field("now", &self.clock.now())
             .field("seed_policy", &self.seed)
+            .field("recipients", &self.recipients)
             .field("session_ttl", &self.session_ttl)
             .field("throttle", &self.throttle)
             .field("limits", &self.limits)
@@ -181,6 +190,7 @@ impl Helpdesk {
                 clock: Arc::new(SystemClock),
                 seed: SlaPolicySpec::from(&EscalationPolicy::default()),
                 policy: RwLock::new(None),
+                recipients: None,
                 session_ttl: Duration::days(14),
                 throttle: LoginThrottle::default(),
                 limits: RateLimits::default(),
@@ -202,6 +212,10 @@ impl Helpdesk {
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    pub(crate) fn recipients(&self) -> Option<&dyn crate::Recipients> {
+        self.inner.recipients.as_deref()
     }
 
     /// An outbox dispatcher delivering through `notifier`.
