@@ -57,7 +57,7 @@ impl From<User> for UserOut {
     "resolved_at": null, "escalated_at": null, "due_at": "2026-11-26T10:00:00Z", "version": 1,
     "sla": {"update_due_at": "2026-11-26T10:00:00Z", "resolve_due_at": "2026-11-26T17:00:00Z",
             "update_warn_at": "2026-11-26T09:48:00Z", "resolve_warn_at": "2026-11-26T15:36:00Z",
-            "waiting_since": null, "paused_seconds": 0, "breaches": []}
+            "first_response_at": null, "waiting_since": null, "paused_seconds": 0, "breaches": []}
 }))]
 pub struct TicketOut {
     pub id: i64,
@@ -92,6 +92,8 @@ pub struct SlaOut {
     pub update_warn_at: Option<DateTime<Utc>>,
     /// When the warning of the resolution deadline goes out; null if none will.
     pub resolve_warn_at: Option<DateTime<Utc>>,
+    /// When staff first commented or changed the status; null until then.
+    pub first_response_at: Option<DateTime<Utc>>,
     /// Since when the ticket waits on the customer; null unless `waiting`.
     pub waiting_since: Option<DateTime<Utc>>,
     /// Seconds spent waiting on the customer, over the waits that have ended.
@@ -132,6 +134,7 @@ impl From<Sla> for SlaOut {
             resolve_due_at: s.resolve_due_at,
             update_warn_at: s.update_warn_at,
             resolve_warn_at: s.resolve_warn_at,
+            first_response_at: s.first_response_at,
             waiting_since: s.waiting_since,
             paused_seconds: s.paused_seconds,
             breaches,

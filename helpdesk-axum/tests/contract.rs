@@ -587,6 +587,40 @@ async fn reports_escalations_notifications_and_health() {
         report.expect(200).clone(),
         json!({"opened": 1, "resolved": 0, "escalated": 1})
     );
+    let sla = api.get("/api/reports/sla?days=30", &admin).await;
+    let sla = sla.expect(200);
+    assert_eq!(
+        sla["by_priority"]["high"],
+        json!({"opened": 1, "resolved": 0, "resolved_within_target": 0, "update_breaches": 1,
+               "resolution_breaches": 0, "median_first_response_seconds": null})
+    );
+    assert_eq!(sla["by_priority"]["medium"]["opened"], 0);
+    let from = sla["from"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>();
+    let to = sla["to"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::DateTime<chrono::Utc>>();
+    assert_eq!(to.unwrap() - from.unwrap(), Duration::days(30));
+    let default = api.get("/api/reports/sla", &token).await;
+    assert_eq!(default.expect(200)["by_priority"]["high"]["opened"], 1);
+    for days in ["0", "367"] {
+        let bad = api
+            .get(&format!("/api/reports/sla?days={days}"), &admin)
+            .await;
+        assert!(bad.expect(422)["errors"]["days"].is_array());
+    }
+    for days in ["abc", "-1", "1.5"] {
+        let bad = api
+            .get(&format!("/api/reports/sla?days={days}"), &admin)
+            .await;
+        bad.expect(400);
+    }
+    api.call("GET", "/api/reports/sla", None, None)
+        .await
+        .expect(401);
     let pending = api.get("/api/notifications?state=pending", &admin).await;
     let pending = pending.expect(200);
     assert_eq!(pending["count"], 2);

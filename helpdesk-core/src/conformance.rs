@@ -21,8 +21,8 @@ use crate::store::{
 };
 use crate::{
     Alert, AssigneeFilter, Breach, HistoryKind, NewEvent, NotificationBacklog, NotificationState,
-    PageRequest, Priority, Role, Sla, Status, Store, Ticket, TicketId, TicketOrdering, TicketQuery,
-    TicketScope, User, UserId, UserQuery,
+    PageRequest, Priority, Role, Sla, SlaByPriority, SlaStats, Status, Store, Ticket, TicketId,
+    TicketOrdering, TicketQuery, TicketScope, User, UserId, UserQuery,
 };
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -74,6 +74,7 @@ macro_rules! store_conformance_tests {
             tickets_raised_together_are_each_stored_and_answered,
             comments_are_stored_with_their_event_and_optional_clock_restart,
             report_counts_events_in_scope_and_time,
+            sla_report_counts_per_priority_in_scope_and_window,
             outbox_claims_retries_and_fails,
             old_sent_and_failed_notifications_are_pruned,
             concurrent_claims_never_share_a_row,
@@ -1269,6 +1270,7 @@ pub async fn warnings_go_out_once_per_deadline(store: S) {
         at: at(50),
         due_by_rank: [None, None, Some(at(110))],
         warn_by_rank: [None, None, Some(at(98))],
+        first_response_seconds: None,
     };
     let note = CommentDraft {
         ticket_id: mine.id,
@@ -2127,6 +2129,7 @@ pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(sto
         at: at(2),
         due_by_rank: [Some(at(1002)), Some(at(242)), Some(at(62))],
         warn_by_rank: [None; 3],
+        first_response_seconds: None,
     };
     store
         .insert_comment(&draft(&agent, "on it", 2), CommentEffect::Restart(&restart))
@@ -2251,6 +2254,188 @@ pub async fn report_counts_events_in_scope_and_time(store: S) {
     assert_eq!(
         (recent.opened, recent.resolved, recent.escalated),
         (0, 0, 1)
+    );
+}
+
+/// The change that resolves `ticket` at minute `minute`, with its event.
+fn resolved_at(ticket: &Ticket, minute: i64) -> TicketChange {
+    let event = NewEvent {
+        actor_id: None,
+        kind: HistoryKind::StatusChanged,
+        from: Some(ticket.status.to_string()),
+        to: Some("resolved".into()),
+        at: at(minute),
+    };
+    let resolve = |n: &mut Ticket| {
+        n.status = Status::Resolved;
+        n.resolved_at = Some(at(minute));
+    };
+    change(ticket, resolve, vec![event])
+}
+
+/// The change that records `ticket`'s first response at minute `minute`, `seconds` counted.
+fn first_response(ticket: &Ticket, minute: i64, seconds: i64) -> TicketChange {
+    let respond = |n: &mut Ticket| {
+        n.status = Status::InProgress;
+        n.sla.first_response_at = Some(at(minute));
+        n.sla.first_response_seconds = Some(seconds);
+    };
+    change(ticket, respond, vec![])
+}
+
+pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let bob = user(&store, "bob@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let late = ticket_with_targets(&store, &ada, "late", Priority::High, 0, 10, Some(30)).await;
+    let commented = ticket(&store, &ada, "commented", Priority::High, 5, 100).await;
+    let bobs = ticket(&store, &bob, "bob's", Priority::High, 6, 100).await;
+    let quick = ticket(&store, &ada, "quick", Priority::High, 7, 100).await;
+    ticket(&store, &ada, "unanswered", Priority::Medium, 1, 1000).await;
+    let old = ticket(&store, &ada, "old", Priority::High, -2000, 100_000).await;
+
+    let restart = ClockRestart {
+        first_response_seconds: Some(180),
+        ..ClockRestart::new(&crate::sla::SlaPolicy::default(), at(8))
+    };
+    let note = CommentDraft {
+        ticket_id: commented.id,
+        author_id: agent.id,
+        body: "on it".into(),
+        created_at: at(8),
+    };
+    let effect = CommentEffect::Restart(&restart);
+    store.insert_comment(&note, effect).await.unwrap().unwrap();
+    assert!(
+        store
+            .update_ticket(&first_response(&bobs, 16, 600))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .update_ticket(&first_response(&quick, 8, 60))
+            .await
+            .unwrap()
+    );
+    // A later response never replaces the first.
+    let again = store.ticket(bobs.id).await.unwrap().unwrap();
+    assert!(
+        store
+            .update_ticket(&first_response(&again, 17, 9999))
+            .await
+            .unwrap()
+    );
+    let again = ClockRestart {
+        first_response_seconds: Some(9999),
+        ..restart
+    };
+    let note = CommentDraft {
+        created_at: at(9),
+        ..note
+    };
+    let effect = CommentEffect::Restart(&again);
+    store.insert_comment(&note, effect).await.unwrap().unwrap();
+    let responded = store.ticket(commented.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            responded.sla.first_response_at,
+            responded.sla.first_response_seconds
+        ),
+        (Some(at(8)), Some(180))
+    );
+    assert_eq!(
+        store
+            .ticket(bobs.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sla
+            .first_response_seconds,
+        Some(600)
+    );
+
+    store.escalate_overdue(&Sweep::at(at(10))).await.unwrap(); // late: update
+    store.escalate_overdue(&Sweep::at(at(30))).await.unwrap(); // late: resolution
+    for (t, minute) in [(&late, 40), (&commented, 20), (&old, 50)] {
+        let current = store.ticket(t.id).await.unwrap().unwrap();
+        assert!(
+            store
+                .update_ticket(&resolved_at(&current, minute))
+                .await
+                .unwrap()
+        );
+    }
+
+    let all = store
+        .sla_report(TicketScope::All, at(-100), at(100))
+        .await
+        .unwrap();
+    let high = SlaStats {
+        opened: 4,
+        resolved: 3,
+        resolved_within_target: 2,
+        update_breaches: 1,
+        resolution_breaches: 1,
+        median_first_response_seconds: Some(180),
+    };
+    let medium = SlaStats {
+        opened: 1,
+        ..SlaStats::default()
+    };
+    assert_eq!(
+        all,
+        SlaByPriority {
+            high,
+            medium,
+            low: SlaStats::default()
+        }
+    );
+    let bobs_only = store
+        .sla_report(TicketScope::CreatedBy(bob.id), at(-100), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        bobs_only.high,
+        SlaStats {
+            opened: 1,
+            median_first_response_seconds: Some(600),
+            ..SlaStats::default()
+        }
+    );
+    assert_eq!(bobs_only.medium, SlaStats::default());
+    let assigned = store
+        .sla_report(TicketScope::AssignedTo(agent.id), at(-100), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        assigned,
+        SlaByPriority::default(),
+        "nothing is assigned to the agent"
+    );
+    let later = store
+        .sla_report(TicketScope::All, at(35), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        later.high,
+        SlaStats {
+            resolved: 2,
+            resolved_within_target: 1,
+            ..SlaStats::default()
+        }
+    );
+    // An even count: the mean of the two middle responses.
+    let without_quick = store
+        .sla_report(TicketScope::All, at(-100), at(6))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            without_quick.high.opened,
+            without_quick.high.median_first_response_seconds
+        ),
+        (3, Some(390))
     );
 }
 

@@ -74,7 +74,7 @@ pub use input::{
 };
 pub use model::{
     Breach, Comment, HistoryEvent, HistoryKind, NewEvent, ParseEnumError, Priority, Report, Role,
-    Sla, Status, Ticket, User,
+    Sla, SlaByPriority, SlaReport, SlaStats, Status, Ticket, User,
 };
 pub use notify::{
     Alert, Email, Notification, NotificationBacklog, NotificationState, Notifier, Recipients,

@@ -290,6 +290,11 @@ pub struct Sla {
     pub update_warn_at: Option<DateTime<Utc>>,
     /// When the warning of the resolution deadline goes out; `None` if none will.
     pub resolve_warn_at: Option<DateTime<Utc>>,
+    /// When staff first acted on the ticket: the first comment or status change by an agent or
+    /// admin.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// The counted time (the priority's hours) from creation to the first response.
+    pub first_response_seconds: Option<i64>,
     /// The update deadline last warned of (set only by the store's sweep).
     #[serde(skip)]
     pub update_warned_due: Option<DateTime<Utc>>,
@@ -397,6 +402,70 @@ pub struct Report {
     pub resolved: u64,
     /// Escalations.
     pub escalated: u64,
+}
+
+/// How one priority's tickets fared against their service levels over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaStats {
+    /// Tickets raised in the window.
+    pub opened: u64,
+    /// Tickets resolved in the window (by their last resolution; a ticket reopened since is
+    /// not counted until it is resolved again).
+    pub resolved: u64,
+    /// Of those, the ones without a resolution breach before their resolution.
+    pub resolved_within_target: u64,
+    /// Update deadlines breached in the window.
+    pub update_breaches: u64,
+    /// Resolution deadlines breached in the window.
+    pub resolution_breaches: u64,
+    /// The median counted time to the first staff response of the tickets raised in the
+    /// window that have had one; `None` if none has.
+    pub median_first_response_seconds: Option<u64>,
+}
+
+/// [`SlaStats`] for each priority.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaByPriority {
+    /// High priority.
+    pub high: SlaStats,
+    /// Medium priority.
+    pub medium: SlaStats,
+    /// Low priority.
+    pub low: SlaStats,
+}
+
+impl SlaByPriority {
+    /// The stats of one priority, to fill in.
+    pub fn of(&mut self, priority: Priority) -> &mut SlaStats {
+        match priority {
+            Priority::High => &mut self.high,
+            Priority::Medium => &mut self.medium,
+            Priority::Low => &mut self.low,
+        }
+    }
+}
+
+/// The service-level report over a window (`GET /api/reports/sla`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "from": "2026-10-28T09:00:00Z", "to": "2026-11-27T09:00:00Z",
+    "by_priority": {
+        "high": {"opened": 12, "resolved": 10, "resolved_within_target": 9, "update_breaches": 3,
+                 "resolution_breaches": 1, "median_first_response_seconds": 1260},
+        "medium": {"opened": 30, "resolved": 25, "resolved_within_target": 25, "update_breaches": 2,
+                   "resolution_breaches": 0, "median_first_response_seconds": 5400},
+        "low": {"opened": 8, "resolved": 3, "resolved_within_target": 3, "update_breaches": 0,
+                "resolution_breaches": 0, "median_first_response_seconds": null}}})))]
+pub struct SlaReport {
+    /// The window's start.
+    pub from: DateTime<Utc>,
+    /// The window's end (now).
+    pub to: DateTime<Utc>,
+    /// The figures of each priority.
+    pub by_priority: SlaByPriority,
 }
 
 #[cfg(test)]

@@ -346,6 +346,11 @@ impl SlaPolicy {
         Some(self.target(priority).calendar.deadline(from, every))
     }
 
+    /// The time a ticket of `priority` counts between `from` and `to` (its priority's hours).
+    pub fn counted(&self, priority: Priority, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        self.target(priority).calendar.counted(from, to)
+    }
+
     /// The time zone deadlines are written in for people: the calendar's, else UTC.
     pub fn time_zone(&self) -> &str {
         self.spec

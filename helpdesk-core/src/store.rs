@@ -21,7 +21,8 @@ use crate::notify::{Notification, NotificationBacklog, NotificationState, Recipi
 use crate::sla::{SlaPolicy, SlaPolicySpec, Target};
 use crate::{
     BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
-    Report, Role, Sla, Status, Ticket, TicketId, TicketQuery, TicketScope, User, UserId, UserQuery,
+    Report, Role, Sla, SlaByPriority, Status, Ticket, TicketId, TicketQuery, TicketScope, User,
+    UserId, UserQuery,
 };
 
 /// The unique constraint on account emails, as [`StoreError::UniqueViolation`] names it.
@@ -284,6 +285,9 @@ pub struct ClockRestart {
     /// When the warning of that deadline goes out, per priority; `None`: never. Stores write
     /// it unless the deadline was warned of already.
     pub warn_by_rank: [Option<DateTime<Utc>>; 3],
+    /// The counted seconds from the ticket's creation to `at`, recorded as its first response
+    /// (with `at`) unless it has one already; `None` records nothing.
+    pub first_response_seconds: Option<i64>,
 }
 
 impl ClockRestart {
@@ -293,6 +297,20 @@ impl ClockRestart {
             at,
             due_by_rank: by_rank(|p| policy.update_due(p, at, &[])),
             warn_by_rank: by_rank(|p| policy.warn_at(p, Target::Update, at, &[])),
+            first_response_seconds: None,
+        }
+    }
+
+    /// The same restart, recording the first response of `ticket` if it has none yet.
+    pub fn responding_to(self, policy: &SlaPolicy, ticket: &Ticket) -> Self {
+        let counted = policy.counted(ticket.priority, ticket.created_at, self.at);
+        Self {
+            first_response_seconds: ticket
+                .sla
+                .first_response_at
+                .is_none()
+                .then(|| counted.num_seconds()),
+            ..self
         }
     }
 }
@@ -522,6 +540,19 @@ pub trait TicketStore: Send + Sync {
     /// Counts of `created`, `status_changed` to resolved, and `escalated` events at or after
     /// `since`, over the tickets in `scope`.
     async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Report>;
+
+    /// Per priority, over the tickets in `scope` and the window `from..=to`: tickets created;
+    /// tickets whose `resolved_at` falls in it, and those of them without a resolution breach
+    /// found before it; `escalated` events by target (by the priority the sweep recorded on
+    /// them); the median `first_response_seconds` of the tickets created that have one (the
+    /// mean of the two middle ones for an even count, rounded down). Set-based, each part from
+    /// an index.
+    async fn sla_report(
+        &self,
+        scope: TicketScope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<SlaByPriority>;
 }
 
 /// Comments.

@@ -1390,3 +1390,77 @@ async fn a_recipients_rule_plugged_into_the_builder_chooses_who_is_emailed() {
     let to: Vec<_> = queued.iter().map(|n| n.recipient.as_str()).collect();
     assert_eq!(to, ["oncall@example.com"]);
 }
+
+/// The first staff comment or status change is recorded once, in the priority's counted time;
+/// the creator's own comment is not a response. The report's median reads it, scoped.
+#[tokio::test]
+async fn the_first_staff_response_is_recorded_in_counted_time_and_reported() {
+    let env = env().await;
+    let hd = &env.helpdesk;
+    let (_, admin) = env.account("boss@example.com", Role::Admin).await;
+    let (agent_user, agent) = env.account("agent@example.com", Role::Agent).await;
+    let (_, ada) = env.account("ada@example.com", Role::User).await;
+    let (_, bob) = env.account("bob@example.com", Role::User).await;
+    let spec = sla_spec(serde_json::json!({
+        "business_hours": {"time_zone": "Europe/Berlin",
+                           "week": {"mon": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}},
+        "targets": {
+            "high": {"update_seconds": 3600},
+            "medium": {"update_seconds": 14400, "hours": "business"},
+            "low": {"update_seconds": 86400}}}));
+    hd.replace_sla_policy(&admin, spec, None).await.unwrap();
+    let friday: DateTime<Utc> = "2026-11-27T15:30:00Z".parse().unwrap(); // 16:30 in Berlin
+    env.clock.set(friday);
+    let t = env.ticket(&ada, "vpn down", Priority::Medium).await;
+    hd.assign_ticket(&admin, t.id, Some(agent_user.id), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        hd.get_ticket(&ada, t.id)
+            .await
+            .unwrap()
+            .sla
+            .first_response_at,
+        None,
+        "an assignment is not a response"
+    );
+    env.clock.set(friday + Duration::minutes(10));
+    hd.add_comment(&ada, t.id, NewComment::new("anyone?").unwrap())
+        .await
+        .unwrap();
+    let monday: DateTime<Utc> = "2026-11-30T08:30:00Z".parse().unwrap(); // 09:30 in Berlin
+    env.clock.set(monday);
+    hd.add_comment(&agent, t.id, NewComment::new("looking").unwrap())
+        .await
+        .unwrap();
+    env.clock.set(monday + Duration::hours(1));
+    env.set_status(&agent, &t, Status::InProgress)
+        .await
+        .unwrap();
+    let answered = hd.get_ticket(&ada, t.id).await.unwrap();
+    assert_eq!(
+        (
+            answered.sla.first_response_at,
+            answered.sla.first_response_seconds
+        ),
+        (Some(monday), Some(3600)),
+        "half an hour on Friday, half an hour on Monday; the later status change is not first"
+    );
+
+    let report = hd.sla_report(&admin, 7).await.unwrap();
+    assert_eq!(report.to, monday + Duration::hours(1));
+    assert_eq!(report.from, report.to - Duration::days(7));
+    let medium = report.by_priority.medium;
+    assert_eq!(
+        (medium.opened, medium.median_first_response_seconds),
+        (1, Some(3600))
+    );
+    let bobs = hd.sla_report(&bob, 7).await.unwrap();
+    assert_eq!(bobs.by_priority.medium.opened, 0, "scoped like every list");
+    for days in [0, 367] {
+        let Err(Error::Validation(errors)) = hd.sla_report(&admin, days).await else {
+            panic!("accepted {days} days");
+        };
+        assert_eq!(errors.get("days").len(), 1);
+    }
+}

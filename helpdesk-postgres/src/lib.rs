@@ -78,6 +78,7 @@ impl Dialect for PgDialect {
     const IS_DISTINCT_FROM: &'static str = "IS DISTINCT FROM";
     const CLAIM: &'static str = " FOR UPDATE SKIP LOCKED";
     const LOCK: &'static str = " FOR UPDATE";
+    const UNINDEXED: &'static str = "";
     const KEEP: &'static str = " FOR SHARE";
 
     const TALLIES: bool = false;

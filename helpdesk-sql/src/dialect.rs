@@ -67,6 +67,13 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// being deleted until commit (`FOR SHARE` in PostgreSQL, empty in SQLite).
     const KEEP: &'static str;
 
+    /// Put before a column in a condition whose index must not be chosen: `+` in SQLite, whose
+    /// planner otherwise takes an index that reads many rows over one that reads few (the
+    /// status index over the sweep's deadline, warning and reminder indexes) or that reads the
+    /// table row by row over one that holds every column asked for (the service-level report);
+    /// empty in PostgreSQL.
+    const UNINDEXED: &'static str;
+
     /// How many rows are read at once (a page of tickets): `Some`
     /// aggregate over the rows of a subquery `t` that makes one JSON text of them, an array
     /// with one `[columns]` for each row, in the order of `order_by` (an ` ORDER BY ...`

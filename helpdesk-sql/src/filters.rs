@@ -11,7 +11,7 @@ use crate::Dialect;
 use crate::rows::ticket_columns;
 
 /// ` AND <the scope>`: which tickets the caller may see.
-fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
+pub(crate) fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
 where
     DB: Database,
     i64: Encode<'static, DB> + Type<DB>,

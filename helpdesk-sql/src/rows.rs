@@ -62,7 +62,8 @@ macro_rules! ticket_columns {
          updated_at, resolved_at, escalated_at, due_at, clock_started_at, version, \
          update_due_at, resolve_due_at, update_breach_due, update_breached_at, \
          resolve_breach_due, resolve_breached_at, waiting_since, paused_seconds, sla_version, \
-         update_warn_at, resolve_warn_at, update_warned_due, resolve_warned_due"
+         update_warn_at, resolve_warn_at, update_warned_due, resolve_warned_due, \
+         first_response_at, first_response_seconds"
     };
 }
 pub(crate) use ticket_columns;
@@ -106,6 +107,8 @@ pub(crate) struct TicketRow<T> {
     resolve_warn_at: Option<T>,
     update_warned_due: Option<T>,
     resolve_warned_due: Option<T>,
+    first_response_at: Option<T>,
+    first_response_seconds: Option<i64>,
 }
 
 /// A breach from its two columns; both or neither are set.
@@ -145,6 +148,8 @@ impl<T> TicketRow<T> {
                 resolve_warn_at: opt_time::<D>(self.resolve_warn_at)?,
                 update_warned_due: opt_time::<D>(self.update_warned_due)?,
                 resolve_warned_due: opt_time::<D>(self.resolve_warned_due)?,
+                first_response_at: opt_time::<D>(self.first_response_at)?,
+                first_response_seconds: self.first_response_seconds,
             },
         })
     }

@@ -1,4 +1,5 @@
--- Service levels, part 2: warnings before a deadline and reminders while escalated.
+-- Service levels, part 2: warnings before a deadline, reminders while escalated, and the
+-- first staff response of each ticket for the service-level report.
 --
 -- Each ticket keeps when each target's warning goes out, which deadline it last warned of (so
 -- no write can set the same warning again), and when its next reminder is due with how many
@@ -14,14 +15,21 @@ CREATE TABLE history_new (
                     'sla_warning', 'escalation_reminder')),
     from_value TEXT,
     to_value   TEXT,
-    at         INTEGER NOT NULL
+    at         INTEGER NOT NULL,
+    -- The ticket's priority when the sweep recorded the event (escalations, warnings,
+    -- reminders), so the service-level report counts breaches per priority from an index
+    -- (`history_breaches`, which holds only escalations).
+    priority   INTEGER
 );
-INSERT INTO history_new (id, ticket_id, actor_id, kind, from_value, to_value, at)
-SELECT id, ticket_id, actor_id, kind, from_value, to_value, at FROM history;
+INSERT INTO history_new (id, ticket_id, actor_id, kind, from_value, to_value, at, priority)
+SELECT h.id, h.ticket_id, h.actor_id, h.kind, h.from_value, h.to_value, h.at,
+       CASE WHEN h.kind = 'escalated' THEN t.priority END
+  FROM history h LEFT JOIN tickets t ON t.id = h.ticket_id;
 DROP TABLE history;
 ALTER TABLE history_new RENAME TO history;
 CREATE INDEX history_ticket ON history (ticket_id, at, kind, to_value);
 CREATE INDEX history_report ON history (at, kind, to_value);
+CREATE INDEX history_breaches ON history (at, priority, to_value) WHERE kind = 'escalated';
 
 ALTER TABLE tickets ADD COLUMN update_warn_at INTEGER;
 ALTER TABLE tickets ADD COLUMN update_warned_due INTEGER;
@@ -29,6 +37,15 @@ ALTER TABLE tickets ADD COLUMN resolve_warn_at INTEGER;
 ALTER TABLE tickets ADD COLUMN resolve_warned_due INTEGER;
 ALTER TABLE tickets ADD COLUMN remind_at INTEGER;
 ALTER TABLE tickets ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+-- When staff first commented or changed the status, and the counted seconds until then.
+ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;
+ALTER TABLE tickets ADD COLUMN first_response_seconds INTEGER;
+-- The service-level report: resolutions, and the median first response, per priority in a
+-- window, each from an index that holds every column it reads.
+CREATE INDEX tickets_resolved ON tickets (resolved_at, priority, resolve_breached_at)
+    WHERE resolved_at IS NOT NULL;
+CREATE INDEX tickets_first_response ON tickets (priority, first_response_seconds, created_at)
+    WHERE first_response_seconds IS NOT NULL;
 -- The sweep reads the warnings and reminders due from these; partial, so tickets without one
 -- (every ticket when the policy sets neither) cost nothing.
 CREATE INDEX tickets_update_warn ON tickets (update_warn_at) WHERE update_warn_at IS NOT NULL;

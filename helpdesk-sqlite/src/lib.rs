@@ -87,6 +87,7 @@ impl Dialect for SqliteDialect {
     const IS_DISTINCT_FROM: &'static str = "IS NOT";
     const CLAIM: &'static str = "";
     const LOCK: &'static str = "";
+    const UNINDEXED: &'static str = "+";
     const KEEP: &'static str = "";
 
     const TALLIES: bool = true;

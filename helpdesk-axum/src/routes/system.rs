@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use helpdesk_core::{NotificationId, NotificationState};
+use helpdesk_core::{NotificationId, NotificationState, SlaReport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -17,6 +17,7 @@ use crate::problem::{ApiError, ApiResult};
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(last_7_days))
+        .routes(routes!(sla_report))
         .routes(routes!(run_escalations))
         .routes(routes!(list_notifications))
         .routes(routes!(retry_notification))
@@ -39,6 +40,37 @@ async fn last_7_days(
     Ok(axum::Json(
         s.helpdesk.report_last_7_days(&id.actor).await?.into(),
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SlaReportParams {
+    /// The window: the last this many days, 1 to 366 (default 30).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 366)]
+    days: Option<u32>,
+}
+
+/// Service levels of the last days.
+///
+/// Per priority, over the tickets the caller may see: tickets raised in the window, moves to
+/// resolved (and of those, without a resolution breach before), update and resolution
+/// breaches, and the median counted time to the first staff comment or status change of the
+/// tickets raised in the window.
+#[utoipa::path(get, path = "/reports/sla", tag = "reports", security(("bearer" = [])), params(SlaReportParams),
+    responses(
+        (status = 200, description = "The report.", body = SlaReport),
+        (status = 400, response = crate::problem::BadRequest),
+        (status = 401, response = crate::problem::Unauthorized),
+        (status = 422, response = crate::problem::Unprocessable),
+    ))]
+async fn sla_report(
+    State(s): State<AppState>,
+    Auth(id): Auth,
+    Query(p): Query<SlaReportParams>,
+) -> ApiResult<axum::Json<SlaReport>> {
+    let days = p.days.unwrap_or(30);
+    Ok(axum::Json(s.helpdesk.sla_report(&id.actor, days).await?))
 }
 
 /// Runs one escalation sweep now (admins).

@@ -60,8 +60,9 @@ impl Helpdesk {
             } else {
                 None
             };
-            let restart = (reply.is_none() && actor.is_staff())
-                .then(|| ClockRestart::new(&policy.policy, now));
+            let restart = (reply.is_none() && actor.is_staff()).then(|| {
+                ClockRestart::new(&policy.policy, now).responding_to(&policy.policy, &ticket)
+            });
             let effect = match (&reply, &restart) {
                 (Some(change), _) => CommentEffect::Change(change),
                 (None, Some(restart)) => CommentEffect::Restart(restart),

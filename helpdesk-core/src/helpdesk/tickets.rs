@@ -12,8 +12,8 @@ use crate::permissions::{Actor, can_view};
 use crate::sla::Target;
 use crate::store::{TicketChange, TicketDraft};
 use crate::{
-    Error, EscalationReport, NewTicket, Page, PageRequest, Report, Result, Sla, Status, Ticket,
-    TicketId, TicketPatch, TicketQuery, UserId,
+    Error, EscalationReport, FieldErrors, NewTicket, Page, PageRequest, Report, Result, Sla,
+    SlaReport, Status, Ticket, TicketId, TicketPatch, TicketQuery, UserId,
 };
 
 /// How many times a change is recomputed when another writer got there first.
@@ -179,6 +179,24 @@ impl Helpdesk {
     pub async fn report_last_7_days(&self, actor: &Actor) -> Result<Report> {
         let since = self.now() - Duration::days(7);
         Ok(self.inner.store.report(actor.scope(), since).await?)
+    }
+
+    /// The service-level report of the last `days` days (1 to 366), over the tickets the actor
+    /// may see; see [`TicketStore::sla_report`](crate::store::TicketStore::sla_report).
+    pub async fn sla_report(&self, actor: &Actor, days: u32) -> Result<SlaReport> {
+        if !(1..=366).contains(&days) {
+            let mut errors = FieldErrors::new();
+            errors.add("days", "must be 1 to 366");
+            return Err(Error::Validation(errors));
+        }
+        let to = self.now();
+        let from = to - Duration::days(i64::from(days));
+        let by_priority = self.inner.store.sla_report(actor.scope(), from, to).await?;
+        Ok(SlaReport {
+            from,
+            to,
+            by_priority,
+        })
     }
 
     /// Runs one escalation sweep now (admins).
