@@ -44,3 +44,7 @@ ALTER TABLE outbox
         CHECK (alert IN ('escalation', 'warning', 'reminder')),
     ADD COLUMN reminder  integer,
     ADD COLUMN time_zone text    NOT NULL DEFAULT 'UTC';
+
+-- The tickets in play get their warning instants at once: a new policy version makes every
+-- instance's next sweep recompute their deadlines (and warnings) with the stored policy.
+UPDATE sla_policy SET version = version + 1;

@@ -1119,10 +1119,11 @@ where
         for (rank, target, n) in breaches {
             let Some(rank) = rank else { continue };
             let stats = report.of(priority(rank)?);
+            // Escalations recorded before service levels named no target: they were all
+            // breaches of the update window.
             match target.as_deref() {
-                Some("update") => stats.update_breaches += count(n),
                 Some("resolution") => stats.resolution_breaches += count(n),
-                _ => {}
+                _ => stats.update_breaches += count(n),
             }
         }
         for (rank, all, within) in resolved {

@@ -56,3 +56,7 @@ ALTER TABLE outbox ADD COLUMN alert TEXT NOT NULL DEFAULT 'escalation'
     CHECK (alert IN ('escalation', 'warning', 'reminder'));
 ALTER TABLE outbox ADD COLUMN reminder INTEGER;
 ALTER TABLE outbox ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+
+-- The tickets in play get their warning instants at once: a new policy version makes every
+-- instance's next sweep recompute their deadlines (and warnings) with the stored policy.
+UPDATE sla_policy SET version = version + 1;

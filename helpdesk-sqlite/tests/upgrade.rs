@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use helpdesk_core::{
     AssigneeFilter, PageRequest, Status, TicketId, TicketQuery, TicketScope, store::CommentStore,
-    store::TicketStore,
+    store::HistoryStore, store::TicketStore,
 };
 use helpdesk_sqlite::SqliteStore;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -121,6 +121,26 @@ async fn a_populated_database_of_the_previous_schema_upgrades_in_place() {
         .await
         .unwrap();
     assert_eq!(unassigned.count, 1);
+
+    // History was rebuilt (for its new kinds) with every event; escalations got their
+    // ticket's priority, so the service-level report counts the old breach.
+    assert_eq!(
+        store.list_history(TicketId(3), page).await.unwrap().count,
+        1
+    );
+    let noon = chrono::DateTime::from_timestamp_millis(NOON).unwrap();
+    let report = store
+        .sla_report(TicketScope::All, noon, noon + chrono::Duration::days(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.low.update_breaches,
+            report.low.opened,
+            report.high.opened
+        ),
+        (1, 1, 1)
+    );
 
     // Foreign keys are on again: deleting a ticket takes its comments and history along.
     assert!(store.delete_ticket(TicketId(1)).await.unwrap());
