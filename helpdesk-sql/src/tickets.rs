@@ -570,33 +570,40 @@ where
             queued += Self::queue_mail(tx, pass, sweep, &defaults).await?;
         }
         let now = D::encode_time(sweep.now);
-        for (users, tickets) in chosen.iter().filter(|(users, _)| !users.is_empty()) {
-            for tickets in tickets.chunks(IDS_PER_STATEMENT) {
-                let mut qb = QueryBuilder::new(OUTBOX_INSERT);
-                qb.push("SELECT t.id, u.id, u.email, ")
-                    .push_bind(pass.alert.as_str())
-                    .push(format_args!(", {}, {}, ", pass.target, pass.deadline))
-                    .push_bind(now)
-                    .push(", ")
-                    .push_bind(now)
-                    .push(format_args!(", {}, ", pass.reminder))
-                    .push_bind(sweep.time_zone)
-                    .push(" FROM tickets t JOIN users u ON u.id IN (");
-                let mut list = qb.separated(", ");
-                for user in users {
-                    list.push_bind(*user);
+        // Chunked both ways, so no statement binds more than a database allows.
+        let mut statements: Vec<(&[i64], &[i64])> = Vec::new();
+        for (users, tickets) in &chosen {
+            for users in users.chunks(IDS_PER_STATEMENT) {
+                for tickets in tickets.chunks(IDS_PER_STATEMENT) {
+                    statements.push((users, tickets));
                 }
-                qb.push(") WHERE u.is_active = ")
-                    .push(D::TRUE)
-                    .push(" AND t.id IN (");
-                let mut list = qb.separated(", ");
-                for ticket in tickets {
-                    list.push_bind(*ticket);
-                }
-                qb.push(")");
-                let done = qb.build().execute(&mut **tx).await.map_err(db::<D>)?;
-                queued += D::rows_affected(&done);
             }
+        }
+        for (users, tickets) in statements {
+            let mut qb = QueryBuilder::new(OUTBOX_INSERT);
+            qb.push("SELECT t.id, u.id, u.email, ")
+                .push_bind(pass.alert.as_str())
+                .push(format_args!(", {}, {}, ", pass.target, pass.deadline))
+                .push_bind(now)
+                .push(", ")
+                .push_bind(now)
+                .push(format_args!(", {}, ", pass.reminder))
+                .push_bind(sweep.time_zone)
+                .push(" FROM tickets t JOIN users u ON u.id IN (");
+            let mut list = qb.separated(", ");
+            for user in users {
+                list.push_bind(*user);
+            }
+            qb.push(") WHERE u.is_active = ")
+                .push(D::TRUE)
+                .push(" AND t.id IN (");
+            let mut list = qb.separated(", ");
+            for ticket in tickets {
+                list.push_bind(*ticket);
+            }
+            qb.push(")");
+            let done = qb.build().execute(&mut **tx).await.map_err(db::<D>)?;
+            queued += D::rows_affected(&done);
         }
         Ok(queued)
     }
