@@ -163,10 +163,10 @@ fn sides(id: UserId) -> [TicketScope; 2] {
     [TicketScope::CreatedBy(id), TicketScope::AssignedTo(id)]
 }
 
-/// The one text filter of a list of everyone's tickets that filters by nothing else, which
+/// The one text filter of a list that filters by nothing else (whatever its scope), which
 /// [`SqlStore::list_matching`](crate::SqlStore) answers from remembered matches.
-pub(crate) fn sole_text(scope: TicketScope, q: &TicketQuery) -> Option<(TicketText, &str)> {
-    if scope != TicketScope::All || !only_text(q) {
+pub(crate) fn sole_text(q: &TicketQuery) -> Option<(TicketText, &str)> {
+    if !only_text(q) {
         return None;
     }
     match (&q.search, &q.title) {
@@ -361,28 +361,36 @@ where
     DB: Database,
     i64: Encode<'static, DB> + Type<DB>,
 {
+    if scope != TicketScope::All {
+        qb.push(format_args!(" AND {column} IN ("));
+        push_scope_select(qb, scope);
+        qb.push(")");
+    }
+}
+
+/// `SELECT id FROM tickets WHERE ...`: the ids of the tickets in a scope other than
+/// [`TicketScope::All`], from its indexes (both sides of an agent's, each from its own).
+pub(crate) fn push_scope_select<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
+where
+    DB: Database,
+    i64: Encode<'static, DB> + Type<DB>,
+{
     let side = |qb: &mut QueryBuilder<DB>, column: &str, id: UserId| {
         qb.push(format_args!("SELECT id FROM tickets WHERE {column} = "))
             .push_bind(id.0);
     };
     match scope {
-        TicketScope::All => return,
-        TicketScope::CreatedBy(id) => {
-            qb.push(format_args!(" AND {column} IN ("));
-            side(qb, "created_by", id);
+        TicketScope::All => {
+            qb.push("SELECT id FROM tickets");
         }
-        TicketScope::AssignedTo(id) => {
-            qb.push(format_args!(" AND {column} IN ("));
-            side(qb, "assigned_to", id);
-        }
+        TicketScope::CreatedBy(id) => side(qb, "created_by", id),
+        TicketScope::AssignedTo(id) => side(qb, "assigned_to", id),
         TicketScope::Involving(id) => {
-            qb.push(format_args!(" AND {column} IN ("));
             side(qb, "created_by", id);
             qb.push(" UNION ");
             side(qb, "assigned_to", id);
         }
     }
-    qb.push(")");
 }
 
 /// ` LIMIT ... OFFSET ...` of a page.

@@ -1,5 +1,5 @@
-//! Remembered text matches: the ids of the tickets that a search of everyone's tickets
-//! matched, kept in memory so that asking again reads only what changed.
+//! Remembered text matches: the ids of the tickets that a search matched, kept in memory so
+//! that asking again reads only what changed.
 //!
 //! The count is what an admin's search costs: `?search=printer` among 100,000 tickets has
 //! 12,500 matches, and the trigram index takes about 5 ms to find them, on every request,
@@ -23,6 +23,10 @@
 //! (one in 20 tickets or fewer), or the list falls back to the statement that asks the index
 //! itself.
 //!
+//! A search within a user's or an agent's tickets reads the same remembered matches and, in
+//! the same statement, the ids of the scope's tickets (from its indexes, both sides of an
+//! agent's): the count is how many of those match, and the page is read by id among them.
+//!
 //! What is held is bounded: at most [`ENTRIES`] searches and [`IDS`] ids in all (2 MiB), the
 //! least recently used going first; a search matching more than [`IDS`] is not remembered.
 
@@ -35,7 +39,7 @@ use sqlx::{
 };
 
 use crate::error::store_error as db;
-use crate::filters::{TicketText, order_by, sole_text, sort_keys};
+use crate::filters::{TicketText, order_by, push_scope_select, sole_text, sort_keys};
 use crate::rows::{TicketRow, convert, from_json, ticket_columns};
 use crate::{Dialect, SqlStore, Value, sql};
 
@@ -154,18 +158,21 @@ where
     Option<String>: Value<D::Db>,
     D::Ids: Value<D::Db>,
 {
-    /// A page of everyone's tickets filtered by one text alone, from the remembered matches;
-    /// `None` where this does not apply or no stretch of the ordering holds the page and the
-    /// matches are many (see the module docs): the caller asks the index then.
+    /// A page of the tickets in `scope` filtered by one text alone, from the remembered
+    /// matches; `None` where this does not apply or no stretch of the ordering holds the page
+    /// and the matches are many (see the module docs): the caller asks the index then.
     pub(crate) async fn list_matching(
         &self,
         scope: TicketScope,
         q: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Option<Page<Ticket>>> {
-        let Some((field, text)) = sole_text(scope, q) else {
+        let Some((field, text)) = sole_text(q) else {
             return Ok(None);
         };
+        if scope != TicketScope::All {
+            return self.list_matching_in(scope, field, text, q, page).await;
+        }
         let want = page.offset().saturating_add(u64::from(page.size()));
         let known = self.matches.get(field, text);
         let mut asked = known
@@ -173,7 +180,8 @@ where
             .and_then(|k| stretch(want, k.ids.len(), k.upto))
             .unwrap_or(0);
         let seen = known.as_ref().map(|k| (k.edits, k.upto));
-        let Some((now, walked)) = self.refresh(field, text, known, q, asked).await? else {
+        let Some((now, walked, _)) = self.refresh(field, text, known, q, asked, scope).await?
+        else {
             return Ok(None);
         };
         let (ids, tickets) = (now.ids.clone(), now.upto);
@@ -225,11 +233,46 @@ where
         }))
     }
 
+    /// A page of the tickets in `scope` (a user's or an agent's) filtered by one text alone:
+    /// the remembered matches among the scope's ids, both as of one statement, then the
+    /// page's tickets by id. `None` where the dialect cannot list matches by id.
+    async fn list_matching_in(
+        &self,
+        scope: TicketScope,
+        field: TicketText,
+        text: &str,
+        q: &TicketQuery,
+        page: PageRequest,
+    ) -> StoreResult<Option<Page<Ticket>>> {
+        let known = self.matches.get(field, text);
+        let seen = known.as_ref().map(|k| (k.edits, k.upto));
+        let Some((now, _, in_scope)) = self.refresh(field, text, known, q, 0, scope).await? else {
+            return Ok(None);
+        };
+        let ids = now.ids.clone();
+        if seen != Some((now.edits, now.upto)) {
+            self.matches.put(field, text, now);
+        }
+        let in_scope: Vec<i64> = from_json(in_scope.as_deref().unwrap_or("[]"))?;
+        let matching: Vec<i64> = in_scope
+            .into_iter()
+            .filter(|id| ids.binary_search(id).is_ok())
+            .collect();
+        let count = matching.len() as u64;
+        Ok(Some(Page {
+            items: self
+                .tickets_by_id(matching, q, page.size(), page.offset())
+                .await?,
+            count,
+            request: page,
+        }))
+    }
+
     /// The matches of `text` now, in one statement: whether tickets were edited or deleted
     /// since `known` (then every match is read again), the largest ticket id, and the
     /// matches above the largest id `known` saw; with a stretch of the ordering `asked` long
-    /// from the same snapshot ([`push_stretch`]). `None` where the dialect cannot list matches
-    /// by id.
+    /// ([`push_stretch`]) and, for a scope other than all, the ids of its tickets, from the
+    /// same snapshot. `None` where the dialect cannot list matches by id.
     async fn refresh(
         &self,
         field: TicketText,
@@ -237,7 +280,8 @@ where
         known: Option<Known>,
         q: &TicketQuery,
         asked: u64,
-    ) -> StoreResult<Option<(Known, Option<String>)>> {
+        scope: TicketScope,
+    ) -> StoreResult<Option<(Known, Option<String>, Option<String>)>> {
         let mut qb = QueryBuilder::new("WITH matching (id) AS (");
         let Some(ids_json) = D::ids_as_json("id") else {
             return Ok(None);
@@ -260,12 +304,20 @@ where
              WHERE id > (SELECT id FROM since)) ELSE '[]' END, "
         ));
         push_stretch::<D>(&mut qb, q, asked);
+        if scope == TicketScope::All {
+            qb.push(", NULL");
+        } else {
+            qb.push(format_args!(", (SELECT {ids_json} FROM ("));
+            push_scope_select(&mut qb, scope);
+            qb.push(") AS t)");
+        }
         qb.push(" FROM seen");
-        let (edits_now, upto_now, added, walked): (i64, i64, String, Option<String>) = qb
+        let row: (i64, i64, String, Option<String>, Option<String>) = qb
             .build_query_as()
             .fetch_one(&self.reader)
             .await
             .map_err(db::<D>)?;
+        let (edits_now, upto_now, added, walked, in_scope) = row;
         let mut added: Vec<i64> = from_json(&added)?;
         // The index gives them in order, which this checks in one pass; all are above the
         // ids known, if any are.
@@ -280,7 +332,7 @@ where
             upto: upto_now,
             ids,
         };
-        Ok(Some((now, walked)))
+        Ok(Some((now, walked, in_scope)))
     }
 
     /// The tickets of `ids` in the query's order, `size` of them after `offset`.

@@ -150,8 +150,17 @@ fn bench_writes_and_lists(c: &mut Criterion) {
         (
             "admin search matching 1,111 of 100k tickets",
             TicketScope::All,
-            search,
+            search.clone(),
             Some(1_111),
+        ),
+        (
+            "agent search among their 810 tickets",
+            TicketScope::Involving(UserId(10)),
+            TicketQuery {
+                search: Some("case 1".into()),
+                ..TicketQuery::default()
+            },
+            None,
         ),
     ];
     for (name, scope, query, count) in lists {

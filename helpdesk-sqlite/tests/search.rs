@@ -1,10 +1,11 @@
-//! Searches of everyone's tickets answer from remembered matches (`helpdesk-sql`'s `matches`
-//! module): every page and count must equal what a scan of the tickets finds, through new
-//! tickets, edits and deletions made by another connection, as another process would.
+//! Searches answer from remembered matches (`helpdesk-sql`'s `matches` module), of everyone's
+//! tickets and of a user's or an agent's: every page and count must equal what a scan of the
+//! tickets finds, through new tickets, edits, deletions and reassignments made by another
+//! connection, as another process would.
 #![allow(clippy::unwrap_used)]
 
 use helpdesk_core::store::TicketStore;
-use helpdesk_core::{PageRequest, TicketOrdering, TicketQuery, TicketScope};
+use helpdesk_core::{PageRequest, TicketOrdering, TicketQuery, TicketScope, UserId};
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, SqliteConnection};
 
@@ -26,12 +27,15 @@ fn order_by(ordering: TicketOrdering) -> &'static str {
 
 /// Users, and tickets whose creation times are a permutation of their ids, with texts that
 /// match often ("printer", one in 7), rarely and only among the oldest ids ("scanner", the
-/// first 150), and only among the newer half ("toner").
+/// first 150), and only among the newer half ("toner"); raised by two users and an agent, a
+/// fifth of them assigned to the agent.
 async fn seed(conn: &mut SqliteConnection) {
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
          updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0), \
-         (2, 'user@example.com', 'x', 'U', 'U', 'user', 0, 0)",
+         (2, 'user@example.com', 'x', 'U', 'U', 'user', 0, 0), \
+         (3, 'other@example.com', 'x', 'O', 'O', 'user', 0, 0), \
+         (4, 'agent@example.com', 'x', 'G', 'G', 'agent', 0, 0)",
     )
     .execute(&mut *conn)
     .await
@@ -39,12 +43,13 @@ async fn seed(conn: &mut SqliteConnection) {
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
          INSERT INTO tickets (id, title, description, priority, status, created_by, \
-                              created_at, updated_at, due_at, clock_started_at) \
+                              assigned_to, created_at, updated_at, due_at, clock_started_at) \
          SELECT i, 'Ticket ' || i, \
                 CASE WHEN i % 7 = 0 THEN 'The Printer is jammed' ELSE 'Something else' END \
                 || CASE WHEN i <= 150 THEN ', and the scanner' ELSE '' END \
                 || CASE WHEN i > ?1 / 2 AND i % 9 = 0 THEN ', out of toner' ELSE '' END, \
-                i % 3, 'open', 2, \
+                i % 3, 'open', CASE WHEN i % 11 = 0 THEN 4 WHEN i % 2 = 0 THEN 3 ELSE 2 END, \
+                CASE WHEN i % 5 = 0 THEN 4 END, \
                 1000000 + (i * 7919) % ?1 * 1000, 2000000 + (i * 104729) % ?1 * 1000, \
                 CASE WHEN i % 4 <> 0 THEN 3000000 + (i * 15485863) % ?1 * 1000 END, 0 \
          FROM n",
@@ -66,47 +71,69 @@ async fn check(store: &SqliteStore, conn: &mut SqliteConnection, round: &str) {
         ("title", "Ticket 1"),
     ];
     let pages = [(1, 20), (3, 20), (2, 100), (40, 20), (400, 20)];
+    let scopes = [
+        (TicketScope::All, "1 = 1"),
+        (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
+        (TicketScope::AssignedTo(UserId(4)), "assigned_to = 4"),
+        (
+            TicketScope::Involving(UserId(4)),
+            "(created_by = 4 OR assigned_to = 4)",
+        ),
+    ];
     for (field, text) in queries {
-        let pattern = format!("%{text}%");
-        let filter = match field {
-            "title" => "title LIKE ?1",
-            _ => "(title LIKE ?1 OR description LIKE ?1)",
+        for (scope, in_scope) in scopes {
+            check_one(store, conn, round, (field, text), (scope, in_scope), &pages).await;
+        }
+    }
+}
+
+/// One search in one scope, every ordering and page.
+async fn check_one(
+    store: &SqliteStore,
+    conn: &mut SqliteConnection,
+    round: &str,
+    (field, text): (&str, &str),
+    (scope, in_scope): (TicketScope, &str),
+    pages: &[(u32, u32)],
+) {
+    let pattern = format!("%{text}%");
+    let filter = match field {
+        "title" => "title LIKE ?1",
+        _ => "(title LIKE ?1 OR description LIKE ?1)",
+    };
+    let filter = format!("{filter} AND {in_scope}");
+    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM tickets WHERE {filter}"
+    )))
+    .bind(&pattern)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    for ordering in TicketOrdering::ALL {
+        let query = TicketQuery {
+            search: (field == "search").then(|| text.to_owned()),
+            title: (field == "title").then(|| text.to_owned()),
+            ordering,
+            ..TicketQuery::default()
         };
-        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) FROM tickets WHERE {filter}"
-        )))
-        .bind(&pattern)
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-        for ordering in TicketOrdering::ALL {
-            let query = TicketQuery {
-                search: (field == "search").then(|| text.to_owned()),
-                title: (field == "title").then(|| text.to_owned()),
-                ordering,
-                ..TicketQuery::default()
-            };
-            for (number, size) in pages {
-                let page = PageRequest::new(number, size).unwrap();
-                let expected: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM tickets WHERE {filter} ORDER BY {} LIMIT ?2 OFFSET ?3",
-                    order_by(ordering)
-                )))
-                .bind(&pattern)
-                .bind(i64::from(size))
-                .bind(page.offset() as i64)
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
-                let listed = store
-                    .list_tickets(TicketScope::All, &query, page)
-                    .await
-                    .unwrap();
-                let ids: Vec<i64> = listed.items.iter().map(|t| t.id.0).collect();
-                let case = format!("{round}: {field}={text} {ordering:?} page {number} of {size}");
-                assert_eq!(listed.count, count as u64, "count, {case}");
-                assert_eq!(ids, expected, "{case}");
-            }
+        for &(number, size) in pages {
+            let page = PageRequest::new(number, size).unwrap();
+            let expected: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM tickets WHERE {filter} ORDER BY {} LIMIT ?2 OFFSET ?3",
+                order_by(ordering)
+            )))
+            .bind(&pattern)
+            .bind(i64::from(size))
+            .bind(page.offset() as i64)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+            let listed = store.list_tickets(scope, &query, page).await.unwrap();
+            let ids: Vec<i64> = listed.items.iter().map(|t| t.id.0).collect();
+            let case =
+                format!("{round}: {scope:?} {field}={text} {ordering:?} page {number} of {size}");
+            assert_eq!(listed.count, count as u64, "count, {case}");
+            assert_eq!(ids, expected, "{case}");
         }
     }
 }
@@ -165,6 +192,17 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
         .unwrap();
     assert_eq!(reused, 6002);
     check(&store, &mut conn, "after reusing an id").await;
+
+    // Reassignments change who sees a ticket, not its text: the scopes follow.
+    sqlx::query(
+        "UPDATE tickets SET assigned_to = 4 WHERE id IN (49, 56, 63, 91); \
+         UPDATE tickets SET assigned_to = NULL WHERE id IN (70, 140, 210); \
+         UPDATE tickets SET created_by = 2 WHERE id IN (84, 98)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    check(&store, &mut conn, "after reassignments").await;
 
     conn.close().await.unwrap();
     store.close().await;
