@@ -45,10 +45,12 @@ fn finish_change(
     if actor.is_staff() || reopened {
         next.clock_started_at = now;
     }
-    if actor.is_staff() && before.status != next.status && next.sla.first_response_at.is_none() {
+    if actor.is_staff()
+        && before.status != next.status
+        && let Some(seconds) = policy.policy.first_response(&next, now)
+    {
         next.sla.first_response_at = Some(now);
-        let counted = policy.policy.counted(next.priority, next.created_at, now);
-        next.sla.first_response_seconds = Some(counted.num_seconds());
+        next.sla.first_response_seconds = Some(seconds);
     }
     let mut stints: Vec<Pause> = pauses.iter().map(Pause::from).collect();
     let (was, is) = (before.status.counts(), next.status.counts());

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::business_hours::{BusinessHours, CalendarSpec, Pause, deadline};
 use crate::model::wire_enum;
-use crate::{AlwaysOpen, Calendar, Error, FieldErrors, Priority, Result, Status, Ticket};
+use crate::{AlwaysOpen, Calendar, Error, FieldErrors, Priority, Result, Sla, Status, Ticket};
 
 wire_enum!(
     /// A service-level target of a ticket.
@@ -335,6 +335,17 @@ impl SlaPolicy {
         deadline(targets.calendar.as_ref(), start, work, pauses)
     }
 
+    /// The deadlines and warnings of a ticket of `priority` raised at `at`.
+    pub fn opening(&self, priority: Priority, at: DateTime<Utc>) -> Sla {
+        Sla {
+            update_due_at: self.update_due(priority, at, &[]),
+            resolve_due_at: self.resolve_due(priority, at, &[]),
+            update_warn_at: self.warn_at(priority, Target::Update, at, &[]),
+            resolve_warn_at: self.warn_at(priority, Target::Resolution, at, &[]),
+            ..Sla::default()
+        }
+    }
+
     /// When a ticket of `priority` escalated or reminded at `from` is reminded next:
     /// `remind_every_seconds` of its priority's counted time later; `None` without reminders.
     pub fn next_reminder(&self, priority: Priority, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -346,9 +357,12 @@ impl SlaPolicy {
         Some(self.target(priority).calendar.deadline(from, every))
     }
 
-    /// The time a ticket of `priority` counts between `from` and `to` (its priority's hours).
-    pub fn counted(&self, priority: Priority, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
-        self.target(priority).calendar.counted(from, to)
+    /// The counted seconds (the priority's hours) from `ticket`'s creation to `at`, if a staff
+    /// action at `at` is its first response: `None` if it has had one.
+    pub fn first_response(&self, ticket: &Ticket, at: DateTime<Utc>) -> Option<i64> {
+        let calendar = &self.target(ticket.priority).calendar;
+        (ticket.sla.first_response_at.is_none())
+            .then(|| calendar.counted(ticket.created_at, at).num_seconds())
     }
 
     /// The time zone deadlines are written in for people: the calendar's, else UTC.

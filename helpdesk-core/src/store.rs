@@ -303,13 +303,8 @@ impl ClockRestart {
 
     /// The same restart, recording the first response of `ticket` if it has none yet.
     pub fn responding_to(self, policy: &SlaPolicy, ticket: &Ticket) -> Self {
-        let counted = policy.counted(ticket.priority, ticket.created_at, self.at);
         Self {
-            first_response_seconds: ticket
-                .sla
-                .first_response_at
-                .is_none()
-                .then(|| counted.num_seconds()),
+            first_response_seconds: policy.first_response(ticket, self.at),
             ..self
         }
     }

@@ -64,6 +64,20 @@ pub(crate) struct Known {
     ids: Arc<[i64]>,
 }
 
+/// The matches of one search as [`SqlStore::current`] read them, with what the same
+/// statement read besides.
+struct Current {
+    /// The matching ids, ascending.
+    ids: Arc<[i64]>,
+    /// The largest ticket id.
+    upto: i64,
+    /// How long a stretch of the ordering was asked for, and the stretch read (ids as JSON).
+    asked: u64,
+    walked: Option<String>,
+    /// The ids of the scope's tickets (JSON), for a scope other than all.
+    in_scope: Option<String>,
+}
+
 #[derive(Debug)]
 struct Entry {
     field: TicketText,
@@ -174,21 +188,16 @@ where
             return self.list_matching_in(scope, field, text, q, page).await;
         }
         let want = page.offset().saturating_add(u64::from(page.size()));
-        let known = self.matches.get(field, text);
-        let mut asked = known
-            .as_ref()
-            .and_then(|k| stretch(want, k.ids.len(), k.upto))
-            .unwrap_or(0);
-        let seen = known.as_ref().map(|k| (k.edits, k.upto));
-        let Some((now, walked, _)) = self.refresh(field, text, known, q, asked, scope).await?
+        let Some(Current {
+            ids,
+            upto: tickets,
+            mut asked,
+            walked,
+            ..
+        }) = self.current(field, text, q, Some(want), scope).await?
         else {
             return Ok(None);
         };
-        let (ids, tickets) = (now.ids.clone(), now.upto);
-        // Remembered again only when something changed (`get` marked it as used).
-        if seen != Some((now.edits, now.upto)) {
-            self.matches.put(field, text, now);
-        }
         if ids.is_empty() {
             return Ok(Some(Page {
                 items: Vec::new(),
@@ -244,15 +253,10 @@ where
         q: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Option<Page<Ticket>>> {
-        let known = self.matches.get(field, text);
-        let seen = known.as_ref().map(|k| (k.edits, k.upto));
-        let Some((now, _, in_scope)) = self.refresh(field, text, known, q, 0, scope).await? else {
+        let Some(Current { ids, in_scope, .. }) = self.current(field, text, q, None, scope).await?
+        else {
             return Ok(None);
         };
-        let ids = now.ids.clone();
-        if seen != Some((now.edits, now.upto)) {
-            self.matches.put(field, text, now);
-        }
         let in_scope: Vec<i64> = from_json(in_scope.as_deref().unwrap_or("[]"))?;
         let matching: Vec<i64> = in_scope
             .into_iter()
@@ -268,20 +272,27 @@ where
         }))
     }
 
-    /// The matches of `text` now, in one statement: whether tickets were edited or deleted
-    /// since `known` (then every match is read again), the largest ticket id, and the
-    /// matches above the largest id `known` saw; with a stretch of the ordering `asked` long
-    /// ([`push_stretch`]) and, for a scope other than all, the ids of its tickets, from the
-    /// same snapshot. `None` where the dialect cannot list matches by id.
-    async fn refresh(
+    /// The matches of `text` now, remembered again if they changed, in one statement: whether
+    /// tickets were edited or deleted since the remembered ones (then every match is read
+    /// again), the largest ticket id, and the matches above the largest id seen before; with,
+    /// from the same snapshot, a stretch of the ordering long enough for `want` tickets at the
+    /// matches' density as remembered ([`push_stretch`]; none for `None`) and, for a scope
+    /// other than all, the ids of its tickets. `None` where the dialect cannot list matches
+    /// by id.
+    async fn current(
         &self,
         field: TicketText,
         text: &str,
-        known: Option<Known>,
         q: &TicketQuery,
-        asked: u64,
+        want: Option<u64>,
         scope: TicketScope,
-    ) -> StoreResult<Option<(Known, Option<String>, Option<String>)>> {
+    ) -> StoreResult<Option<Current>> {
+        let known = self.matches.get(field, text);
+        let asked = known
+            .as_ref()
+            .zip(want)
+            .and_then(|(k, want)| stretch(want, k.ids.len(), k.upto))
+            .unwrap_or(0);
         let mut qb = QueryBuilder::new("WITH matching (id) AS (");
         let Some(ids_json) = D::ids_as_json("id") else {
             return Ok(None);
@@ -322,17 +333,28 @@ where
         // The index gives them in order, which this checks in one pass; all are above the
         // ids known, if any are.
         added.sort_unstable();
+        let seen = known.as_ref().map(|k| (k.edits, k.upto));
         let ids: Arc<[i64]> = match known {
             Some(known) if known.edits == edits_now && added.is_empty() => known.ids,
             Some(known) if known.edits == edits_now => [&known.ids[..], &added].concat().into(),
             _ => added.into(),
         };
-        let now = Known {
-            edits: edits_now,
-            upto: upto_now,
+        // Remembered again only when something changed (`get` marked it as used).
+        if seen != Some((edits_now, upto_now)) {
+            let now = Known {
+                edits: edits_now,
+                upto: upto_now,
+                ids: ids.clone(),
+            };
+            self.matches.put(field, text, now);
+        }
+        Ok(Some(Current {
             ids,
-        };
-        Ok(Some((now, walked, in_scope)))
+            upto: upto_now,
+            asked,
+            walked,
+            in_scope,
+        }))
     }
 
     /// The tickets of `ids` in the query's order, `size` of them after `offset`.

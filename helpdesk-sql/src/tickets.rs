@@ -58,47 +58,43 @@ const OUTBOX_INSERT: &str = "INSERT INTO outbox (ticket_id, user_id, recipient, 
 /// The most tickets one statement lists by id.
 const IDS_PER_STATEMENT: usize = 1000;
 
-/// Who hears of a sweep pass's tickets.
-#[derive(Clone, Copy)]
-enum Audience {
-    /// The active creator, and every other active admin.
-    CreatorAndAdmins,
-    /// The active assignee; every active admin if there is none.
-    AssigneeOrAdmins,
-    /// Every active admin.
-    Admins,
-}
-
-/// Which list of the sweep's report a pass's tickets go to.
-#[derive(Clone, Copy)]
-enum Outcome {
-    Escalated,
-    Warned,
-    Reminded,
-}
-
 /// One part of the escalation sweep (see [`TicketStore::escalate_overdue`]): a breach of one
 /// target, a warning of one target, or a reminder. SQL fragments read the ticket as `t`.
 struct SweepPass {
-    /// The history kind recorded, which claims the ticket.
-    kind: &'static str,
+    /// What the pass raises: which history kind claims the ticket, who is emailed (see
+    /// [`TicketStore::escalate_overdue`]), which list of the report it joins.
+    alert: Alert,
     /// The history event's `from` and `to`.
     from: &'static str,
     to: &'static str,
     /// Which tickets the pass claims at `$1`, led by an indexed comparison; `{status}` is the
     /// status, which must not pick an index (see [`Dialect::UNINDEXED`]).
     due: &'static str,
-    /// The notification's alert, target and deadline.
-    alert: Alert,
+    /// The target and deadline the email is about.
     target: &'static str,
     deadline: &'static str,
-    /// The number of a reminder, or `NULL`.
-    reminder: &'static str,
-    audience: Audience,
     /// What the pass writes on the ticket besides; `{remind}` is the next reminder of its
     /// priority, `{max}` the most reminders.
     set: &'static str,
-    outcome: Outcome,
+}
+
+impl SweepPass {
+    /// The history kind that records the pass and claims the ticket.
+    fn kind(&self) -> HistoryKind {
+        match self.alert {
+            Alert::Escalation => HistoryKind::Escalated,
+            Alert::Warning => HistoryKind::SlaWarning,
+            Alert::Reminder => HistoryKind::EscalationReminder,
+        }
+    }
+
+    /// The email's reminder number.
+    fn reminder(&self) -> &'static str {
+        match self.alert {
+            Alert::Reminder => "t.reminders_sent + 1",
+            _ => "CAST(NULL AS INTEGER)",
+        }
+    }
 }
 
 /// What an escalation writes besides the breach: status, times, version, and, if the ticket
@@ -117,85 +113,65 @@ macro_rules! escalate {
 /// ahead; then reminders, which never go out in the sweep that escalates.
 const SWEEP: [SweepPass; 5] = [
     SweepPass {
-        kind: "escalated",
+        alert: Alert::Escalation,
         from: "t.status",
         to: "'update'",
         due: "t.due_at IS NOT NULL AND t.due_at <= $1 AND {status} IN ('open', 'in_progress') \
               AND t.update_due_at <= $1 AND t.update_breach_due IS NULL",
-        alert: Alert::Escalation,
         target: "'update'",
         deadline: "t.update_due_at",
-        reminder: "CAST(NULL AS INTEGER)",
-        audience: Audience::CreatorAndAdmins,
         set: concat!(
             escalate!(),
             "update_breach_due = update_due_at, update_breached_at = $1, update_warn_at = NULL, \
              due_at = ",
             unbreached_resolve!()
         ),
-        outcome: Outcome::Escalated,
     },
     SweepPass {
-        kind: "escalated",
+        alert: Alert::Escalation,
         from: "t.status",
         to: "'resolution'",
         due: "t.due_at IS NOT NULL AND t.due_at <= $1 \
               AND {status} IN ('open', 'in_progress', 'escalated') AND t.resolve_due_at <= $1 \
               AND (t.resolve_breach_due IS NULL OR t.resolve_breach_due <> t.resolve_due_at)",
-        alert: Alert::Escalation,
         target: "'resolution'",
         deadline: "t.resolve_due_at",
-        reminder: "CAST(NULL AS INTEGER)",
-        audience: Audience::CreatorAndAdmins,
         set: concat!(
             escalate!(),
             "resolve_breach_due = resolve_due_at, resolve_breached_at = $1, due_at = NULL, \
              update_warn_at = NULL, resolve_warn_at = NULL, \
              update_due_at = CASE WHEN update_breach_due IS NULL THEN NULL ELSE update_due_at END"
         ),
-        outcome: Outcome::Escalated,
     },
     SweepPass {
-        kind: "sla_warning",
+        alert: Alert::Warning,
         from: "NULL",
         to: "'update'",
         due: "t.update_warn_at <= $1 AND t.update_due_at > $1 AND t.update_breach_due IS NULL \
               AND {status} IN ('open', 'in_progress')",
-        alert: Alert::Warning,
         target: "'update'",
         deadline: "t.update_due_at",
-        reminder: "CAST(NULL AS INTEGER)",
-        audience: Audience::AssigneeOrAdmins,
         set: "update_warn_at = NULL, update_warned_due = update_due_at",
-        outcome: Outcome::Warned,
     },
     SweepPass {
-        kind: "sla_warning",
+        alert: Alert::Warning,
         from: "NULL",
         to: "'resolution'",
         due: "t.resolve_warn_at <= $1 AND t.resolve_due_at > $1 \
               AND {status} IN ('open', 'in_progress', 'escalated')",
-        alert: Alert::Warning,
         target: "'resolution'",
         deadline: "t.resolve_due_at",
-        reminder: "CAST(NULL AS INTEGER)",
-        audience: Audience::AssigneeOrAdmins,
         set: "resolve_warn_at = NULL, resolve_warned_due = resolve_due_at",
-        outcome: Outcome::Warned,
     },
     SweepPass {
-        kind: "escalation_reminder",
+        alert: Alert::Reminder,
         from: "NULL",
         to: "CAST(t.reminders_sent + 1 AS TEXT)",
         due: "t.remind_at <= $1 AND {status} = 'escalated' AND t.reminders_sent < {max}",
-        alert: Alert::Reminder,
         target: "CASE WHEN t.update_breach_due IS NOT NULL THEN 'update' ELSE 'resolution' END",
         deadline: "coalesce(t.update_breach_due, t.resolve_breach_due, t.escalated_at)",
-        reminder: "t.reminders_sent + 1",
-        audience: Audience::Admins,
         set: "reminders_sent = reminders_sent + 1, \
               remind_at = CASE WHEN reminders_sent + 1 < {max} THEN {remind} END",
-        outcome: Outcome::Reminded,
     },
 ];
 
@@ -404,7 +380,7 @@ where
             "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at, priority) \
              SELECT t.id, NULL, '{kind}', {from}, {to}, $1, t.priority FROM tickets t \
              WHERE {due}{claim}",
-            kind = pass.kind,
+            kind = pass.kind().as_str(),
             from = pass.from,
             to = pass.to,
             due = pass
@@ -490,7 +466,7 @@ where
                 alert = pass.alert.as_str(),
                 target = pass.target,
                 deadline = pass.deadline,
-                reminder = pass.reminder,
+                reminder = pass.reminder(),
             )
         };
         let admins = format!(
@@ -499,21 +475,21 @@ where
         );
         let claimed = D::IN_IDS_2;
         let active = D::TRUE;
-        let select = match pass.audience {
-            Audience::CreatorAndAdmins => format!(
+        let select = match pass.alert {
+            Alert::Escalation => format!(
                 "{} JOIN users u ON u.id = t.created_by WHERE {claimed} AND u.is_active = {active} \
                  UNION ALL {}{admins} WHERE {claimed} AND a.id <> t.created_by",
                 row("u"),
                 row("a"),
             ),
-            Audience::AssigneeOrAdmins => format!(
+            Alert::Warning => format!(
                 "{} JOIN users u ON u.id = t.assigned_to WHERE {claimed} AND u.is_active = {active} \
                  UNION ALL {}{admins} WHERE {claimed} AND NOT EXISTS \
                  (SELECT 1 FROM users x WHERE x.id = t.assigned_to AND x.is_active = {active})",
                 row("u"),
                 row("a"),
             ),
-            Audience::Admins => format!("{}{admins} WHERE {claimed}", row("a")),
+            Alert::Reminder => format!("{}{admins} WHERE {claimed}", row("a")),
         };
         let queued = sqlx::query(sql(format!("{OUTBOX_INSERT}{select}")))
             .bind(D::encode_time(sweep.now))
@@ -534,6 +510,7 @@ where
         claimed: &[i64],
         rule: &dyn Recipients,
     ) -> StoreResult<u64> {
+        // The ids are bound as `$2` (`Dialect::IN_IDS_2`); `$1` is their number, as a limit.
         let select = format!(
             "SELECT {} FROM tickets t WHERE {} ORDER BY t.id LIMIT $1",
             ticket_columns!(),
@@ -587,7 +564,7 @@ where
                 .push_bind(now)
                 .push(", ")
                 .push_bind(now)
-                .push(format_args!(", {}, ", pass.reminder))
+                .push(format_args!(", {}, ", pass.reminder()))
                 .push_bind(sweep.time_zone)
                 .push(" FROM tickets t JOIN users u ON u.id IN (");
             let mut list = qb.separated(", ");
@@ -1019,14 +996,14 @@ where
         let mut tx = self.write().await?;
         let mut report = EscalationReport::default();
         for pass in &SWEEP {
-            if matches!(pass.outcome, Outcome::Reminded) && sweep.max_reminders == 0 {
+            if pass.alert == Alert::Reminder && sweep.max_reminders == 0 {
                 continue;
             }
             let (claimed, queued) = Self::sweep(&mut tx, pass, sweep).await?;
-            let list = match pass.outcome {
-                Outcome::Escalated => &mut report.escalated,
-                Outcome::Warned => &mut report.warned,
-                Outcome::Reminded => &mut report.reminded,
+            let list = match pass.alert {
+                Alert::Escalation => &mut report.escalated,
+                Alert::Warning => &mut report.warned,
+                Alert::Reminder => &mut report.reminded,
             };
             list.extend(claimed.into_iter().map(TicketId));
             report.notifications_queued += queued;

@@ -9,7 +9,6 @@ use super::throttle::{HOUR, throttle_key};
 use super::{Helpdesk, forbidden, require_admin};
 use crate::changes::{Planning, plan_assignment, plan_update};
 use crate::permissions::{Actor, can_view};
-use crate::sla::Target;
 use crate::store::{TicketChange, TicketDraft};
 use crate::{
     Error, EscalationReport, FieldErrors, NewTicket, Page, PageRequest, Report, Result, Sla,
@@ -52,16 +51,8 @@ impl Helpdesk {
         let now = self.now();
         let policy = self.policy().await?;
         let sla = Sla {
-            update_due_at: policy.policy.update_due(new.priority, now, &[]),
-            resolve_due_at: policy.policy.resolve_due(new.priority, now, &[]),
-            update_warn_at: policy
-                .policy
-                .warn_at(new.priority, Target::Update, now, &[]),
-            resolve_warn_at: policy
-                .policy
-                .warn_at(new.priority, Target::Resolution, now, &[]),
             policy_version: policy.version,
-            ..Sla::default()
+            ..policy.policy.opening(new.priority, now)
         };
         let draft = TicketDraft {
             due_at: sla.next_due(Status::Open),
