@@ -36,6 +36,7 @@ use crate::problem::{ApiError, Problem};
         (name = "tickets", description = "Tickets, comments and history"),
         (name = "reports", description = "Counts over the last 7 days"),
         (name = "escalations", description = "Escalation sweeps and their email notifications"),
+        (name = "webhooks", description = "Signed event deliveries to other systems (admins)"),
         (name = "system", description = "Health"),
         (name = "documentation", description = "This document and its viewers"),
     ),

@@ -5,12 +5,15 @@ use chrono::{DateTime, Utc};
 use helpdesk_core::business_hours::CalendarSpec;
 use helpdesk_core::sla::{SlaPolicySpec, Target, TargetsSpec};
 use helpdesk_core::store::StoredPolicy;
+use helpdesk_core::webhooks::{Delivery, DeliveryState, Webhook};
 use helpdesk_core::{
-    Alert, Comment, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report,
-    Role, Sla, Status, Ticket, User,
+    Alert, HistoryEvent, HistoryKind, Notification, NotificationState, Priority, Report, Role,
+    Status, User,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
+
+pub use helpdesk_core::wire::{BreachOut, CommentOut, SlaOut, TicketOut};
 
 /// An account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -44,100 +47,6 @@ impl From<User> for UserOut {
             is_active: u.is_active,
             created_at: u.created_at,
             updated_at: u.updated_at,
-        }
-    }
-}
-
-/// A support ticket.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "id": 42, "title": "Printer on fire", "description": "Smoke is coming out of the 3rd floor printer.",
-    "priority": "high", "status": "open", "created_by": 7, "assigned_to": null,
-    "created_at": "2026-11-26T09:00:00Z", "updated_at": "2026-11-26T09:00:00Z",
-    "resolved_at": null, "escalated_at": null, "due_at": "2026-11-26T10:00:00Z", "version": 1,
-    "sla": {"update_due_at": "2026-11-26T10:00:00Z", "resolve_due_at": "2026-11-26T17:00:00Z",
-            "update_warn_at": "2026-11-26T09:48:00Z", "resolve_warn_at": "2026-11-26T15:36:00Z",
-            "first_response_at": null, "waiting_since": null, "paused_seconds": 0, "breaches": []}
-}))]
-pub struct TicketOut {
-    pub id: i64,
-    pub title: String,
-    pub description: String,
-    pub priority: Priority,
-    pub status: Status,
-    pub created_by: i64,
-    pub assigned_to: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub escalated_at: Option<DateTime<Utc>>,
-    /// The earliest service-level deadline still to be met (see `sla`), or null: when the
-    /// ticket escalates if nobody acts.
-    pub due_at: Option<DateTime<Utc>>,
-    /// Grows by one on every change; also the `ETag`.
-    pub version: i64,
-    pub sla: SlaOut,
-}
-
-/// A ticket's service-level deadlines, breaches and pauses.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SlaOut {
-    /// When staff must act; null while the update clock does not run (waiting, resolved,
-    /// closed, or escalated by the resolution target).
-    pub update_due_at: Option<DateTime<Utc>>,
-    /// When the ticket must be resolved; null without a resolution target or while paused.
-    pub resolve_due_at: Option<DateTime<Utc>>,
-    /// When the warning of the update deadline goes out; null if none will (no
-    /// `warn_at_percent`, clock stopped, breached, or already sent for this deadline).
-    pub update_warn_at: Option<DateTime<Utc>>,
-    /// When the warning of the resolution deadline goes out; null if none will.
-    pub resolve_warn_at: Option<DateTime<Utc>>,
-    /// When staff first commented or changed the status; null until then.
-    pub first_response_at: Option<DateTime<Utc>>,
-    /// Since when the ticket waits on the customer; null unless `waiting`.
-    pub waiting_since: Option<DateTime<Utc>>,
-    /// Seconds spent waiting on the customer, over the waits that have ended.
-    pub paused_seconds: i64,
-    /// The breached deadlines: of the update clock since it last restarted, and of the
-    /// resolution target.
-    pub breaches: Vec<BreachOut>,
-}
-
-/// A deadline the escalation sweep found passed.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"target": "update", "due_at": "2026-11-26T10:00:00Z", "at": "2026-11-26T10:00:30Z"}))]
-pub struct BreachOut {
-    pub target: Target,
-    /// The deadline.
-    pub due_at: DateTime<Utc>,
-    /// When the sweep found it passed.
-    pub at: DateTime<Utc>,
-}
-
-impl From<Sla> for SlaOut {
-    fn from(s: Sla) -> Self {
-        let breaches = [
-            (Target::Update, s.update_breach),
-            (Target::Resolution, s.resolve_breach),
-        ]
-        .into_iter()
-        .filter_map(|(target, breach)| {
-            breach.map(|b| BreachOut {
-                target,
-                due_at: b.due_at,
-                at: b.at,
-            })
-        })
-        .collect();
-        Self {
-            update_due_at: s.update_due_at,
-            resolve_due_at: s.resolve_due_at,
-            update_warn_at: s.update_warn_at,
-            resolve_warn_at: s.resolve_warn_at,
-            first_response_at: s.first_response_at,
-            waiting_since: s.waiting_since,
-            paused_seconds: s.paused_seconds,
-            breaches,
         }
     }
 }
@@ -215,50 +124,6 @@ impl From<SlaPolicyDoc> for SlaPolicySpec {
             warn_at_percent: d.warn_at_percent,
             remind_every_seconds: d.remind_every_seconds,
             max_reminders: d.max_reminders,
-        }
-    }
-}
-
-impl From<Ticket> for TicketOut {
-    fn from(t: Ticket) -> Self {
-        Self {
-            id: t.id.0,
-            title: t.title,
-            description: t.description,
-            priority: t.priority,
-            status: t.status,
-            created_by: t.created_by.0,
-            assigned_to: t.assigned_to.map(|a| a.0),
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            resolved_at: t.resolved_at,
-            escalated_at: t.escalated_at,
-            due_at: t.due_at,
-            version: t.version,
-            sla: t.sla.into(),
-        }
-    }
-}
-
-/// A comment on a ticket.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": 3, "ticket_id": 42, "author_id": 9, "body": "Unplugged it; a new fuser is on order.", "created_at": "2026-11-26T09:20:00Z"}))]
-pub struct CommentOut {
-    pub id: i64,
-    pub ticket_id: i64,
-    pub author_id: i64,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Comment> for CommentOut {
-    fn from(c: Comment) -> Self {
-        Self {
-            id: c.id.0,
-            ticket_id: c.ticket_id.0,
-            author_id: c.author_id.0,
-            body: c.body,
-            created_at: c.created_at,
         }
     }
 }
@@ -548,4 +413,133 @@ pub struct CommentIn {
         pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
     )]
     pub body: String,
+}
+
+/// A webhook subscription.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 3, "url": "https://hooks.example.com/helpdesk", "description": "CRM sync",
+    "events": ["ticket.created", "comment.created"], "active": true, "disabled_reason": null,
+    "created_at": "2026-11-27T09:00:00Z", "updated_at": "2026-11-27T09:00:00Z"
+}))]
+pub struct WebhookOut {
+    pub id: i64,
+    /// Where events are posted; `in-process:NAME` for a handler inside the host application.
+    pub url: String,
+    pub description: String,
+    /// Event types, or `["*"]` for all.
+    pub events: Vec<String>,
+    /// Inactive subscriptions receive nothing; their pending deliveries wait.
+    pub active: bool,
+    /// Why the helpdesk switched the subscription off (the receiver answered `410 Gone`).
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Webhook> for WebhookOut {
+    fn from(w: Webhook) -> Self {
+        Self {
+            id: w.id.0,
+            events: w.events.names().into_iter().map(String::from).collect(),
+            url: w.url,
+            description: w.description,
+            active: w.active,
+            disabled_reason: w.disabled_reason,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+/// A new subscription with its signing secret, shown only in this answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "webhook": {"id": 3, "url": "https://hooks.example.com/helpdesk", "description": "CRM sync",
+        "events": ["*"], "active": true, "disabled_reason": null,
+        "created_at": "2026-11-27T09:00:00Z", "updated_at": "2026-11-27T09:00:00Z"},
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+}))]
+pub struct WebhookCreatedOut {
+    pub webhook: WebhookOut,
+    /// The Standard Webhooks signing secret.
+    pub secret: String,
+}
+
+/// A subscription's new signing secret; the previous one keeps signing beside it for 24 hours.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))]
+pub struct SecretOut {
+    pub secret: String,
+}
+
+/// A new subscription.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"url": "https://hooks.example.com/helpdesk", "events": ["ticket.created", "comment.created"], "description": "CRM sync"}))]
+pub struct WebhookIn {
+    /// `https://` (plain `http` and private addresses only where the operator allows them).
+    #[schema(max_length = 2000)]
+    pub url: String,
+    /// Event types (`ticket.created`, `ticket.updated`, `ticket.status_changed`,
+    /// `ticket.assigned`, `ticket.escalated`, `ticket.sla_warning`,
+    /// `ticket.escalation_reminder`, `ticket.deleted`, `comment.created`), or `["*"]`.
+    pub events: Vec<String>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+/// A change of a subscription; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"active": true}))]
+pub struct WebhookPatchIn {
+    #[schema(max_length = 2000)]
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    /// `true` switches a disabled subscription back on.
+    pub active: Option<bool>,
+}
+
+/// One event's delivery to one subscription.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 17, "webhook_id": 3, "event_id": "msg_412", "event_type": "ticket.created",
+    "state": "pending", "attempts": 3, "last_status": 500,
+    "last_error": "the receiver answered 500", "next_attempt_at": "2026-11-27T09:01:10Z",
+    "created_at": "2026-11-27T09:00:00Z", "delivered_at": null
+}))]
+pub struct DeliveryOut {
+    pub id: i64,
+    pub webhook_id: i64,
+    /// The `webhook-id` header: the same on every attempt and redelivery.
+    pub event_id: String,
+    pub event_type: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// The HTTP status of the last attempt, if the receiver answered.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<Delivery> for DeliveryOut {
+    fn from(d: Delivery) -> Self {
+        Self {
+            id: d.id.0,
+            webhook_id: d.webhook_id.0,
+            event_id: d.event_id,
+            event_type: d.event_type.to_string(),
+            state: d.state,
+            attempts: d.attempts,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            next_attempt_at: d.next_attempt_at,
+            created_at: d.created_at,
+            delivered_at: d.delivered_at,
+        }
+    }
 }

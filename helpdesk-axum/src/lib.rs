@@ -281,6 +281,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(routes::tickets::routes())
         .merge(routes::system::routes())
         .merge(routes::sla::routes())
+        .merge(routes::webhooks::routes())
         .merge(docs::documented_routes())
 }
 

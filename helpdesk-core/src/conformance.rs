@@ -592,8 +592,18 @@ pub async fn deleting_a_ticket_takes_its_records_along(store: S) {
         .unwrap()
         .unwrap();
     store.escalate_overdue(&Sweep::at(at(2))).await.unwrap();
-    assert!(store.delete_ticket(t.id).await.unwrap());
-    assert!(!store.delete_ticket(t.id).await.unwrap());
+    assert!(
+        store
+            .delete_ticket(t.id, t.created_by, t.created_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_ticket(t.id, t.created_by, t.created_at)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.ticket(t.id).await.unwrap(), None);
     assert_eq!(
         store.list_comments(t.id, page(1, 10)).await.unwrap().count,
@@ -660,8 +670,18 @@ pub async fn unfiltered_counts_follow_assignments_and_deletions(store: S) {
     assert!(store.update_ticket(&moved).await.unwrap());
     assert!(store.update_ticket(&dropped).await.unwrap());
     check([2, 3, 0, 2, 1]).await;
-    assert!(store.delete_ticket(one.id).await.unwrap());
-    assert!(store.delete_ticket(three.id).await.unwrap());
+    assert!(
+        store
+            .delete_ticket(one.id, one.created_by, one.created_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .delete_ticket(three.id, three.created_by, three.created_at)
+            .await
+            .unwrap()
+    );
     check([1, 1, 0, 1, 0]).await;
 }
 
@@ -980,7 +1000,12 @@ pub async fn ticket_search_follows_edits_and_deletions(store: S) {
     assert!(store.update_ticket(&renamed).await.unwrap());
     assert_eq!(find("title", "drucker").await, Vec::<TicketId>::new());
     assert_eq!(find("title", "scanner").await, [printer.id]);
-    assert!(store.delete_ticket(printer.id).await.unwrap());
+    assert!(
+        store
+            .delete_ticket(printer.id, printer.created_by, printer.created_at)
+            .await
+            .unwrap()
+    );
     assert_eq!(find("search", "scanner").await, Vec::<TicketId>::new());
 }
 
@@ -1580,7 +1605,10 @@ pub async fn a_recipients_rule_chooses_who_is_emailed(store: S) {
         Status::Open
     );
     assert!(alerts_at(&store, at(60)).await.is_empty());
-    store.delete_ticket(failing.id).await.unwrap();
+    store
+        .delete_ticket(failing.id, failing.created_by, failing.created_at)
+        .await
+        .unwrap();
 
     let report = store.escalate_overdue(&sweep_with(60, rule)).await.unwrap();
     assert_eq!(report.escalated, vec![theirs.id, nobodys.id]);

@@ -54,3 +54,11 @@ id_type!(
     /// Identifies a queued notification in the outbox.
     NotificationId
 );
+id_type!(
+    /// Identifies a webhook subscription.
+    WebhookId
+);
+id_type!(
+    /// Identifies one delivery of one event to one webhook.
+    DeliveryId
+);

@@ -81,12 +81,12 @@ impl FieldErrors {
     }
 
     /// Keeps the value of a field check, recording its error under `field`.
-    fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
         result.map_err(|message| self.add(field, message)).ok()
     }
 
     /// `Ok(value)` when nothing failed.
-    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
+    pub(crate) fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
         if self.is_empty() {
             Ok(value())
         } else {

@@ -57,6 +57,8 @@ pub mod permissions;
 pub mod query;
 pub mod sla;
 pub mod store;
+pub mod webhooks;
+pub mod wire;
 
 #[cfg(test)]
 mod testing;
@@ -67,7 +69,7 @@ pub use credentials::{Hashing, SessionToken};
 pub use error::{BoxError, Error, Result};
 pub use escalation::{AlwaysOpen, Calendar, EscalationEngine, EscalationPolicy, EscalationReport};
 pub use helpdesk::{AdminBootstrap, Helpdesk, HelpdeskBuilder, Login, LoginThrottle, RateLimits};
-pub use id::{CommentId, EventId, NotificationId, TicketId, UserId};
+pub use id::{CommentId, DeliveryId, EventId, NotificationId, TicketId, UserId, WebhookId};
 pub use input::{
     EmailAddress, FieldErrors, NewComment, NewTicket, NewUser, Password, PasswordChange,
     ProfilePatch, Registration, TicketPatch, UserPatch,

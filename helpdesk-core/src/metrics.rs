@@ -25,6 +25,10 @@ pub const NOTIFICATIONS_FAILED: &str = "helpdesk_notifications_failed_total";
 pub const NOTIFICATIONS: &str = "helpdesk_notifications";
 /// Seconds since the oldest pending email was queued; 0 when none waits (gauge).
 pub const OLDEST_PENDING_AGE: &str = "helpdesk_notifications_oldest_pending_age_seconds";
+/// Webhook delivery attempts by `outcome`: `sent`, `retried`, `failed` (counter).
+pub const WEBHOOK_DELIVERIES: &str = "helpdesk_webhook_deliveries_total";
+/// Webhook subscriptions switched off by a `410 Gone` (counter).
+pub const WEBHOOKS_DISABLED: &str = "helpdesk_webhooks_disabled_total";
 /// Sign-ins refused for a wrong email or password, or an inactive account (counter).
 pub const LOGIN_FAILURES: &str = "helpdesk_login_failures_total";
 /// Requests refused by a rate limit, by `limit`: `login` (guesses per email and address),
@@ -63,6 +67,14 @@ pub fn describe() {
     describe_gauge!(
         OLDEST_PENDING_AGE,
         "Seconds since the oldest pending email was queued (0: none)."
+    );
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts, by outcome (sent, retried, failed)."
+    );
+    describe_counter!(
+        WEBHOOKS_DISABLED,
+        "Webhook subscriptions switched off by a 410 Gone."
     );
     describe_counter!(
         LOGIN_FAILURES,

@@ -19,11 +19,16 @@ use chrono::{DateTime, Duration, Utc};
 use crate::EscalationReport;
 use crate::notify::{Notification, NotificationBacklog, NotificationState, Recipients};
 use crate::sla::{SlaPolicy, SlaPolicySpec, Target};
+use crate::webhooks::{
+    AttemptOutcome, Delivery, DeliveryState, Event, EventFilter, OutgoingDelivery, Secret, Webhook,
+    WebhookPatch,
+};
 use crate::{
     BoxError, Comment, Error, HistoryEvent, NewEvent, NotificationId, Page, PageRequest, Priority,
     Report, Role, Sla, SlaByPriority, Status, Ticket, TicketId, TicketQuery, TicketScope, User,
     UserId, UserQuery,
 };
+use crate::{DeliveryId, WebhookId};
 
 /// The unique constraint on account emails, as [`StoreError::UniqueViolation`] names it.
 pub const USERS_EMAIL: &str = "users.email";
@@ -492,8 +497,10 @@ pub trait TicketStore: Send + Sync {
     /// many were written.
     async fn set_deadlines(&self, updates: &[DeadlineUpdate]) -> StoreResult<u64>;
 
-    /// Deletes a ticket with its comments, history and unsent notifications; `false` if missing.
-    async fn delete_ticket(&self, id: TicketId) -> StoreResult<bool>;
+    /// Deletes a ticket with its comments, history and unsent notifications, and queues its
+    /// `ticket.deleted` webhook event (`by` acted at `at`); `false` if missing.
+    async fn delete_ticket(&self, id: TicketId, by: UserId, at: DateTime<Utc>)
+    -> StoreResult<bool>;
 
     /// A page of the tickets in `scope` that match `query`, in the query's order.
     async fn list_tickets(
@@ -659,6 +666,115 @@ pub trait OutboxStore: Send + Sync {
     async fn notification_backlog(&self) -> StoreResult<NotificationBacklog>;
 }
 
+/// Webhook subscriptions and their deliveries.
+///
+/// Besides these methods, every write of a ticket, comment or deletion (and the escalation
+/// sweep) queues the [`Event`](crate::webhooks::Event)s of what it records for the active
+/// subscriptions that want them, in its own transaction (one delivery per subscription and
+/// event); see the conformance suite.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Creates a subscription with its secret.
+    async fn insert_webhook(&self, draft: &WebhookDraft) -> StoreResult<Webhook>;
+
+    /// One subscription.
+    async fn webhook(&self, id: WebhookId) -> StoreResult<Option<Webhook>>;
+
+    /// A page of subscriptions, oldest first, with their count.
+    async fn list_webhooks(&self, page: PageRequest) -> StoreResult<Page<Webhook>>;
+
+    /// Changes a subscription; `None` if there is none. Activating it clears
+    /// `disabled_reason`.
+    async fn update_webhook(
+        &self,
+        id: WebhookId,
+        patch: &WebhookPatch,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Webhook>>;
+
+    /// Deletes a subscription and its deliveries; `false` if there was none.
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
+
+    /// Replaces a subscription's secret; the old one keeps signing beside it until
+    /// `previous_until`. `false` if there is no such subscription.
+    async fn rotate_webhook_secret(
+        &self,
+        id: WebhookId,
+        secret: &Secret,
+        previous_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Switches a subscription off, saying why (a `410 Gone`), and fails its pending
+    /// deliveries.
+    async fn disable_webhook(
+        &self,
+        id: WebhookId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The in-process subscription called `name`, created with `events` if missing, or given
+    /// them if they changed.
+    async fn ensure_in_process_webhook(
+        &self,
+        name: &str,
+        events: &EventFilter,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Webhook>;
+
+    /// Queues `event` for one subscription only (a ping); `None` if there is none.
+    async fn queue_for_webhook(
+        &self,
+        id: WebhookId,
+        event: &Event,
+    ) -> StoreResult<Option<Delivery>>;
+
+    /// A page of a subscription's deliveries, newest first, in one state or all.
+    async fn list_deliveries(
+        &self,
+        webhook: WebhookId,
+        state: Option<DeliveryState>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>>;
+
+    /// Queues a delivery again, due at `now`, with its attempts and age reset (a failed one, a
+    /// sent one, or a pending one sooner); `None` if there is none.
+    async fn redeliver(&self, id: DeliveryId, now: DateTime<Utc>) -> StoreResult<Option<Delivery>>;
+
+    /// Claims up to `limit` pending deliveries of active subscriptions due at `now`, as
+    /// [`OutboxStore::claim_notifications`] claims emails: counted, hidden until
+    /// `now + lease`, never held by two claimers.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutgoingDelivery>>;
+
+    /// Records how a claimed delivery's attempt ended.
+    async fn finish_delivery(&self, id: DeliveryId, outcome: &AttemptOutcome) -> StoreResult<()>;
+
+    /// Deletes deliveries sent or failed before `before`, and events no delivery needs;
+    /// how many deliveries.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// A subscription about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDraft {
+    /// Where events are posted.
+    pub url: String,
+    /// What it is for.
+    pub description: String,
+    /// Which events it receives.
+    pub events: EventFilter,
+    /// Its signing secret.
+    pub secret: Secret,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
 /// The use of one pool of database connections, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolUsage {
@@ -680,6 +796,7 @@ pub trait Store:
     + HistoryStore
     + OutboxStore
     + PolicyStore
+    + WebhookStore
     + 'static
 {
     /// Checks that the store answers (for health checks).

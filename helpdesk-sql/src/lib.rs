@@ -64,6 +64,7 @@ mod rows;
 pub mod testing;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use dialect::Dialect;
 pub use error::store_error;

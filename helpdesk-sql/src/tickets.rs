@@ -9,9 +9,10 @@ use helpdesk_core::store::{
     PauseChange, PauseRecord, Sweep, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::store::{StoreError, StoreResult};
+use helpdesk_core::webhooks::{Event, EventType};
 use helpdesk_core::{
     Alert, Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest,
-    Recipients, Report, SlaByPriority, Ticket, TicketId, TicketQuery, TicketScope,
+    Recipients, Report, SlaByPriority, Ticket, TicketId, TicketQuery, TicketScope, UserId,
 };
 use sqlx::{
     ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder,
@@ -25,6 +26,7 @@ use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, comment_columns, convert, event_columns,
     from_json, pause_columns, ticket_columns,
 };
+use crate::webhooks::Subscribers;
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
 /// The resolution deadline unless its breach is of that same deadline, else `NULL`.
@@ -85,6 +87,26 @@ impl SweepPass {
             Alert::Escalation => HistoryKind::Escalated,
             Alert::Warning => HistoryKind::SlaWarning,
             Alert::Reminder => HistoryKind::EscalationReminder,
+        }
+    }
+
+    /// The history entry of the pass on a ticket whose status and reminder number were
+    /// `status` and `reminder` (for its webhook event).
+    fn event(&self, status: Option<String>, reminder: i32, at: DateTime<Utc>) -> NewEvent {
+        let (from, to) = match self.alert {
+            Alert::Escalation => (status, self.to.trim_matches('\'')),
+            Alert::Warning => (None, self.to.trim_matches('\'')),
+            Alert::Reminder => (None, ""),
+        };
+        NewEvent {
+            actor_id: None,
+            kind: self.kind(),
+            from,
+            to: Some(match self.alert {
+                Alert::Reminder => reminder.to_string(),
+                _ => to.to_owned(),
+            }),
+            at,
         }
     }
 
@@ -323,6 +345,14 @@ where
         if let Some(pause) = &change.pause {
             Self::move_pause(tx, t.id, pause).await?;
         }
+        let subscribers = Self::subscribers(tx).await?;
+        let events: Vec<Event> = change
+            .events
+            .iter()
+            .filter(|e| EventType::of_history(e.kind).is_some_and(|t| subscribers.want(t)))
+            .filter_map(|e| Event::of_history(t, e))
+            .collect();
+        Self::queue_events(tx, &subscribers, &events).await?;
         Ok(true)
     }
 
@@ -369,6 +399,7 @@ where
         tx: &mut Transaction<'static, D::Db>,
         pass: &SweepPass,
         sweep: &Sweep<'_>,
+        subscribers: &Subscribers,
     ) -> StoreResult<(Vec<i64>, u64)> {
         let now = D::encode_time(sweep.now);
         let max = sweep.max_reminders.to_string();
@@ -432,6 +463,23 @@ where
             None => Self::queue_mail(tx, pass, sweep, &claimed).await?,
             Some(rule) => Self::queue_mail_to(tx, pass, sweep, &claimed, rule).await?,
         };
+        // Their webhook events, if anyone wants them: the values before the pass...
+        let wanted = EventType::of_history(pass.kind()).is_some_and(|t| subscribers.want(t));
+        let before: Vec<(i64, String, i32)> = if wanted {
+            let select = format!(
+                "SELECT t.id, t.status, t.reminders_sent FROM tickets t \
+                 WHERE t.id >= $1 AND {} ORDER BY t.id",
+                D::IN_IDS_2
+            );
+            sqlx::query_as(sql(select))
+                .bind(claimed.iter().min().copied().unwrap_or_default())
+                .bind(&claimed_ids)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db::<D>)?
+        } else {
+            Vec::new()
+        };
         // 3. Write the pass on them: every one, since nothing else writes them before the
         // commit (the write lock in SQLite, the claim's row locks in PostgreSQL).
         let remind = "(CASE t.priority WHEN 0 THEN $3 WHEN 1 THEN $4 ELSE $5 END)";
@@ -449,6 +497,27 @@ where
             }
         }
         write.execute(&mut **tx).await.map_err(db::<D>)?;
+        // ... and the tickets after it.
+        if wanted {
+            let select = format!(
+                "SELECT {} FROM tickets t WHERE t.id >= $1 AND {} ORDER BY t.id",
+                ticket_columns!(),
+                D::IN_IDS_2
+            );
+            let rows: Vec<TicketRow<D::Time>> = sqlx::query_as(sql(select))
+                .bind(claimed.iter().min().copied().unwrap_or_default())
+                .bind(&claimed_ids)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db::<D>)?;
+            let mut events = Vec::with_capacity(rows.len());
+            for (row, (_, status, reminders)) in rows.into_iter().zip(&before) {
+                let ticket = row.into_ticket::<D>()?;
+                let e = pass.event(Some(status.clone()), reminders + 1, sweep.now);
+                events.extend(Event::of_history(&ticket, &e));
+            }
+            Self::queue_events(tx, subscribers, &events).await?;
+        }
         Ok((claimed, queued))
     }
 
@@ -745,6 +814,23 @@ where
             qb.build().execute(&mut *tx).await.map_err(db::<D>)?;
             tickets.extend(stored);
         }
+        let subscribers = Self::subscribers(&mut tx).await?;
+        if subscribers.want(EventType::TicketCreated) {
+            let events: Vec<Event> = tickets
+                .iter()
+                .filter_map(|t| {
+                    let created = NewEvent {
+                        actor_id: Some(t.created_by),
+                        kind: HistoryKind::Created,
+                        from: None,
+                        to: Some(t.status.to_string()),
+                        at: t.created_at,
+                    };
+                    Event::of_history(t, &created)
+                })
+                .collect();
+            Self::queue_events(&mut tx, &subscribers, &events).await?;
+        }
         tx.commit().await.map_err(db::<D>)?;
         Ok(tickets)
     }
@@ -945,13 +1031,31 @@ where
         Ok(written)
     }
 
-    async fn delete_ticket(&self, id: TicketId) -> StoreResult<bool> {
-        let deleted = sqlx::query("DELETE FROM tickets WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.writer)
-            .await
-            .map_err(db::<D>)?;
-        Ok(D::rows_affected(&deleted) > 0)
+    async fn delete_ticket(
+        &self,
+        id: TicketId,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let row: Option<TicketRow<D::Time>> = sqlx::query_as(concat!(
+            "DELETE FROM tickets WHERE id = $1 RETURNING ",
+            ticket_columns!()
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let subscribers = Self::subscribers(&mut tx).await?;
+        if subscribers.want(EventType::TicketDeleted) {
+            let event = Event::ticket_deleted(&row.into_ticket::<D>()?, by, at);
+            Self::queue_events(&mut tx, &subscribers, &[event]).await?;
+        }
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(true)
     }
 
     async fn list_tickets(
@@ -995,11 +1099,12 @@ where
     async fn escalate_overdue(&self, sweep: &Sweep<'_>) -> StoreResult<EscalationReport> {
         let mut tx = self.write().await?;
         let mut report = EscalationReport::default();
+        let subscribers = Self::subscribers(&mut tx).await?;
         for pass in &SWEEP {
             if pass.alert == Alert::Reminder && sweep.max_reminders == 0 {
                 continue;
             }
-            let (claimed, queued) = Self::sweep(&mut tx, pass, sweep).await?;
+            let (claimed, queued) = Self::sweep(&mut tx, pass, sweep, &subscribers).await?;
             let list = match pass.alert {
                 Alert::Escalation => &mut report.escalated,
                 Alert::Warning => &mut report.warned,
@@ -1189,6 +1294,20 @@ where
             at: d.created_at,
         };
         Self::insert_events(&mut tx, d.ticket_id, &[event]).await?;
+        let subscribers = Self::subscribers(&mut tx).await?;
+        if subscribers.want(EventType::CommentCreated) {
+            let ticket: TicketRow<D::Time> = sqlx::query_as(concat!(
+                "SELECT ",
+                ticket_columns!(),
+                " FROM tickets WHERE id = $1"
+            ))
+            .bind(d.ticket_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+            let event = Event::comment_created(&ticket.into_ticket::<D>()?, &comment);
+            Self::queue_events(&mut tx, &subscribers, &[event]).await?;
+        }
         tx.commit().await.map_err(db::<D>)?;
         Ok(Some(comment))
     }

@@ -143,7 +143,12 @@ async fn a_populated_database_of_the_previous_schema_upgrades_in_place() {
     );
 
     // Foreign keys are on again: deleting a ticket takes its comments and history along.
-    assert!(store.delete_ticket(TicketId(1)).await.unwrap());
+    assert!(
+        store
+            .delete_ticket(TicketId(1), helpdesk_core::UserId(1), chrono::Utc::now())
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.list_comments(TicketId(1), page).await.unwrap().count,
         0

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use helpdesk_core::sla::SlaPolicySpec;
+use helpdesk_core::webhooks::{RetrySchedule, TargetPolicy};
 use helpdesk_core::{
     AdminBootstrap, EscalationPolicy, Helpdesk, Notifier, RateLimits, Registration, Store,
 };
@@ -187,6 +188,29 @@ struct Settings {
     #[arg(long, env = "HELPDESK_SWEEP_INTERVAL",
         hide_env_values = true, default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     sweep_interval: Duration,
+    /// How often queued webhook events are delivered.
+    #[arg(long, env = "HELPDESK_WEBHOOK_INTERVAL",
+        hide_env_values = true, default_value = "2s", value_parser = humantime::parse_duration, global = true)]
+    webhook_interval: Duration,
+    /// How long one webhook request may take before it counts as failed.
+    #[arg(long, env = "HELPDESK_WEBHOOK_TIMEOUT",
+        hide_env_values = true, default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    webhook_timeout: Duration,
+    /// How long a webhook delivery is retried before it is marked failed.
+    #[arg(long, env = "HELPDESK_WEBHOOK_RETRY_FOR",
+        hide_env_values = true, default_value = "24h", value_parser = humantime::parse_duration, global = true)]
+    webhook_retry_for: Duration,
+    /// Let webhooks reach loopback, private and link-local addresses and use plain http
+    /// (tests and intranet installs); off, they reach only public addresses over https.
+    #[arg(
+        long,
+        env = "HELPDESK_WEBHOOK_ALLOW_PRIVATE",
+        hide_env_values = true,
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    webhook_allow_private: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -301,6 +325,11 @@ async fn helpdesk(settings: &Settings) -> Result<Helpdesk, Failure> {
         })
         .password_hashing(hashing_slots, settings.hashing_wait)
         .session_cache(settings.session_cache)
+        .webhook_targets(if settings.webhook_allow_private {
+            TargetPolicy::allow_private()
+        } else {
+            TargetPolicy::public_only()
+        })
         .build())
 }
 
@@ -426,6 +455,15 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
         .outbox_dispatcher(notifier)
         .with_retention(settings.notification_retention)
         .spawn(settings.sweep_interval);
+    let webhooks = helpdesk
+        .webhook_dispatcher()
+        .with_transport(helpdesk_webhooks::HttpTransport::new())
+        .with_timeout(settings.webhook_timeout)
+        .with_retry(RetrySchedule {
+            give_up_after: settings.webhook_retry_for,
+            ..RetrySchedule::default()
+        })
+        .spawn(settings.webhook_interval);
     let api = api(helpdesk, settings)?;
     let mut app = axum::Router::new().nest("/api", api.into_router());
     let limits = serve::Limits {
@@ -454,9 +492,10 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
         let _ = stop.send(());
         let _ = server.await;
     }
-    tracing::info!("stopping the escalation engine and the outbox");
+    tracing::info!("stopping the escalation engine, the outbox and webhooks");
     engine.shutdown().await;
     outbox.shutdown().await;
+    webhooks.shutdown().await;
     Ok(())
 }
 

@@ -5,3 +5,4 @@ pub(crate) mod sla;
 pub(crate) mod system;
 pub(crate) mod tickets;
 pub(crate) mod users;
+pub(crate) mod webhooks;

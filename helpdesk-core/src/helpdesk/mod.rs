@@ -25,6 +25,7 @@ mod sessions;
 mod throttle;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use accounts::Login;
 pub use throttle::{LoginThrottle, RateLimits};
@@ -63,6 +64,13 @@ impl HelpdeskBuilder {
     /// [`Recipients`](crate::Recipients)).
     pub fn recipients(mut self, rule: impl crate::Recipients) -> Self {
         self.inner.recipients = Some(Arc::new(rule));
+        self
+    }
+
+    /// Which hosts webhooks may reach (default: public addresses over `https` only; see
+    /// [`TargetPolicy`](crate::webhooks::TargetPolicy)).
+    pub fn webhook_targets(mut self, policy: crate::webhooks::TargetPolicy) -> Self {
+        self.inner.targets = policy;
         self
     }
 
@@ -125,6 +133,7 @@ struct Inner {
     seed: SlaPolicySpec,
     policy: RwLock<Option<Arc<InForce>>>,
     recipients: Option<Arc<dyn crate::Recipients>>,
+    targets: crate::webhooks::TargetPolicy,
     session_ttl: Duration,
     throttle: LoginThrottle,
     limits: RateLimits,
@@ -138,6 +147,7 @@ impl fmt::Debug for Inner {
             .field("now", &self.clock.now())
             .field("seed_policy", &self.seed)
             .field("recipients", &self.recipients)
+            .field("webhook_targets", &self.targets)
             .field("session_ttl", &self.session_ttl)
             .field("throttle", &self.throttle)
             .field("limits", &self.limits)
@@ -191,6 +201,7 @@ impl Helpdesk {
                 seed: SlaPolicySpec::from(&EscalationPolicy::default()),
                 policy: RwLock::new(None),
                 recipients: None,
+                targets: crate::webhooks::TargetPolicy::default(),
                 session_ttl: Duration::days(14),
                 throttle: LoginThrottle::default(),
                 limits: RateLimits::default(),

@@ -159,7 +159,12 @@ impl Helpdesk {
             self.get_ticket(actor, id).await?;
             return Err(forbidden("only admins may delete tickets"));
         }
-        if self.inner.store.delete_ticket(id).await? {
+        if self
+            .inner
+            .store
+            .delete_ticket(id, actor.id, self.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(Error::NotFound)
