@@ -1,8 +1,8 @@
 //! The webhook dispatcher: claims due deliveries, signs and sends them, records how each ended.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -13,7 +13,7 @@ use super::{
     AttemptOutcome, DeliveryState, EventType, IN_PROCESS, OutgoingDelivery, TargetPolicy, sign,
 };
 use crate::background::{BackgroundHandle, spawn_periodic};
-use crate::{BoxError, Clock, Result, Store};
+use crate::{BoxError, Clock, Result, Store, WebhookId};
 
 /// One signed POST for a [`WebhookTransport`] to send.
 #[derive(Debug, Clone, Copy)]
@@ -235,12 +235,16 @@ impl WebhookDispatcher {
             let claimed = self.store.claim_deliveries(now, lease, self.batch).await?;
             let full = claimed.len() >= self.batch as usize;
             let mut running = JoinSet::new();
+            // Subscriptions a `410 Gone` switched off during this batch: their other claimed
+            // deliveries were failed with them and are not sent.
+            let gone = Arc::new(Mutex::new(HashSet::new()));
             for delivery in claimed {
                 while running.len() >= self.concurrency {
                     tally(&mut report, running.join_next().await);
                 }
                 let this = self.clone();
-                running.spawn(async move { this.attempt(delivery, now).await });
+                let gone = gone.clone();
+                running.spawn(async move { this.attempt(delivery, now, &gone).await });
             }
             while let Some(done) = running.join_next().await {
                 tally(&mut report, Some(done));
@@ -265,7 +269,15 @@ impl WebhookDispatcher {
     }
 
     /// One attempt of one delivery, recorded.
-    async fn attempt(&self, d: OutgoingDelivery, now: DateTime<Utc>) -> Result<Attempted> {
+    async fn attempt(
+        &self,
+        d: OutgoingDelivery,
+        now: DateTime<Utc>,
+        gone: &Mutex<HashSet<WebhookId>>,
+    ) -> Result<Attempted> {
+        if gone.lock().is_ok_and(|gone| gone.contains(&d.webhook_id)) {
+            return Ok(Attempted::Skipped);
+        }
         let answer = match tokio::time::timeout(self.timeout, self.send(&d)).await {
             Ok(answer) => answer,
             Err(_) => Err(format!("no answer within {:?}", self.timeout)),
@@ -295,6 +307,9 @@ impl WebhookDispatcher {
                     at,
                 };
                 self.store.finish_delivery(d.id, &outcome).await?;
+                if let Ok(mut gone) = gone.lock() {
+                    gone.insert(d.webhook_id);
+                }
                 tracing::warn!(webhook = %d.webhook_id, url = %d.url, "webhook disabled: 410 Gone");
                 self.store
                     .disable_webhook(d.webhook_id, &reason, at)
@@ -390,6 +405,7 @@ enum Attempted {
     Retried,
     Failed,
     Disabled,
+    Skipped,
 }
 
 fn tally(
@@ -401,10 +417,10 @@ fn tally(
         Some(Ok(Ok(Attempted::Retried))) => report.retried += 1,
         Some(Ok(Ok(Attempted::Failed))) => report.failed += 1,
         Some(Ok(Ok(Attempted::Disabled))) => report.disabled += 1,
+        Some(Ok(Ok(Attempted::Skipped))) | None => {}
         // The delivery stays claimed until its lease ends, then is tried again.
         Some(Ok(Err(error))) => tracing::error!(%error, "recording a webhook attempt failed"),
         Some(Err(error)) => tracing::error!(%error, "a webhook attempt panicked"),
-        None => {}
     }
 }
 
