@@ -16,8 +16,8 @@ use helpdesk_core::webhooks::{
     WebhookPatch,
 };
 use helpdesk_core::{
-    Actor, Clock, Error, Helpdesk, ManualClock, NewComment, NewTicket, NewUser, PageRequest, Priority,
-    Registration, Role, Status, Store, TicketPatch,
+    Actor, Clock, Error, Helpdesk, ManualClock, NewComment, NewTicket, NewUser, PageRequest,
+    Priority, Registration, Role, Status, Store, TicketPatch,
 };
 use helpdesk_sqlite::SqliteStore;
 use helpdesk_webhooks::HttpTransport;
@@ -91,11 +91,9 @@ async fn env_with(policy: TargetPolicy) -> Env {
         .clock(clock.clone())
         .webhook_targets(policy)
         .build();
-    let make = |email: &str, role| {
-        NewUser {
-            registration: Registration::new(email, "correct horse battery", "A", "B").unwrap(),
-            role,
-        }
+    let make = |email: &str, role| NewUser {
+        registration: Registration::new(email, "correct horse battery", "A", "B").unwrap(),
+        role,
     };
     let admin = helpdesk
         .create_user_unchecked(make("admin@example.com", Role::Admin))
@@ -672,4 +670,119 @@ async fn only_admins_manage_webhooks_and_bad_input_changes_nothing() {
         hd.webhook(&env.admin, helpdesk_core::WebhookId(42)).await,
         Err(Error::NotFound)
     ));
+}
+
+#[tokio::test]
+async fn the_escalation_sweep_queues_its_events_in_its_transaction() {
+    let env = env().await;
+    let (receiver, base) = receiver().await;
+    let hd = &env.helpdesk;
+    hd.create_webhook(
+        &env.admin,
+        subscription(&format!("{base}/hook"), &["ticket.escalated"]),
+    )
+    .await
+    .unwrap();
+    let ticket = hd
+        .create_ticket(
+            &env.user,
+            NewTicket::new("VPN down", "", Priority::High).unwrap(),
+        )
+        .await
+        .unwrap();
+    env.clock.advance(Duration::hours(2));
+    let swept = hd
+        .escalation_engine()
+        .run_once(env.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(swept.escalated, vec![ticket.id]);
+    dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["type"], "ticket.escalated");
+    assert_eq!(bodies[0]["data"]["actor_id"], Value::Null);
+    assert_eq!(
+        bodies[0]["data"]["change"],
+        serde_json::json!({"from": "open", "target": "update"})
+    );
+    assert_eq!(bodies[0]["data"]["ticket"]["status"], "escalated");
+}
+
+/// PostgreSQL, two instances: every event is delivered once although both dispatch at once.
+#[tokio::test]
+async fn two_instances_on_postgresql_deliver_each_event_once() {
+    let Ok(base_url) = std::env::var("HELPDESK_TEST_POSTGRES_URL") else {
+        eprintln!("HELPDESK_TEST_POSTGRES_URL unset: skipped");
+        return;
+    };
+    let url = helpdesk_postgres::fresh_schema_url(&base_url)
+        .await
+        .unwrap();
+    let (receiver, base) = receiver().await;
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let store = helpdesk_postgres::PgStore::connect(&url).await.unwrap();
+        instances.push(
+            Helpdesk::builder(store)
+                .webhook_targets(TargetPolicy::allow_private())
+                .build(),
+        );
+    }
+    let admin = instances[0]
+        .create_user_unchecked(NewUser {
+            registration: Registration::new("admin@example.com", "correct horse battery", "A", "B")
+                .unwrap(),
+            role: Role::Admin,
+        })
+        .await
+        .unwrap()
+        .actor();
+    let (hook, secret) = instances[0]
+        .create_webhook(&admin, subscription(&format!("{base}/hook"), &["*"]))
+        .await
+        .unwrap();
+    for n in 0..60 {
+        let hd = &instances[n % 2];
+        let title = format!("ticket {n}");
+        let t = hd
+            .create_ticket(&admin, NewTicket::new(&title, "", Priority::Low).unwrap())
+            .await
+            .unwrap();
+        hd.add_comment(&admin, t.id, NewComment::new("seen").unwrap())
+            .await
+            .unwrap();
+    }
+    let dispatchers: Vec<_> = instances
+        .iter()
+        .map(|hd| {
+            hd.webhook_dispatcher()
+                .with_transport(HttpTransport::new())
+                .with_concurrency(4)
+        })
+        .collect();
+    let now = Utc::now();
+    let (a, b) = tokio::join!(dispatchers[0].run_once(now), dispatchers[1].run_once(now));
+    assert_eq!(a.unwrap().delivered + b.unwrap().delivered, 120);
+    let got = receiver.requests();
+    assert_eq!(got.len(), 120);
+    let ids: std::collections::BTreeSet<_> = got
+        .iter()
+        .map(|(h, _)| h["webhook-id"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 120, "an event was delivered twice");
+    let verifier = standardwebhooks::Webhook::new(secret.as_str()).unwrap();
+    for (headers, body) in &got {
+        verifier.verify(body.as_bytes(), headers).unwrap();
+    }
+    let sent = instances[1]
+        .webhook_deliveries(
+            &admin,
+            hook.id,
+            Some(DeliveryState::Sent),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.count, 120);
 }
