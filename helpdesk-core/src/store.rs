@@ -669,7 +669,7 @@ pub trait OutboxStore: Send + Sync {
 /// Webhook subscriptions and their deliveries.
 ///
 /// Besides these methods, every write of a ticket, comment or deletion (and the escalation
-/// sweep) queues the [`Event`](crate::webhooks::Event)s of what it records for the active
+/// sweep) queues the events of what it records for the active
 /// subscriptions that want them, in its own transaction (one delivery per subscription and
 /// event); see the conformance suite.
 #[async_trait]

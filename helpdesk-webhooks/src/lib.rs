@@ -37,7 +37,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
-/// Posts webhook requests over HTTP/1.1, with TLS for `https`; see the [crate](crate) docs.
+/// Posts webhook requests over HTTP/1.1, with TLS for `https`; see the [crate] docs.
 #[derive(Clone)]
 pub struct HttpTransport {
     tls: TlsConnector,

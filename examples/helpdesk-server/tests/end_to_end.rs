@@ -4,44 +4,18 @@
 
 mod common;
 
-use common::{Running, free_port, temp_dir};
+use common::{Running, call, free_port, temp_dir};
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use helpdesk_mail::SmtpSink;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The server on `dir`'s database.
 fn server(dir: &Path) -> Command {
     common::server(&dir.join("helpdesk.db"))
-}
-
-fn call(
-    agent: &ureq::Agent,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
-    }
-    let response = match body {
-        Some(body) => agent.run(
-            request
-                .header("Content-Type", "application/json")
-                .body(body.to_string())
-                .unwrap(),
-        ),
-        None => agent.run(request.body(()).unwrap()),
-    };
-    let mut response = response.unwrap();
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -77,7 +77,11 @@ struct PageParams {
 /// Every subscription, oldest first (admins).
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks", security(("bearer" = [])), params(PageParams),
     responses(
-        (status = 200, description = "A page of subscriptions.", body = Paginated<WebhookOut>),
+        (status = 200, description = "A page of subscriptions.", body = Paginated<WebhookOut>, example = json!({
+            "count": 1, "next": null, "previous": null,
+            "results": [{"id": 3, "url": "https://hooks.example.com/helpdesk", "description": "CRM sync",
+                "events": ["*"], "active": true, "disabled_reason": null,
+                "created_at": "2026-11-27T09:00:00Z", "updated_at": "2026-11-27T09:00:00Z"}]})),
         (status = 400, response = crate::problem::BadRequest),
         (status = 401, response = crate::problem::Unauthorized),
         (status = 403, response = crate::problem::Forbidden),
@@ -111,7 +115,9 @@ async fn get_webhook(
     Ok(axum::Json(webhook.into()))
 }
 
-/// Changes a subscription (admins); `"active": true` switches a disabled one back on.
+/// Changes a subscription (admins).
+///
+/// `"active": true` switches a subscription disabled by a `410 Gone` back on.
 #[utoipa::path(patch, path = "/webhooks/{id}", tag = "webhooks", security(("bearer" = [])), params(("id" = i64, Path, description = "Webhook id")), request_body = WebhookPatchIn,
     responses(
         (status = 200, description = "The changed subscription.", body = WebhookOut),
@@ -219,7 +225,11 @@ struct DeliveryParams {
 /// A subscription's deliveries, newest first (admins).
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", security(("bearer" = [])), params(("id" = i64, Path, description = "Webhook id"), DeliveryParams),
     responses(
-        (status = 200, description = "A page of deliveries.", body = Paginated<DeliveryOut>),
+        (status = 200, description = "A page of deliveries.", body = Paginated<DeliveryOut>, example = json!({
+            "count": 1, "next": null, "previous": null,
+            "results": [{"id": 17, "webhook_id": 3, "event_id": "msg_412", "event_type": "ticket.created",
+                "state": "failed", "attempts": 31, "last_status": 500, "last_error": "the receiver answered 500",
+                "next_attempt_at": null, "created_at": "2026-11-26T09:00:00Z", "delivered_at": null}]})),
         (status = 400, response = crate::problem::BadRequest),
         (status = 401, response = crate::problem::Unauthorized),
         (status = 403, response = crate::problem::Forbidden),

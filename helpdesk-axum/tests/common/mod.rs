@@ -7,7 +7,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use chrono::{DateTime, Utc};
 use helpdesk_core::{
-    Helpdesk, ManualClock, NewTicket, NewUser, Priority, Registration, Role, Ticket, User,
+    Helpdesk, HelpdeskBuilder, ManualClock, NewTicket, NewUser, Priority, Registration, Role,
+    Ticket, User,
 };
 use helpdesk_sqlite::SqliteStore;
 use serde_json::Value;
@@ -60,9 +61,14 @@ impl Response {
 }
 
 pub(crate) async fn api() -> Api {
+    api_with(|builder| builder).await
+}
+
+/// [`api`] with settings of its own.
+pub(crate) async fn api_with(settings: impl FnOnce(HelpdeskBuilder) -> HelpdeskBuilder) -> Api {
     let clock = ManualClock::new(start());
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
-    let helpdesk = Helpdesk::builder(store).clock(clock.clone()).build();
+    let helpdesk = settings(Helpdesk::builder(store).clock(clock.clone())).build();
     let router = Router::new().nest("/api", helpdesk_axum::router(helpdesk.clone()));
     Api {
         router,

@@ -18,7 +18,7 @@ impl Helpdesk {
     /// Subscribes a URL to events (admins): the subscription and its signing secret, which
     /// is shown only here and on rotation. The URL's host must pass the
     /// [`TargetPolicy`](crate::webhooks::TargetPolicy); at most
-    /// [`MAX_WEBHOOKS`](crate::webhooks::MAX_WEBHOOKS) subscriptions.
+    /// [`MAX_WEBHOOKS`] subscriptions.
     pub async fn create_webhook(
         &self,
         actor: &Actor,
