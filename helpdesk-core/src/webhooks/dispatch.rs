@@ -148,7 +148,6 @@ pub struct WebhookDispatcher {
     retry: RetrySchedule,
     timeout: StdDuration,
     concurrency: usize,
-    batch: u32,
     retention: Duration,
 }
 
@@ -180,7 +179,6 @@ impl WebhookDispatcher {
             retry: RetrySchedule::default(),
             timeout: StdDuration::from_secs(10),
             concurrency: 8,
-            batch: 64,
             retention: Duration::days(30),
         }
     }
@@ -209,9 +207,9 @@ impl WebhookDispatcher {
         self
     }
 
-    /// How many requests run at once.
+    /// How many requests run at once (at most 1,000).
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency.max(1);
+        self.concurrency = concurrency.clamp(1, 1000);
         self
     }
 
@@ -228,12 +226,17 @@ impl WebhookDispatcher {
             pruned: self.store.prune_deliveries(now - self.retention).await?,
             ..WebhookReport::default()
         };
-        // A claim is hidden for longer than its attempt can take, timeout included.
-        let lease = Duration::from_std(self.timeout * 2 + StdDuration::from_secs(30))
-            .unwrap_or(Duration::minutes(5));
+        // A batch is at most `ROUNDS` attempts per concurrent slot, and each claim is hidden
+        // for longer than its slot can take to reach and finish it, every attempt timing out
+        // included: no other dispatcher takes a delivery this one still holds.
+        const ROUNDS: u32 = 4;
+        let slots = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
+        let batch = slots.saturating_mul(ROUNDS);
+        let lease = Duration::from_std(self.timeout * (ROUNDS + 1) + StdDuration::from_secs(30))
+            .unwrap_or(Duration::minutes(10));
         loop {
-            let claimed = self.store.claim_deliveries(now, lease, self.batch).await?;
-            let full = claimed.len() >= self.batch as usize;
+            let claimed = self.store.claim_deliveries(now, lease, batch).await?;
+            let full = claimed.len() >= batch as usize;
             let mut running = JoinSet::new();
             // Subscriptions a `410 Gone` switched off during this batch: their other claimed
             // deliveries were failed with them and are not sent.
