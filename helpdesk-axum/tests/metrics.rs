@@ -149,6 +149,14 @@ async fn the_scrape_counts_requests_sweeps_sign_ins_and_the_outbox() {
         gauge("helpdesk_notifications_oldest_pending_age_seconds", &[]),
         90.0
     );
+    assert_eq!(
+        gauge("helpdesk_webhook_deliveries", &[("state", "pending")]),
+        0.0
+    );
+    assert_eq!(
+        gauge("helpdesk_webhook_oldest_pending_age_seconds", &[]),
+        0.0
+    );
     let idle = gauge(
         "helpdesk_store_connections",
         &[("pool", "reader"), ("state", "idle")],

@@ -3,7 +3,8 @@
 //! these names appear, with [`describe`] giving each its help text.
 //!
 //! Counters count since the process started; the gauges read from the store
-//! ([`NOTIFICATIONS`], [`OLDEST_PENDING_AGE`], [`STORE_CONNECTIONS`]) are set by
+//! ([`NOTIFICATIONS`], [`OLDEST_PENDING_AGE`], [`WEBHOOK_BACKLOG`],
+//! [`WEBHOOK_OLDEST_PENDING_AGE`], [`STORE_CONNECTIONS`]) are set by
 //! [`Helpdesk::record_gauges`](crate::Helpdesk::record_gauges), which an exporter calls
 //! before each scrape.
 
@@ -27,6 +28,10 @@ pub const NOTIFICATIONS: &str = "helpdesk_notifications";
 pub const OLDEST_PENDING_AGE: &str = "helpdesk_notifications_oldest_pending_age_seconds";
 /// Webhook delivery attempts by `outcome`: `sent`, `retried`, `failed` (counter).
 pub const WEBHOOK_DELIVERIES: &str = "helpdesk_webhook_deliveries_total";
+/// Webhook deliveries by `state`: `pending`, `failed` (gauge, from the store).
+pub const WEBHOOK_BACKLOG: &str = "helpdesk_webhook_deliveries";
+/// Seconds since the oldest pending webhook delivery was queued; 0 when none waits (gauge).
+pub const WEBHOOK_OLDEST_PENDING_AGE: &str = "helpdesk_webhook_oldest_pending_age_seconds";
 /// Webhook subscriptions switched off by a `410 Gone` (counter).
 pub const WEBHOOKS_DISABLED: &str = "helpdesk_webhooks_disabled_total";
 /// Sign-ins refused for a wrong email or password, or an inactive account (counter).
@@ -71,6 +76,14 @@ pub fn describe() {
     describe_counter!(
         WEBHOOK_DELIVERIES,
         "Webhook delivery attempts, by outcome (sent, retried, failed)."
+    );
+    describe_gauge!(
+        WEBHOOK_BACKLOG,
+        "Webhook deliveries, by state (pending, failed)."
+    );
+    describe_gauge!(
+        WEBHOOK_OLDEST_PENDING_AGE,
+        "Seconds since the oldest pending webhook delivery was queued (0: none)."
     );
     describe_counter!(
         WEBHOOKS_DISABLED,

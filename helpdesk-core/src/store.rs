@@ -758,6 +758,21 @@ pub trait WebhookStore: Send + Sync {
     /// Deletes deliveries sent or failed before `before`, and events no delivery needs;
     /// how many deliveries.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// How many deliveries are pending and failed, and when the oldest pending one was
+    /// queued (for metrics: cheap enough for every scrape).
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog>;
+}
+
+/// The deliveries waiting and given up on, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookBacklog {
+    /// Waiting for (another) attempt.
+    pub pending: u64,
+    /// Given up on (until pruned, or redelivered).
+    pub failed: u64,
+    /// When the oldest pending delivery was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
 }
 
 /// A subscription about to be stored.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use helpdesk_core::store::{StoreResult, WebhookDraft, WebhookStore};
+use helpdesk_core::store::{StoreResult, WebhookBacklog, WebhookDraft, WebhookStore};
 use helpdesk_core::webhooks::{
     AttemptOutcome, Delivery, DeliveryState, Event, EventFilter, EventType, IN_PROCESS,
     OutgoingDelivery, Secret, Webhook, WebhookPatch,
@@ -634,6 +634,23 @@ where
         .await
         .map_err(db::<D>)?;
         Ok(())
+    }
+
+    async fn webhook_backlog(&self) -> StoreResult<WebhookBacklog> {
+        let (pending, failed, oldest): (i64, i64, Option<D::Time>) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'), \
+                    (SELECT count(*) FROM webhook_deliveries WHERE state = 'failed'), \
+                    (SELECT min(created_at) FROM webhook_deliveries WHERE state = 'pending')",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db::<D>)?;
+        let n = |v: i64| u64::try_from(v).unwrap_or_default();
+        Ok(WebhookBacklog {
+            pending: n(pending),
+            failed: n(failed),
+            oldest_pending: oldest.map(D::decode_time).transpose()?,
+        })
     }
 
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {

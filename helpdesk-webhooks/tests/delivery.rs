@@ -283,6 +283,7 @@ async fn failures_are_retried_with_backoff_until_the_receiver_accepts() {
     hd.create_ticket(&env.user, NewTicket::new("VPN", "", Priority::Low).unwrap())
         .await
         .unwrap();
+    let queued_at = env.clock.now();
     let d = dispatcher(&env);
     let mut last_due = env.clock.now();
     for attempt in 1..=3u32 {
@@ -316,8 +317,15 @@ async fn failures_are_retried_with_backoff_until_the_receiver_accepts() {
         assert_eq!(d.run_once(env.clock.now()).await.unwrap().retried, 0);
         env.clock.set(due);
     }
+    // The backlog the metrics read: one waiting since it was queued.
+    let backlog = env.store.webhook_backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (1, 0));
+    let oldest = backlog.oldest_pending.unwrap();
+    assert!((oldest - queued_at).num_milliseconds().abs() <= 1, "{oldest}");
     let report = d.run_once(env.clock.now()).await.unwrap();
     assert_eq!(report.delivered, 1);
+    let backlog = env.store.webhook_backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.oldest_pending), (0, None));
     let got = receiver.requests();
     assert_eq!(got.len(), 4);
     // One message: the same id on every attempt.
@@ -358,6 +366,7 @@ async fn deliveries_fail_after_the_retry_window_and_can_be_redelivered() {
         .await
         .unwrap();
     assert_eq!(failed.count, 1);
+    assert_eq!(env.store.webhook_backlog().await.unwrap().failed, 1);
     let delivery = &failed.items[0];
     assert_eq!(delivery.last_status, Some(503));
     assert_eq!(delivery.next_attempt_at, None);

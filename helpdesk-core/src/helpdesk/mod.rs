@@ -242,16 +242,26 @@ impl Helpdesk {
         self.inner.clock.now()
     }
 
+    /// Seconds since `queued`, 0 for none.
+    fn age(&self, queued: Option<DateTime<Utc>>) -> f64 {
+        queued.map_or(0.0, |queued| {
+            (self.now() - queued).num_milliseconds().max(0) as f64 / 1000.0
+        })
+    }
+
     /// Checks that the store answers.
     pub async fn health(&self) -> Result<()> {
         Ok(self.inner.store.ping().await?)
     }
 
     /// Sets the gauges read from the store (see [`metrics`](crate::metrics)): emails in the
-    /// outbox by state, the age of the oldest pending one, and the store's connections. For
-    /// exporters, before each scrape; one cheap statement.
+    /// outbox and webhook deliveries by state, the age of the oldest pending of each, and the
+    /// store's connections. For exporters, before each scrape; two cheap statements.
     pub async fn record_gauges(&self) -> Result<()> {
-        use crate::metrics::{NOTIFICATIONS, OLDEST_PENDING_AGE, STORE_CONNECTIONS};
+        use crate::metrics::{
+            NOTIFICATIONS, OLDEST_PENDING_AGE, STORE_CONNECTIONS, WEBHOOK_BACKLOG,
+            WEBHOOK_OLDEST_PENDING_AGE,
+        };
         let backlog = self.inner.store.notification_backlog().await?;
         for (state, count) in [
             ("pending", backlog.pending),
@@ -260,10 +270,12 @@ impl Helpdesk {
         ] {
             metrics::gauge!(NOTIFICATIONS, "state" => state).set(count as f64);
         }
-        let age = backlog.oldest_pending.map_or(0.0, |queued| {
-            (self.now() - queued).num_milliseconds().max(0) as f64 / 1000.0
-        });
-        metrics::gauge!(OLDEST_PENDING_AGE).set(age);
+        metrics::gauge!(OLDEST_PENDING_AGE).set(self.age(backlog.oldest_pending));
+        let webhooks = self.inner.store.webhook_backlog().await?;
+        for (state, count) in [("pending", webhooks.pending), ("failed", webhooks.failed)] {
+            metrics::gauge!(WEBHOOK_BACKLOG, "state" => state).set(count as f64);
+        }
+        metrics::gauge!(WEBHOOK_OLDEST_PENDING_AGE).set(self.age(webhooks.oldest_pending));
         for pool in self.inner.store.connections() {
             let in_use = pool.open.saturating_sub(pool.idle);
             metrics::gauge!(STORE_CONNECTIONS, "pool" => pool.pool, "state" => "in_use")
