@@ -321,7 +321,10 @@ async fn failures_are_retried_with_backoff_until_the_receiver_accepts() {
     let backlog = env.store.webhook_backlog().await.unwrap();
     assert_eq!((backlog.pending, backlog.failed), (1, 0));
     let oldest = backlog.oldest_pending.unwrap();
-    assert!((oldest - queued_at).num_milliseconds().abs() <= 1, "{oldest}");
+    assert!(
+        (oldest - queued_at).num_milliseconds().abs() <= 1,
+        "{oldest}"
+    );
     let report = d.run_once(env.clock.now()).await.unwrap();
     assert_eq!(report.delivered, 1);
     let backlog = env.store.webhook_backlog().await.unwrap();
