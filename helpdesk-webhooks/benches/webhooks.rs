@@ -115,7 +115,7 @@ fn bench_delivery(c: &mut Criterion) {
     let dispatcher = s
         .helpdesk
         .webhook_dispatcher()
-        .with_transport(HttpTransport::new());
+        .with_transport(HttpTransport::new().unwrap());
     let mut group = c.benchmark_group("webhook delivery");
     group
         .sample_size(10)

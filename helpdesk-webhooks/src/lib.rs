@@ -12,13 +12,13 @@
 //! the Mozilla root certificates (webpki-roots) and speaks HTTP/1.1.
 //!
 //! ```no_run
-//! # async fn demo(helpdesk: helpdesk_core::Helpdesk) {
+//! # async fn demo(helpdesk: helpdesk_core::Helpdesk) -> helpdesk_core::Result<()> {
 //! use std::time::Duration;
 //! let webhooks = helpdesk
 //!     .webhook_dispatcher()
-//!     .with_transport(helpdesk_webhooks::HttpTransport::new())
+//!     .with_transport(helpdesk_webhooks::HttpTransport::new()?)
 //!     .spawn(Duration::from_secs(2));
-//! # webhooks.shutdown().await; }
+//! # webhooks.shutdown().await; Ok(()) }
 //! ```
 
 use std::net::SocketAddr;
@@ -49,36 +49,25 @@ impl std::fmt::Debug for HttpTransport {
     }
 }
 
-impl Default for HttpTransport {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl HttpTransport {
     /// A transport trusting the Mozilla root certificates.
-    pub fn new() -> Self {
+    pub fn new() -> helpdesk_core::Result<Self> {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         Self::with_roots(roots)
     }
 
     /// A transport trusting `roots` only (an intranet's own certificate authority).
-    pub fn with_roots(roots: RootCertStore) -> Self {
+    pub fn with_roots(roots: RootCertStore) -> helpdesk_core::Result<Self> {
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-        // The ring provider supports the default protocol versions; keep a working config
-        // rather than fail if a future version does not.
-        let config = config.unwrap_or_else(|_| {
-            ClientConfig::builder()
-                .with_root_certificates(RootCertStore::empty())
-                .with_no_client_auth()
-        });
-        Self {
+            .map_err(|e| helpdesk_core::Error::Internal(format!("TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self {
             tls: TlsConnector::from(Arc::new(config)),
-        }
+        })
     }
 
     async fn send(&self, r: &WebhookRequest<'_>) -> Result<u16, BoxError> {

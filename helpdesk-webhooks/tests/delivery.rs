@@ -127,7 +127,7 @@ async fn env() -> Env {
 fn dispatcher(env: &Env) -> helpdesk_core::webhooks::WebhookDispatcher {
     env.helpdesk
         .webhook_dispatcher()
-        .with_transport(HttpTransport::new())
+        .with_transport(HttpTransport::new().unwrap())
         .with_timeout(StdDuration::from_secs(5))
 }
 
@@ -559,7 +559,7 @@ async fn private_addresses_are_refused_unless_allowed_at_subscription_and_at_del
         Arc::new(open.clock.clone()),
         TargetPolicy::public_only(),
     )
-    .with_transport(HttpTransport::new());
+    .with_transport(HttpTransport::new().unwrap());
     assert_eq!(strict.run_once(open.clock.now()).await.unwrap().retried, 1);
     let pending = open
         .helpdesk
@@ -769,7 +769,7 @@ async fn two_instances_on_postgresql_deliver_each_event_once() {
         .iter()
         .map(|hd| {
             hd.webhook_dispatcher()
-                .with_transport(HttpTransport::new())
+                .with_transport(HttpTransport::new().unwrap())
                 .with_concurrency(4)
         })
         .collect();

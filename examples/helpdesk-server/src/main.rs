@@ -450,6 +450,8 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
             "service-level policy: the one stored (HELPDESK_ESCALATE_* only seed a new database)"
         );
     }
+    let transport = helpdesk_webhooks::HttpTransport::new()
+        .map_err(|e| Failure(1, format!("cannot set up webhook delivery: {e}")))?;
     let engine = helpdesk.escalation_engine().spawn(settings.sweep_interval);
     let outbox = helpdesk
         .outbox_dispatcher(notifier)
@@ -457,7 +459,7 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
         .spawn(settings.sweep_interval);
     let webhooks = helpdesk
         .webhook_dispatcher()
-        .with_transport(helpdesk_webhooks::HttpTransport::new())
+        .with_transport(transport)
         .with_timeout(settings.webhook_timeout)
         .with_retry(RetrySchedule {
             give_up_after: settings.webhook_retry_for,
