@@ -798,3 +798,106 @@ async fn two_instances_on_postgresql_deliver_each_event_once() {
         .unwrap();
     assert_eq!(sent.count, 120);
 }
+
+/// PostgreSQL: every statement of the webhook store, through the façade and a dispatcher.
+#[tokio::test]
+async fn every_webhook_statement_runs_on_postgresql() {
+    let Ok(base_url) = std::env::var("HELPDESK_TEST_POSTGRES_URL") else {
+        eprintln!("HELPDESK_TEST_POSTGRES_URL unset: skipped");
+        return;
+    };
+    let url = helpdesk_postgres::fresh_schema_url(&base_url)
+        .await
+        .unwrap();
+    let (receiver, base) = receiver().await;
+    let store: Arc<dyn Store> = Arc::new(helpdesk_postgres::PgStore::connect(&url).await.unwrap());
+    let hd = Helpdesk::builder_shared(store.clone())
+        .webhook_targets(TargetPolicy::allow_private())
+        .build();
+    let admin = hd
+        .create_user_unchecked(NewUser {
+            registration: Registration::new("admin@example.com", "correct horse battery", "A", "B")
+                .unwrap(),
+            role: Role::Admin,
+        })
+        .await
+        .unwrap()
+        .actor();
+    let (hook, _) = hd
+        .create_webhook(
+            &admin,
+            subscription(&format!("{base}/hook"), &["ticket.created"]),
+        )
+        .await
+        .unwrap();
+    let patch = WebhookPatch::new(None, Some(&["*"]), Some("all of it"), Some(false)).unwrap();
+    let off = hd.update_webhook(&admin, hook.id, patch).await.unwrap();
+    assert!(!off.active && off.events == EventFilter::All && off.description == "all of it");
+    let patch = WebhookPatch::new::<&str>(None, None, None, Some(true)).unwrap();
+    assert!(
+        hd.update_webhook(&admin, hook.id, patch)
+            .await
+            .unwrap()
+            .active
+    );
+    let new_secret = hd.rotate_webhook_secret(&admin, hook.id).await.unwrap();
+    let ping = hd.ping_webhook(&admin, hook.id).await.unwrap();
+    assert_eq!(ping.state, DeliveryState::Pending);
+    let local = hd
+        .subscribe_in_process("audit", &EventFilter::All)
+        .await
+        .unwrap();
+    let filter = EventFilter::parse(&["ticket.deleted"]).unwrap();
+    let again = hd.subscribe_in_process("audit", &filter).await.unwrap();
+    assert_eq!((again.id, again.events), (local.id, filter));
+    let backlog = store.webhook_backlog().await.unwrap();
+    assert_eq!(backlog.pending, 1);
+    assert!(backlog.oldest_pending.is_some());
+
+    // Delivered, signed with the new secret and the old one; then a 410 switches it off.
+    let dispatcher = hd
+        .webhook_dispatcher()
+        .with_transport(HttpTransport::new().unwrap());
+    assert_eq!(dispatcher.run_once(Utc::now()).await.unwrap().delivered, 1);
+    let (headers, body) = receiver.requests().remove(0);
+    standardwebhooks::Webhook::new(new_secret.as_str())
+        .unwrap()
+        .verify(body.as_bytes(), &headers)
+        .unwrap();
+    let sent = hd
+        .webhook_deliveries(
+            &admin,
+            hook.id,
+            Some(DeliveryState::Sent),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.count, 1);
+    let redelivered = hd.redeliver(&admin, sent.items[0].id).await.unwrap();
+    assert_eq!(redelivered.state, DeliveryState::Pending);
+    receiver.answers.lock().unwrap().push_back(410);
+    assert_eq!(dispatcher.run_once(Utc::now()).await.unwrap().disabled, 1);
+    let gone = hd.webhook(&admin, hook.id).await.unwrap();
+    assert!(!gone.active && gone.disabled_reason.is_some());
+    assert_eq!(store.webhook_backlog().await.unwrap().failed, 1);
+
+    // Pruned once old enough; deleting takes the rest.
+    let pruned = hd
+        .webhook_dispatcher()
+        .with_retention(StdDuration::ZERO)
+        .run_once(Utc::now() + Duration::seconds(1))
+        .await
+        .unwrap()
+        .pruned;
+    assert_eq!(pruned, 1);
+    hd.delete_webhook(&admin, hook.id).await.unwrap();
+    hd.delete_webhook(&admin, local.id).await.unwrap();
+    assert_eq!(
+        hd.webhooks(&admin, PageRequest::default())
+            .await
+            .unwrap()
+            .count,
+        0
+    );
+}

@@ -181,7 +181,7 @@ struct Settings {
     /// How long a sign-in waits for a hashing slot before it is answered 503.
     #[arg(long, env = "HELPDESK_HASHING_WAIT", hide_env_values = true, default_value = "5s", value_parser = humantime::parse_duration, global = true)]
     hashing_wait: Duration,
-    /// How long sent and failed emails are kept for the admins' list.
+    /// How long sent and failed emails and webhook deliveries are kept for the admins' lists.
     #[arg(long, env = "HELPDESK_NOTIFICATION_RETENTION", hide_env_values = true, default_value = "30days", value_parser = humantime::parse_duration, global = true)]
     notification_retention: Duration,
     /// How often overdue tickets are escalated and queued emails delivered.
@@ -460,6 +460,7 @@ async fn serve(helpdesk: Helpdesk, settings: &Settings) -> Result<(), Failure> {
     let webhooks = helpdesk
         .webhook_dispatcher()
         .with_transport(transport)
+        .with_retention(settings.notification_retention)
         .with_timeout(settings.webhook_timeout)
         .with_retry(RetrySchedule {
             give_up_after: settings.webhook_retry_for,
