@@ -901,3 +901,71 @@ async fn every_webhook_statement_runs_on_postgresql() {
         0
     );
 }
+
+#[tokio::test]
+async fn warnings_and_reminders_of_the_sweep_are_events_too() {
+    let env = env().await;
+    let (receiver, base) = receiver().await;
+    let hd = &env.helpdesk;
+    // High: act within an hour, warned at 80 %, reminded every 10 minutes while escalated.
+    let spec = serde_json::from_value(serde_json::json!({
+        "targets": {
+            "high": {"update_seconds": 3600},
+            "medium": {"update_seconds": 14400},
+            "low": {"update_seconds": 86400}},
+        "warn_at_percent": 80,
+        "remind_every_seconds": 600,
+        "max_reminders": 2}))
+    .unwrap();
+    hd.replace_sla_policy(&env.admin, spec, None).await.unwrap();
+    let events = ["ticket.sla_warning", "ticket.escalation_reminder"];
+    hd.create_webhook(&env.admin, subscription(&format!("{base}/hook"), &events))
+        .await
+        .unwrap();
+    let ticket = hd
+        .create_ticket(
+            &env.user,
+            NewTicket::new("VPN down", "", Priority::High).unwrap(),
+        )
+        .await
+        .unwrap();
+    let engine = hd.escalation_engine();
+    let start = env.clock.now();
+    for minutes in [48, 60, 70, 80, 90] {
+        env.clock.set(start + Duration::minutes(minutes));
+        engine.run_once(env.clock.now()).await.unwrap();
+    }
+    dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    let bodies = receiver.bodies();
+    let seen: Vec<(String, Value)> = bodies
+        .iter()
+        .map(|b| {
+            (
+                b["type"].as_str().unwrap().to_owned(),
+                b["data"]["change"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "ticket.sla_warning".to_owned(),
+                serde_json::json!({"target": "update"})
+            ),
+            (
+                "ticket.escalation_reminder".to_owned(),
+                serde_json::json!({"number": 1})
+            ),
+            (
+                "ticket.escalation_reminder".to_owned(),
+                serde_json::json!({"number": 2})
+            ),
+        ]
+    );
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["data"]["ticket"]["id"] == ticket.id.0)
+    );
+}
