@@ -891,6 +891,37 @@ async fn every_webhook_statement_runs_on_postgresql() {
         .unwrap()
         .pruned;
     assert_eq!(pruned, 1);
+
+    // Switched on again, it gets the sweep's escalation.
+    let patch = WebhookPatch::new::<&str>(None, None, None, Some(true)).unwrap();
+    hd.update_webhook(&admin, hook.id, patch).await.unwrap();
+    let ticket = hd
+        .create_ticket(
+            &admin,
+            NewTicket::new("VPN down", "", Priority::High).unwrap(),
+        )
+        .await
+        .unwrap();
+    let swept = hd
+        .escalation_engine()
+        .run_once(Utc::now() + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(swept.escalated, vec![ticket.id]);
+    let pending = hd
+        .webhook_deliveries(
+            &admin,
+            hook.id,
+            Some(DeliveryState::Pending),
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    let types: Vec<EventType> = pending.items.iter().map(|d| d.event_type).collect();
+    assert_eq!(
+        types,
+        [EventType::TicketEscalated, EventType::TicketCreated]
+    );
     hd.delete_webhook(&admin, hook.id).await.unwrap();
     hd.delete_webhook(&admin, local.id).await.unwrap();
     assert_eq!(
