@@ -331,6 +331,7 @@ where
              disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, updated_at = $6 \
              WHERE id = $7 RETURNING {WEBHOOK_COLUMNS}"
         );
+        let mut tx = self.write().await?;
         let row: Option<WebhookRow<D::Time>> = sqlx::query_as(sql(update))
             .bind(patch.url.as_ref().map(|u| u.to_string()))
             .bind(patch.events.as_ref().map(stored_events))
@@ -339,9 +340,33 @@ where
             .bind(patch.active == Some(true))
             .bind(D::encode_time(at))
             .bind(id.0)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db::<D>)?;
+        // Switched off, its pending deliveries are parked (no next attempt, out of the claim's
+        // index range); switched on, the parked ones are due at once.
+        let park = match patch.active {
+            Some(false) => Some(
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET next_attempt_at = NULL \
+                     WHERE webhook_id = $1 AND state = 'pending'",
+                )
+                .bind(id.0),
+            ),
+            Some(true) => Some(
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET next_attempt_at = $2 \
+                     WHERE webhook_id = $1 AND state = 'pending' AND next_attempt_at IS NULL",
+                )
+                .bind(id.0)
+                .bind(D::encode_time(at)),
+            ),
+            None => None,
+        };
+        if let (Some(park), Some(_)) = (park, &row) {
+            park.execute(&mut *tx).await.map_err(db::<D>)?;
+        }
+        tx.commit().await.map_err(db::<D>)?;
         row.map(WebhookRow::into_webhook::<D>).transpose()
     }
 

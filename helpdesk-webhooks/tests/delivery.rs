@@ -263,6 +263,33 @@ async fn subscriptions_get_only_their_events_and_changes_that_write_nothing_queu
         .unwrap();
     assert_eq!(all.count, 1);
     assert_eq!(all.items[0].event_type, EventType::CommentCreated);
+    // Switched off, its delivery is parked; switched on, it is due at once.
+    let switch = |active| WebhookPatch::new::<&str>(None, None, None, Some(active)).unwrap();
+    hd.update_webhook(&env.admin, hook.id, switch(false))
+        .await
+        .unwrap();
+    let parked = hd
+        .webhook_deliveries(&env.admin, hook.id, None, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(parked.items[0].next_attempt_at, None);
+    assert_eq!(
+        dispatcher(&env)
+            .run_once(env.clock.now())
+            .await
+            .unwrap()
+            .delivered,
+        0
+    );
+    env.clock.advance(Duration::seconds(5));
+    hd.update_webhook(&env.admin, hook.id, switch(true))
+        .await
+        .unwrap();
+    let due = hd
+        .webhook_deliveries(&env.admin, hook.id, None, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(due.items[0].next_attempt_at, Some(env.clock.now()));
     dispatcher(&env).run_once(env.clock.now()).await.unwrap();
     assert_eq!(receiver.bodies()[0]["type"], "comment.created");
 }
