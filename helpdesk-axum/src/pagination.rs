@@ -5,9 +5,27 @@ use axum::http::uri::Authority;
 use axum::http::{HeaderName, header, request::Parts};
 use helpdesk_core::{Page, PageRequest, query::PAGE_SIZE_DEFAULT};
 
+use serde::Deserialize;
+use utoipa::IntoParams;
+
 use crate::AppState;
 use crate::dto::Paginated;
+use crate::extract::empty_as_none;
 use crate::problem::{ApiError, ApiResult};
+
+/// `?page=&page_size=` of a list that takes nothing else.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageParams {
+    /// 1-based page number.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1)]
+    pub(crate) page: Option<u32>,
+    /// Results per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 100)]
+    pub(crate) page_size: Option<u32>,
+}
 
 /// The requested page, `400` for a zero page or a size outside 1..=100.
 pub(crate) fn page_request(page: Option<u32>, page_size: Option<u32>) -> ApiResult<PageRequest> {

@@ -18,7 +18,7 @@ use crate::dto::{
     AssignIn, CommentIn, CommentOut, EventOut, Paginated, TicketCreateIn, TicketOut, TicketPatchIn,
 };
 use crate::extract::{Id, IfMatch, Json, Query, empty_as_none, etag};
-use crate::pagination::{PageLinks, page_request, paginate};
+use crate::pagination::{PageLinks, PageParams, page_request, paginate};
 use crate::problem::{ApiError, ApiResult};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -260,19 +260,6 @@ async fn assign_ticket(
             .assign_ticket(&who.actor, TicketId(id), agent.map(UserId), version)
             .await?,
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PageParams {
-    /// 1-based page number.
-    #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(minimum = 1)]
-    page: Option<u32>,
-    /// Results per page, 1 to 100 (default 20).
-    #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(minimum = 1, maximum = 100)]
-    page_size: Option<u32>,
 }
 
 /// A ticket's comments, oldest first.

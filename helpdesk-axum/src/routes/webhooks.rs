@@ -14,7 +14,7 @@ use crate::dto::{
     DeliveryOut, Paginated, SecretOut, WebhookCreatedOut, WebhookIn, WebhookOut, WebhookPatchIn,
 };
 use crate::extract::{Id, Json, Query, empty_as_none};
-use crate::pagination::{PageLinks, page_request, paginate};
+use crate::pagination::{PageLinks, PageParams, page_request, paginate};
 use crate::problem::ApiResult;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -59,19 +59,6 @@ async fn create_webhook(
             secret: secret.as_str().to_owned(),
         }),
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PageParams {
-    /// 1-based page number.
-    #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(minimum = 1)]
-    page: Option<u32>,
-    /// Results per page, 1 to 100 (default 20).
-    #[serde(default, deserialize_with = "empty_as_none")]
-    #[param(minimum = 1, maximum = 100)]
-    page_size: Option<u32>,
 }
 
 /// Every subscription, oldest first (admins).
