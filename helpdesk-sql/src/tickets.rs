@@ -291,6 +291,7 @@ where
     async fn apply_change(
         tx: &mut Transaction<'static, D::Db>,
         change: &TicketChange,
+        subscribers: &Subscribers,
     ) -> StoreResult<bool> {
         let t = &change.ticket;
         let sla = &t.sla;
@@ -345,14 +346,13 @@ where
         if let Some(pause) = &change.pause {
             Self::move_pause(tx, t.id, pause).await?;
         }
-        let subscribers = Self::subscribers(tx).await?;
         let events: Vec<Event> = change
             .events
             .iter()
             .filter(|e| EventType::of_history(e.kind).is_some_and(|t| subscribers.want(t)))
             .filter_map(|e| Event::of_history(t, e))
             .collect();
-        Self::queue_events(tx, &subscribers, &events).await?;
+        Self::queue_events(tx, subscribers, &events).await?;
         Ok(true)
     }
 
@@ -940,7 +940,8 @@ where
 
     async fn update_ticket(&self, change: &TicketChange) -> StoreResult<bool> {
         let mut tx = self.write().await?;
-        if !Self::apply_change(&mut tx, change).await? {
+        let subscribers = Self::subscribers(&mut tx).await?;
+        if !Self::apply_change(&mut tx, change, &subscribers).await? {
             return Ok(false);
         }
         tx.commit().await.map_err(db::<D>)?;
@@ -1280,9 +1281,12 @@ where
         effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>> {
         let mut tx = self.write().await?;
+        let subscribers = Self::subscribers(&mut tx).await?;
         let exists = match effect {
             CommentEffect::Restart(r) => Self::restart_clock(&mut tx, d.ticket_id, r).await?,
-            CommentEffect::Change(change) => Self::apply_change(&mut tx, change).await?,
+            CommentEffect::Change(change) => {
+                Self::apply_change(&mut tx, change, &subscribers).await?
+            }
             CommentEffect::None => {
                 let keep = format!("SELECT 1 FROM tickets WHERE id = $1{}", D::KEEP);
                 sqlx::query(sql(keep))
@@ -1317,18 +1321,24 @@ where
             at: d.created_at,
         };
         Self::insert_events(&mut tx, d.ticket_id, &[event]).await?;
-        let subscribers = Self::subscribers(&mut tx).await?;
         if subscribers.want(EventType::CommentCreated) {
-            let ticket: TicketRow<D::Time> = sqlx::query_as(concat!(
-                "SELECT ",
-                ticket_columns!(),
-                " FROM tickets WHERE id = $1"
-            ))
-            .bind(d.ticket_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db::<D>)?;
-            let event = Event::comment_created(&ticket.into_ticket::<D>()?, &comment);
+            // The ticket as the comment left it: the change's, or read (the clock restarted).
+            let ticket = match effect {
+                CommentEffect::Change(change) => change.ticket.clone(),
+                _ => {
+                    let row: TicketRow<D::Time> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        ticket_columns!(),
+                        " FROM tickets WHERE id = $1"
+                    ))
+                    .bind(d.ticket_id.0)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db::<D>)?;
+                    row.into_ticket::<D>()?
+                }
+            };
+            let event = Event::comment_created(&ticket, &comment);
             Self::queue_events(&mut tx, &subscribers, &[event]).await?;
         }
         tx.commit().await.map_err(db::<D>)?;
