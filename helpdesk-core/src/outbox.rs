@@ -44,9 +44,15 @@ impl RetryPolicy {
     /// assert_eq!(p.delay_after(30), Duration::from_secs(600));
     /// ```
     pub fn delay_after(&self, attempts: u32) -> StdDuration {
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
-        self.first_delay.saturating_mul(factor).min(self.max_delay)
+        exponential(self.first_delay, self.max_delay, attempts)
     }
+}
+
+/// `first`, doubled after each failure but the first, at most `max`: the delay after the
+/// `attempts`-th failed attempt (1-based), for emails and webhooks alike.
+pub(crate) fn exponential(first: StdDuration, max: StdDuration, attempts: u32) -> StdDuration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+    first.saturating_mul(factor).min(max)
 }
 
 /// What one dispatcher run did.

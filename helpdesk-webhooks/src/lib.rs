@@ -75,14 +75,12 @@ impl HttpTransport {
         // The addresses connected to are the ones checked: nothing resolves the name again.
         let addrs = r.policy.resolve(&url).await?;
         let stream = connect(&addrs).await?;
-        let host = url
-            .host_str()
-            .ok_or("the URL names no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        // `[::1]` in the Host header, `::1` as the TLS server name.
+        let authority = url.host_str().ok_or("the URL names no host")?;
+        let host = authority.trim_start_matches('[').trim_end_matches(']');
         let authority = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or(host)),
-            None => url.host_str().unwrap_or(host).to_owned(),
+            Some(port) => format!("{authority}:{port}"),
+            None => authority.to_owned(),
         };
         let path = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),

@@ -113,8 +113,7 @@ impl RetrySchedule {
     /// assert_eq!(r.delay_after(40, 0.0), Duration::from_secs(1800));
     /// ```
     pub fn delay_after(&self, attempts: u32, jitter: f64) -> StdDuration {
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(31));
-        let full = self.first_delay.saturating_mul(factor).min(self.max_delay);
+        let full = crate::outbox::exponential(self.first_delay, self.max_delay, attempts);
         let half = full / 2;
         (half + half.mul_f64(jitter.clamp(0.0, 1.0))).max(StdDuration::from_millis(1))
     }
@@ -287,72 +286,51 @@ impl WebhookDispatcher {
         };
         let at = self.clock.now();
         let (status, error) = match answer {
-            Ok(status) if (200..300).contains(&status) => {
-                let outcome = AttemptOutcome {
-                    state: DeliveryState::Sent,
-                    retry_at: None,
-                    status: Some(status),
-                    error: None,
-                    at,
-                };
-                self.store.finish_delivery(d.id, &outcome).await?;
-                metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "sent")
-                    .increment(1);
-                return Ok(Attempted::Sent);
-            }
-            Ok(410) => {
-                let reason = format!("the receiver answered 410 Gone at {at}");
-                let outcome = AttemptOutcome {
-                    state: DeliveryState::Failed,
-                    retry_at: None,
-                    status: Some(410),
-                    error: Some(reason.clone()),
-                    at,
-                };
-                self.store.finish_delivery(d.id, &outcome).await?;
-                if let Ok(mut gone) = gone.lock() {
-                    gone.insert(d.webhook_id);
-                }
-                tracing::warn!(webhook = %d.webhook_id, url = %d.url, "webhook disabled: 410 Gone");
-                self.store
-                    .disable_webhook(d.webhook_id, &reason, at)
-                    .await?;
-                metrics::counter!(crate::metrics::WEBHOOKS_DISABLED).increment(1);
-                metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "failed")
-                    .increment(1);
-                return Ok(Attempted::Disabled);
-            }
-            Ok(status) => (Some(status), format!("the receiver answered {status}")),
-            Err(error) => (None, error),
+            Ok(status) => (Some(status), None),
+            Err(error) => (None, Some(error)),
         };
-        let delay = self.retry.delay_after(d.attempts, jitter());
-        let retry_at = now + Duration::from_std(delay).unwrap_or(Duration::hours(1));
-        let deadline = d.created_at
-            + Duration::from_std(self.retry.give_up_after).unwrap_or(Duration::days(1));
-        let gives_up = retry_at > deadline;
+        let (attempted, retry_at, error) = match status {
+            Some(status) if (200..300).contains(&status) => (Attempted::Sent, None, None),
+            Some(410) => {
+                let reason = format!("the receiver answered 410 Gone at {at}");
+                (Attempted::Disabled, None, Some(reason))
+            }
+            _ => {
+                let error = error.unwrap_or_else(|| {
+                    format!("the receiver answered {}", status.unwrap_or_default())
+                });
+                let delay = self.retry.delay_after(d.attempts, jitter());
+                let retry_at = now + Duration::from_std(delay).unwrap_or(Duration::hours(1));
+                let deadline = d.created_at
+                    + Duration::from_std(self.retry.give_up_after).unwrap_or(Duration::days(1));
+                if retry_at > deadline {
+                    tracing::error!(delivery = %d.id, url = %d.url, %error, "webhook delivery failed for good");
+                    (Attempted::Failed, None, Some(error))
+                } else {
+                    tracing::warn!(delivery = %d.id, url = %d.url, %error, retry_in = ?delay, "webhook delivery failed, will retry");
+                    (Attempted::Retried, Some(retry_at), Some(error))
+                }
+            }
+        };
         let outcome = AttemptOutcome {
-            state: if gives_up {
-                DeliveryState::Failed
-            } else {
-                DeliveryState::Pending
-            },
-            retry_at: (!gives_up).then_some(retry_at),
+            state: attempted.state(),
+            retry_at,
             status,
-            error: Some(error.clone()),
+            error,
             at,
         };
         self.store.finish_delivery(d.id, &outcome).await?;
-        if gives_up {
-            tracing::error!(delivery = %d.id, url = %d.url, %error, "webhook delivery failed for good");
-            metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "failed")
-                .increment(1);
-            Ok(Attempted::Failed)
-        } else {
-            tracing::warn!(delivery = %d.id, url = %d.url, %error, retry_in = ?delay, "webhook delivery failed, will retry");
-            metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => "retried")
-                .increment(1);
-            Ok(Attempted::Retried)
+        metrics::counter!(crate::metrics::WEBHOOK_DELIVERIES, "outcome" => attempted.outcome())
+            .increment(1);
+        if let (Attempted::Disabled, Some(reason)) = (attempted, &outcome.error) {
+            if let Ok(mut gone) = gone.lock() {
+                gone.insert(d.webhook_id);
+            }
+            tracing::warn!(webhook = %d.webhook_id, url = %d.url, "webhook disabled: 410 Gone");
+            self.store.disable_webhook(d.webhook_id, reason, at).await?;
+            metrics::counter!(crate::metrics::WEBHOOKS_DISABLED).increment(1);
         }
+        Ok(attempted)
     }
 
     /// Sends one delivery: the answer's status, or why there was none.
@@ -403,12 +381,33 @@ impl WebhookDispatcher {
 }
 
 /// How one attempt ended.
+#[derive(Clone, Copy)]
 enum Attempted {
     Sent,
     Retried,
     Failed,
     Disabled,
     Skipped,
+}
+
+impl Attempted {
+    /// The state the delivery is left in.
+    fn state(self) -> DeliveryState {
+        match self {
+            Attempted::Sent => DeliveryState::Sent,
+            Attempted::Retried | Attempted::Skipped => DeliveryState::Pending,
+            Attempted::Failed | Attempted::Disabled => DeliveryState::Failed,
+        }
+    }
+
+    /// The `outcome` label of [`WEBHOOK_DELIVERIES`](crate::metrics::WEBHOOK_DELIVERIES).
+    fn outcome(self) -> &'static str {
+        match self {
+            Attempted::Sent => "sent",
+            Attempted::Retried | Attempted::Skipped => "retried",
+            Attempted::Failed | Attempted::Disabled => "failed",
+        }
+    }
 }
 
 fn tally(

@@ -60,19 +60,6 @@ impl Event {
 
     /// The event a history entry of `ticket` (as it is after the change) stands for, if any
     /// (comments have their own, [`Event::comment_created`]).
-    ///
-    /// ```
-    /// # use helpdesk_core::{HistoryKind, NewEvent, UserId};
-    /// # use helpdesk_core::webhooks::{Event, EventType};
-    /// # let ticket = helpdesk_core::webhooks::example_ticket();
-    /// let e = NewEvent { actor_id: Some(UserId(9)), kind: HistoryKind::StatusChanged,
-    ///     from: Some("open".into()), to: Some("in_progress".into()), at: ticket.updated_at };
-    /// let event = Event::of_history(&ticket, &e).unwrap();
-    /// assert_eq!(event.event_type, EventType::TicketStatusChanged);
-    /// let body: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
-    /// assert_eq!(body["data"]["change"], serde_json::json!({"from": "open", "to": "in_progress"}));
-    /// assert_eq!(body["data"]["ticket"]["id"], 42);
-    /// ```
     pub fn of_history(ticket: &Ticket, e: &NewEvent) -> Option<Self> {
         let number = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<i64>().ok());
         let event_type = EventType::of_history(e.kind)?;
@@ -146,25 +133,49 @@ impl Event {
     }
 }
 
-/// A ticket for examples.
-#[doc(hidden)]
-pub fn example_ticket() -> Ticket {
-    let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000);
-    Ticket {
-        id: crate::TicketId(42),
-        title: "Printer on fire".into(),
-        description: "Smoke".into(),
-        priority: crate::Priority::High,
-        status: crate::Status::InProgress,
-        created_by: UserId(7),
-        assigned_to: Some(UserId(9)),
-        created_at: at,
-        updated_at: at,
-        resolved_at: None,
-        escalated_at: None,
-        due_at: None,
-        version: 2,
-        clock_started_at: at,
-        sla: crate::Sla::default(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UserId;
+
+    fn ticket() -> Ticket {
+        let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000);
+        Ticket {
+            id: crate::TicketId(42),
+            title: "Printer on fire".into(),
+            description: "Smoke".into(),
+            priority: crate::Priority::High,
+            status: crate::Status::InProgress,
+            created_by: UserId(7),
+            assigned_to: Some(UserId(9)),
+            created_at: at,
+            updated_at: at,
+            resolved_at: None,
+            escalated_at: None,
+            due_at: None,
+            version: 2,
+            clock_started_at: at,
+            sla: crate::Sla::default(),
+        }
+    }
+
+    #[test]
+    fn a_status_change_carries_the_ticket_and_the_change() {
+        let ticket = ticket();
+        let e = NewEvent {
+            actor_id: Some(UserId(9)),
+            kind: HistoryKind::StatusChanged,
+            from: Some("open".into()),
+            to: Some("in_progress".into()),
+            at: ticket.updated_at,
+        };
+        let event = Event::of_history(&ticket, &e).unwrap();
+        assert_eq!(event.event_type, EventType::TicketStatusChanged);
+        let body: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
+        assert_eq!(
+            body["data"]["change"],
+            serde_json::json!({"from": "open", "to": "in_progress"})
+        );
+        assert_eq!(body["data"]["ticket"]["id"], 42);
     }
 }

@@ -34,8 +34,6 @@ pub use dispatch::{
     WebhookTransport,
 };
 pub use event::Event;
-#[doc(hidden)]
-pub use event::example_ticket;
 pub use signing::{Secret, sign};
 pub use target::{TargetError, TargetPolicy};
 
