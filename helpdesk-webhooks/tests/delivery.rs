@@ -91,25 +91,9 @@ async fn env_with(policy: TargetPolicy) -> Env {
         .clock(clock.clone())
         .webhook_targets(policy)
         .build();
-    let make = |email: &str, role| NewUser {
-        registration: Registration::new(email, "correct horse battery", "A", "B").unwrap(),
-        role,
-    };
-    let admin = helpdesk
-        .create_user_unchecked(make("admin@example.com", Role::Admin))
-        .await
-        .unwrap()
-        .actor();
-    let agent = helpdesk
-        .create_user_unchecked(make("agent@example.com", Role::Agent))
-        .await
-        .unwrap()
-        .actor();
-    let user = helpdesk
-        .create_user_unchecked(make("user@example.com", Role::User))
-        .await
-        .unwrap()
-        .actor();
+    let admin = account(&helpdesk, "admin@example.com", Role::Admin).await;
+    let agent = account(&helpdesk, "agent@example.com", Role::Agent).await;
+    let user = account(&helpdesk, "user@example.com", Role::User).await;
     Env {
         store,
         helpdesk,
@@ -118,6 +102,16 @@ async fn env_with(policy: TargetPolicy) -> Env {
         user,
         agent,
     }
+}
+
+/// A new account's acting identity.
+async fn account(helpdesk: &Helpdesk, email: &str, role: Role) -> Actor {
+    let registration = Registration::new(email, "correct horse battery", "A", "B").unwrap();
+    helpdesk
+        .create_user_unchecked(NewUser { registration, role })
+        .await
+        .unwrap()
+        .actor()
 }
 
 async fn env() -> Env {
@@ -768,15 +762,7 @@ async fn two_instances_on_postgresql_deliver_each_event_once() {
                 .build(),
         );
     }
-    let admin = instances[0]
-        .create_user_unchecked(NewUser {
-            registration: Registration::new("admin@example.com", "correct horse battery", "A", "B")
-                .unwrap(),
-            role: Role::Admin,
-        })
-        .await
-        .unwrap()
-        .actor();
+    let admin = account(&instances[0], "admin@example.com", Role::Admin).await;
     let (hook, secret) = instances[0]
         .create_webhook(&admin, subscription(&format!("{base}/hook"), &["*"]))
         .await
@@ -841,15 +827,7 @@ async fn every_webhook_statement_runs_on_postgresql() {
     let hd = Helpdesk::builder_shared(store.clone())
         .webhook_targets(TargetPolicy::allow_private())
         .build();
-    let admin = hd
-        .create_user_unchecked(NewUser {
-            registration: Registration::new("admin@example.com", "correct horse battery", "A", "B")
-                .unwrap(),
-            role: Role::Admin,
-        })
-        .await
-        .unwrap()
-        .actor();
+    let admin = account(&hd, "admin@example.com", Role::Admin).await;
     let (hook, _) = hd
         .create_webhook(
             &admin,
