@@ -30,6 +30,20 @@ where
     }
 }
 
+/// `(a, b, ...)`, every value bound: the list of an `IN`.
+pub(crate) fn push_list<DB>(qb: &mut QueryBuilder<DB>, values: impl IntoIterator<Item = i64>)
+where
+    DB: Database,
+    i64: Encode<'static, DB> + Type<DB>,
+{
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    qb.push(")");
+}
+
 /// Which text of a ticket a search looks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketText {

@@ -10,7 +10,7 @@ use helpdesk_core::{
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
 
 use crate::error::store_error as db;
-use crate::filters::push_page;
+use crate::filters::{push_list, push_page};
 use crate::rows::{NotificationRow, convert, notification_select};
 use crate::{Dialect, SqlStore, Value, sql};
 
@@ -59,12 +59,9 @@ where
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::new(concat!(notification_select!(), " WHERE o.id IN ("));
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(id);
-        }
-        qb.push(") ORDER BY o.id");
+        let mut qb = QueryBuilder::new(concat!(notification_select!(), " WHERE o.id IN "));
+        push_list(&mut qb, ids);
+        qb.push(" ORDER BY o.id");
         let rows: Vec<NotificationRow<D::Time>> = qb
             .build_query_as()
             .fetch_all(&mut *tx)

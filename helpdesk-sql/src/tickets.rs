@@ -21,7 +21,7 @@ use sqlx::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{priority, store_error as db};
-use crate::filters::{push_page, push_scope, push_scope_ids, ticket_count, ticket_page};
+use crate::filters::{push_list, push_page, push_scope, push_scope_ids, ticket_count, ticket_page};
 use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, comment_columns, convert, event_columns,
     from_json, pause_columns, ticket_columns,
@@ -658,19 +658,12 @@ where
                 .push_bind(now)
                 .push(format_args!(", {}, ", pass.reminder()))
                 .push_bind(sweep.time_zone)
-                .push(" FROM tickets t JOIN users u ON u.id IN (");
-            let mut list = qb.separated(", ");
-            for user in users {
-                list.push_bind(*user);
-            }
-            qb.push(") WHERE u.is_active = ")
+                .push(" FROM tickets t JOIN users u ON u.id IN ");
+            push_list(&mut qb, users.iter().copied());
+            qb.push(" WHERE u.is_active = ")
                 .push(D::TRUE)
-                .push(" AND t.id IN (");
-            let mut list = qb.separated(", ");
-            for ticket in tickets {
-                list.push_bind(*ticket);
-            }
-            qb.push(")");
+                .push(" AND t.id IN ");
+            push_list(&mut qb, tickets.iter().copied());
             let done = qb.build().execute(&mut **tx).await.map_err(db::<D>)?;
             queued += D::rows_affected(&done);
         }

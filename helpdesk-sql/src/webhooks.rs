@@ -14,7 +14,7 @@ use sqlx::{
 };
 
 use crate::error::{corrupt, parse_stored, store_error as db};
-use crate::filters::push_page;
+use crate::filters::{push_list, push_page};
 use crate::rows::convert;
 use crate::{Dialect, SqlStore, Value, sql};
 
@@ -238,12 +238,9 @@ where
         E: Executor<'e, Database = D::Db>,
     {
         let mut qb = QueryBuilder::new(DELIVERY_SELECT);
-        qb.push(" WHERE d.id IN (");
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        qb.push(") ORDER BY d.id");
+        qb.push(" WHERE d.id IN ");
+        push_list(&mut qb, ids.iter().copied());
+        qb.push(" ORDER BY d.id");
         let rows: Vec<DeliveryRow<D::Time>> = qb
             .build_query_as()
             .fetch_all(executor)
@@ -610,13 +607,10 @@ where
             "SELECT d.id, d.webhook_id, w.url, w.secret, w.previous_secret, w.previous_until, \
              d.event_id, e.type AS event_type, e.payload, d.attempts, d.created_at \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-             JOIN webhook_events e ON e.id = d.event_id WHERE d.id IN (",
+             JOIN webhook_events e ON e.id = d.event_id WHERE d.id IN ",
         );
-        let mut list = qb.separated(", ");
-        for id in ids {
-            list.push_bind(id);
-        }
-        qb.push(") ORDER BY d.id");
+        push_list(&mut qb, ids);
+        qb.push(" ORDER BY d.id");
         let rows: Vec<OutgoingRow<D::Time>> = qb
             .build_query_as()
             .fetch_all(&mut *tx)
@@ -689,20 +683,13 @@ where
         .await
         .map_err(db::<D>)?;
         for chunk in old.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::new("DELETE FROM webhook_deliveries WHERE id IN (");
-            let mut list = qb.separated(", ");
-            for (id, _) in chunk {
-                list.push_bind(*id);
-            }
-            qb.push(")");
+            let mut qb = QueryBuilder::new("DELETE FROM webhook_deliveries WHERE id IN ");
+            push_list(&mut qb, chunk.iter().map(|(id, _)| *id));
             qb.build().execute(&mut *tx).await.map_err(db::<D>)?;
-            let mut qb = QueryBuilder::new("DELETE FROM webhook_events WHERE id IN (");
-            let mut list = qb.separated(", ");
-            for (_, event) in chunk {
-                list.push_bind(*event);
-            }
+            let mut qb = QueryBuilder::new("DELETE FROM webhook_events WHERE id IN ");
+            push_list(&mut qb, chunk.iter().map(|(_, event)| *event));
             qb.push(
-                ") AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
+                " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
                  WHERE d.event_id = webhook_events.id)",
             );
             qb.build().execute(&mut *tx).await.map_err(db::<D>)?;
