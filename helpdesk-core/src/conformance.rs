@@ -57,6 +57,7 @@ macro_rules! store_conformance_tests {
             unfiltered_counts_follow_assignments_and_deletions,
             ticket_search_is_literal,
             ticket_search_pages_follow_the_ordering_for_few_and_many_matches,
+            agent_pages_follow_every_ordering_for_few_and_many_tickets,
             ticket_search_follows_edits_and_deletions,
             sweep_escalates_overdue_tickets_and_queues_one_email_per_recipient,
             concurrent_sweeps_escalate_each_ticket_once,
@@ -849,21 +850,101 @@ pub async fn ticket_lists_apply_scope_filters_ordering_and_pages(store: S) {
         assert_eq!(ids(&all), ids(&sorted), "{ordering:?}");
         // The agent's scope, page by page, is the same order restricted to their tickets.
         let scope = TicketScope::Involving(agent.id);
-        let theirs: Vec<i64> = all
-            .iter()
-            .filter(|t| scope.contains(t))
-            .map(|t| t.id.0)
-            .collect();
-        let mut paged = Vec::new();
-        for n in 1..=4 {
-            let p = list(scope, TicketQuery { ordering, ..q() }, page(n, 2)).await;
-            assert_eq!(p.count, 7, "{ordering:?}");
-            paged.extend(ids(&p.items));
-        }
+        let theirs = in_scope(&all, scope);
+        assert_eq!(theirs.len(), 7);
+        let paged = every_page(&store, scope, ordering, 2).await;
         assert_eq!(paged, theirs, "{ordering:?}");
         let past_the_end = list(scope, TicketQuery { ordering, ..q() }, page(9, 2)).await;
         assert_eq!((past_the_end.count, past_the_end.items.len()), (7, 0));
     }
+}
+
+/// An agent with a few tickets among many and one with a third of them, in every ordering,
+/// page by page: a store may read the two differently (SQLite walks the ordering's index for
+/// the second) and must give the same pages as the order of everyone's tickets.
+pub async fn agent_pages_follow_every_ordering_for_few_and_many_tickets(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let few = user(&store, "few@example.com", Role::Agent).await;
+    let busy = user(&store, "busy@example.com", Role::Agent).await;
+    let priorities = [Priority::Low, Priority::Medium, Priority::High];
+    for i in 0..90 {
+        let priority = priorities[(i * 7 % 3) as usize];
+        let t = ticket(&store, &ada, "t", priority, i, 100 + i * 37 % 90).await;
+        let assignee = match i {
+            10 => Some(few.id),
+            _ if i % 3 == 0 => Some(busy.id),
+            _ => None,
+        };
+        let edit = |n: &mut Ticket| {
+            n.assigned_to = assignee;
+            n.updated_at = at(200 + i * 53 % 90);
+        };
+        let t = if i % 11 == 0 {
+            let c = resolution(&t);
+            assert!(store.update_ticket(&c).await.unwrap());
+            c.ticket
+        } else {
+            t
+        };
+        assert!(
+            store
+                .update_ticket(&change(&t, edit, vec![]))
+                .await
+                .unwrap()
+        );
+    }
+    ticket(&store, &few, "raised by an agent", Priority::High, 95, 120).await;
+    for ordering in TicketOrdering::ALL {
+        let q = TicketQuery {
+            ordering,
+            ..TicketQuery::default()
+        };
+        let all = store.list_tickets(TicketScope::All, &q, page(1, 100)).await;
+        let all = all.unwrap().items;
+        assert_eq!(all.len(), 91);
+        for agent in [&few, &busy] {
+            let scope = TicketScope::Involving(agent.id);
+            let paged = every_page(&store, scope, ordering, 4).await;
+            assert_eq!(paged, in_scope(&all, scope), "{} {ordering:?}", agent.email);
+        }
+    }
+}
+
+/// The ids of the tickets of `scope` among `all`, in the order of `all`.
+fn in_scope(all: &[Ticket], scope: TicketScope) -> Vec<i64> {
+    all.iter()
+        .filter(|t| scope.contains(t))
+        .map(|t| t.id.0)
+        .collect()
+}
+
+/// The ids of the tickets of `scope` in `ordering`, read `size` at a time up to the first
+/// empty page, every page asserted to count as many as were read.
+async fn every_page(
+    store: &S,
+    scope: TicketScope,
+    ordering: TicketOrdering,
+    size: u32,
+) -> Vec<i64> {
+    let q = TicketQuery {
+        ordering,
+        ..TicketQuery::default()
+    };
+    let mut paged = Vec::new();
+    let mut counts = Vec::new();
+    for n in 1.. {
+        let p = store.list_tickets(scope, &q, page(n, size)).await.unwrap();
+        counts.push(p.count);
+        if p.items.is_empty() {
+            break;
+        }
+        paged.extend(ids(&p.items));
+    }
+    assert!(
+        counts.iter().all(|&c| c == paged.len() as u64),
+        "{ordering:?}: {counts:?}"
+    );
+    paged
 }
 
 pub async fn ticket_search_pages_follow_the_ordering_for_few_and_many_matches(store: S) {
