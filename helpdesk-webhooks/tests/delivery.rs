@@ -13,7 +13,7 @@ use axum::routing::post;
 use chrono::{Duration, Utc};
 use helpdesk_core::webhooks::{
     DeliveryState, EventFilter, EventType, Message, NewWebhook, RetrySchedule, TargetPolicy,
-    WebhookPatch,
+    WebhookPatch, WebhookReport,
 };
 use helpdesk_core::{
     Actor, Clock, Error, Helpdesk, ManualClock, NewComment, NewTicket, NewUser, PageRequest,
@@ -125,6 +125,11 @@ fn dispatcher(env: &Env) -> helpdesk_core::webhooks::WebhookDispatcher {
         .with_timeout(StdDuration::from_secs(5))
 }
 
+/// One run of [`dispatcher`] at the environment's time.
+async fn deliver(env: &Env) -> WebhookReport {
+    dispatcher(env).run_once(env.clock.now()).await.unwrap()
+}
+
 fn subscription(url: &str, events: &[&str]) -> NewWebhook {
     NewWebhook::new(url, events, "test").unwrap()
 }
@@ -164,7 +169,7 @@ async fn every_kind_of_change_is_delivered_signed_and_verifies_with_the_referenc
         .unwrap();
     hd.delete_ticket(&env.admin, ticket.id).await.unwrap();
 
-    let report = dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    let report = deliver(&env).await;
     assert_eq!(report.delivered, 6, "{report:?}");
     let verifier = standardwebhooks::Webhook::new(secret.as_str()).unwrap();
     let got = receiver.requests();
@@ -220,7 +225,7 @@ async fn every_kind_of_change_is_delivered_signed_and_verifies_with_the_referenc
             .all(|d| d.last_status == Some(204) && d.delivered_at.is_some())
     );
     // Nothing is left to send.
-    let again = dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    let again = deliver(&env).await;
     assert_eq!(again.delivered, 0);
     assert_eq!(receiver.requests().len(), 6);
 }
@@ -267,14 +272,7 @@ async fn subscriptions_get_only_their_events_and_changes_that_write_nothing_queu
         .await
         .unwrap();
     assert_eq!(parked.items[0].next_attempt_at, None);
-    assert_eq!(
-        dispatcher(&env)
-            .run_once(env.clock.now())
-            .await
-            .unwrap()
-            .delivered,
-        0
-    );
+    assert_eq!(deliver(&env).await.delivered, 0);
     env.clock.advance(Duration::seconds(5));
     hd.update_webhook(&env.admin, hook.id, switch(true))
         .await
@@ -284,7 +282,7 @@ async fn subscriptions_get_only_their_events_and_changes_that_write_nothing_queu
         .await
         .unwrap();
     assert_eq!(due.items[0].next_attempt_at, Some(env.clock.now()));
-    dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    deliver(&env).await;
     assert_eq!(receiver.bodies()[0]["type"], "comment.created");
 }
 
@@ -469,14 +467,7 @@ async fn gone_disables_the_subscription_and_fails_its_pending_deliveries() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        dispatcher(&env)
-            .run_once(env.clock.now())
-            .await
-            .unwrap()
-            .delivered,
-        1
-    );
+    assert_eq!(deliver(&env).await.delivered, 1);
 }
 
 #[tokio::test]
@@ -610,7 +601,7 @@ async fn a_rotated_secret_signs_beside_the_old_one_for_a_day() {
     assert_ne!(old, new);
     let ping = hd.ping_webhook(&env.admin, hook.id).await.unwrap();
     assert_eq!(ping.event_type, EventType::Ping);
-    dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    deliver(&env).await;
     let (headers, body) = receiver.requests().remove(0);
     assert_eq!(
         headers["webhook-signature"]
@@ -647,14 +638,7 @@ async fn an_in_process_handler_receives_events_through_the_same_queue() {
         .await
         .unwrap();
     // Without its handler in this process the delivery waits.
-    assert_eq!(
-        dispatcher(&env)
-            .run_once(env.clock.now())
-            .await
-            .unwrap()
-            .retried,
-        1
-    );
+    assert_eq!(deliver(&env).await.retried, 1);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(8);
     let with_handler = dispatcher(&env).with_handler("crm-sync", tx);
     env.clock.advance(Duration::minutes(1));
@@ -730,7 +714,7 @@ async fn the_escalation_sweep_queues_its_events_in_its_transaction() {
         .await
         .unwrap();
     assert_eq!(swept.escalated, vec![ticket.id]);
-    dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    deliver(&env).await;
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 1);
     assert_eq!(bodies[0]["type"], "ticket.escalated");
@@ -971,7 +955,7 @@ async fn warnings_and_reminders_of_the_sweep_are_events_too() {
         env.clock.set(start + Duration::minutes(minutes));
         engine.run_once(env.clock.now()).await.unwrap();
     }
-    dispatcher(&env).run_once(env.clock.now()).await.unwrap();
+    deliver(&env).await;
     let bodies = receiver.bodies();
     let seen: Vec<(String, Value)> = bodies
         .iter()
