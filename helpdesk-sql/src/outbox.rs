@@ -11,7 +11,7 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder,
 
 use crate::error::store_error as db;
 use crate::filters::{push_list, push_page};
-use crate::rows::{NotificationRow, convert, notification_select};
+use crate::rows::{NotificationRow, as_count, convert, notification_select};
 use crate::{Dialect, SqlStore, Value, sql};
 
 #[async_trait]
@@ -141,7 +141,7 @@ where
             .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, NotificationRow::into_notification::<D>)?,
-            count: u64::try_from(count).unwrap_or_default(),
+            count: as_count(count),
             request: page,
         })
     }
@@ -185,11 +185,10 @@ where
         .fetch_one(&self.reader)
         .await
         .map_err(db::<D>)?;
-        let n = |v: i64| u64::try_from(v).unwrap_or_default();
         Ok(NotificationBacklog {
-            pending: n(pending),
-            sent: n(sent),
-            failed: n(failed),
+            pending: as_count(pending),
+            sent: as_count(sent),
+            failed: as_count(failed),
             oldest_pending: oldest.map(D::decode_time).transpose()?,
         })
     }

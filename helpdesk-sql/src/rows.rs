@@ -305,6 +305,11 @@ impl<T> NotificationRow<T> {
 }
 
 /// Rows read as one JSON value ([`Dialect::rows_as_json`](crate::Dialect::rows_as_json)).
+/// A count (or another number that is never negative) read as the `u64` the ports use.
+pub(crate) fn as_count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
 pub(crate) fn from_json<T: DeserializeOwned>(json: &str) -> StoreResult<T> {
     serde_json::from_str(json).map_err(|e| corrupt(format!("rows as JSON: {e}")))
 }

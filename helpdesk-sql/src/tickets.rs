@@ -23,8 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{priority, store_error as db};
 use crate::filters::{push_list, push_page, push_scope, push_scope_ids, ticket_count, ticket_page};
 use crate::rows::{
-    CommentRow, Counted, EventRow, PauseRow, TicketRow, comment_columns, convert, event_columns,
-    from_json, pause_columns, ticket_columns,
+    CommentRow, Counted, EventRow, PauseRow, TicketRow, as_count, comment_columns, convert,
+    event_columns, from_json, pause_columns, ticket_columns,
 };
 use crate::webhooks::Subscribers;
 use crate::{Dialect, SqlStore, Value, batch, sql};
@@ -726,7 +726,7 @@ where
             .fetch_one(&self.reader)
             .await
             .map_err(db::<D>)?;
-        Ok(u64::try_from(n).unwrap_or_default())
+        Ok(as_count(n))
     }
 
     /// The task behind [`insert_ticket`](TicketStore::insert_ticket): writes the tickets
@@ -1102,7 +1102,7 @@ where
             (total, rows.into_iter().map(|r| r.row).collect())
         };
         let count = match total {
-            Some(total) => u64::try_from(total).unwrap_or_default(),
+            Some(total) => as_count(total),
             None if page.offset() == 0 => 0,
             None => self.count(&mut ticket_count::<D>(scope, query)).await?,
         };
@@ -1158,11 +1158,10 @@ where
             .fetch_one(&self.reader)
             .await
             .map_err(db::<D>)?;
-        let n = |v: i64| u64::try_from(v).unwrap_or_default();
         Ok(Report {
-            opened: n(opened),
-            resolved: n(resolved),
-            escalated: n(escalated),
+            opened: as_count(opened),
+            resolved: as_count(resolved),
+            escalated: as_count(escalated),
         })
     }
 
@@ -1221,27 +1220,26 @@ where
             tokio::try_join!(breaches, resolved, opened, medians)?;
 
         let mut report = SlaByPriority::default();
-        let count = |v: i64| u64::try_from(v).unwrap_or_default();
         for (rank, target, n) in breaches {
             let Some(rank) = rank else { continue };
             let stats = report.of(priority(rank)?);
             // Escalations recorded before service levels named no target: they were all
             // breaches of the update window.
             match target.as_deref() {
-                Some("resolution") => stats.resolution_breaches += count(n),
-                _ => stats.update_breaches += count(n),
+                Some("resolution") => stats.resolution_breaches += as_count(n),
+                _ => stats.update_breaches += as_count(n),
             }
         }
         for (rank, all, within) in resolved {
             let stats = report.of(priority(rank)?);
-            stats.resolved = count(all);
-            stats.resolved_within_target = count(within);
+            stats.resolved = as_count(all);
+            stats.resolved_within_target = as_count(within);
         }
         for (rank, n) in opened {
-            report.of(priority(rank)?).opened = count(n);
+            report.of(priority(rank)?).opened = as_count(n);
         }
         for (rank, median) in medians {
-            report.of(priority(rank)?).median_first_response_seconds = Some(count(median));
+            report.of(priority(rank)?).median_first_response_seconds = Some(as_count(median));
         }
         Ok(report)
     }

@@ -11,7 +11,7 @@ use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder,
 
 use crate::error::store_error as db;
 use crate::filters::push_page;
-use crate::rows::{UserRow, convert, user_columns};
+use crate::rows::{UserRow, as_count, convert, user_columns};
 use crate::{Dialect, SqlStore, Value, sql};
 
 fn user_filters<D: Dialect>(qb: &mut QueryBuilder<D::Db>, query: &UserQuery)
@@ -244,7 +244,7 @@ where
             .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, UserRow::into_user::<D>)?,
-            count: u64::try_from(count).unwrap_or_default(),
+            count: as_count(count),
             request: page,
         })
     }

@@ -15,7 +15,7 @@ use sqlx::{
 
 use crate::error::{corrupt, parse_stored, store_error as db};
 use crate::filters::{push_list, push_page};
-use crate::rows::convert;
+use crate::rows::{as_count, convert};
 use crate::{Dialect, SqlStore, Value, sql};
 
 /// Rows per multi-row insert: well under every database's limit of bound values.
@@ -311,7 +311,7 @@ where
             .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, WebhookRow::into_webhook::<D>)?,
-            count: u64::try_from(count).unwrap_or_default(),
+            count: as_count(count),
             request: page,
         })
     }
@@ -550,7 +550,7 @@ where
             .map_err(db::<D>)?;
         Ok(Page {
             items: convert(rows, DeliveryRow::into_delivery::<D>)?,
-            count: u64::try_from(count).unwrap_or_default(),
+            count: as_count(count),
             request: page,
         })
     }
@@ -664,10 +664,9 @@ where
         .fetch_one(&self.reader)
         .await
         .map_err(db::<D>)?;
-        let n = |v: i64| u64::try_from(v).unwrap_or_default();
         Ok(WebhookBacklog {
-            pending: n(pending),
-            failed: n(failed),
+            pending: as_count(pending),
+            failed: as_count(failed),
             oldest_pending: oldest.map(D::decode_time).transpose()?,
         })
     }
