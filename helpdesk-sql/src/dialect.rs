@@ -74,6 +74,12 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// empty in PostgreSQL.
     const UNINDEXED: &'static str;
 
+    /// Ends a subquery that the planner must run as written rather than merge into the query
+    /// around it (`OFFSET 0` in PostgreSQL, `LIMIT -1 OFFSET 0` in SQLite, which allows no
+    /// `OFFSET` alone): its rows are then read by its own conditions' indexes, whatever the
+    /// outer query orders by.
+    const FENCE: &'static str;
+
     /// How many rows are read at once (a page of tickets): `Some`
     /// aggregate over the rows of a subquery `t` that makes one JSON text of them, an array
     /// with one `[columns]` for each row, in the order of `order_by` (an ` ORDER BY ...`
@@ -88,8 +94,8 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
 
     /// Where [`rows_as_json`](Self::rows_as_json) is `Some`: an aggregate over the rows of a
     /// subquery `t` that makes one JSON array of the integer `column`, in no particular order
-    /// (`[]` for none), for many ids at once (the tickets a sweep claims, remembered search
-    /// matches): a third of the cost of one array per row.
+    /// (`[]` for none), for many ids at once (the tickets a sweep claims): a third of the
+    /// cost of one array per row. `None` reads rows.
     fn ids_as_json(column: &str) -> Option<String>;
 
     /// Whether the schema keeps `ticket_tallies (user_id, side, n)`: how many tickets each
@@ -150,21 +156,36 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
         None
     }
 
-    /// Pushes `SELECT id FROM ...` of the tickets whose `field` contains `text` (as
-    /// [`push_ticket_text`](Self::push_ticket_text) matches it) through a text index that
-    /// reads only those, and answers `true`; the store selects `id > x` from it, which the
-    /// index must answer by id range. `false` (the default) where the dialect has no such
-    /// index for `text`.
+    /// Pushes one statement that brings the remembered matches of `text` in `field` up to
+    /// date (see the store's `matches` module) and answers `true`; `false` (the default)
+    /// where the dialect remembers none. `since` is the `epoch` and `mark` the last such
+    /// statement answered for this text, `None` for the first. The statement's columns:
     ///
-    /// A dialect answering `true` must keep `ticket_text_edits (n)`, one row whose number
-    /// changes with every change of a ticket's text and every deletion, and must give each new
-    /// ticket an id above every committed one: the store then remembers the matches of a
-    /// search of everyone's tickets and reads only new ones when asked again (SQLite, whose
-    /// one writer commits ids in order; PostgreSQL sequences do not).
-    fn push_text_matches(qb: &mut QueryBuilder<Self::Db>, field: TicketText, text: &str) -> bool {
-        let _ = (qb, field, text);
+    /// 1. `epoch`, an integer that changes whenever remembered matches stop holding (a
+    ///    deletion anywhere; SQLite: any change of a ticket's text as well);
+    /// 2. `mark`, text saying where this statement's view of the tickets stands, for the next
+    ///    `since` (SQLite: the largest ticket id; PostgreSQL: the snapshot);
+    /// 3. `dropped`, a JSON array of the ids whose text may have changed since `since`, to
+    ///    be forgotten before `added` is added;
+    /// 4. `added`, a JSON array of the ids among those and among the tickets new since
+    ///    `since` that match now: every match where `since` is `None` or holds another epoch;
+    ///
+    /// then whatever `extra` pushes (each column after `, `), all from one snapshot.
+    fn push_text_changes(
+        qb: &mut QueryBuilder<Self::Db>,
+        field: TicketText,
+        text: &str,
+        since: Option<(i64, &str)>,
+        extra: &dyn Fn(&mut QueryBuilder<Self::Db>),
+    ) -> bool {
+        let _ = (qb, field, text, since, extra);
         false
     }
+
+    /// An aggregate over the rows of a subquery `t` that makes one JSON array (as text) of
+    /// the integer `column`, in the order of `order_by` (an ` ORDER BY ...` clause, or empty
+    /// for any order), `[]` for none.
+    fn ids_json(column: &str, order_by: &str) -> String;
 
     /// Opens a store at `url`: the adapter's connection setup and migrations.
     fn connect(url: &str) -> impl Future<Output = Result<SqlStore<Self>>> + Send;

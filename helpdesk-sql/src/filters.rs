@@ -323,13 +323,29 @@ fn push_ticket_rows<D: Dialect>(
     let enough = i64::try_from(page.offset())
         .unwrap_or(i64::MAX)
         .saturating_add(i64::from(page.size()));
+    let by_creation = matches!(
+        q.ordering,
+        TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc
+    );
     let read_sides = |qb: &mut QueryBuilder<D::Db>| {
         qb.push("SELECT t.id FROM (");
         for (k, side) in sides(id).into_iter().enumerate() {
             qb.push(if k == 0 { "" } else { " UNION " })
-                .push("SELECT * FROM (")
-                .push(sort_keys(q.ordering));
+                .push("SELECT * FROM (");
+            // In any other order a side's index does not hold the order: the side's tickets
+            // are read from it and sorted (a fence, `Dialect::FENCE`, keeps the planner
+            // from merging the two), since walking the ordering's index and reading each ticket to test its
+            // side is quick only where the side's tickets are spread evenly through the
+            // order. PostgreSQL walked 33,707 tickets (35 ms) for an agent whose tickets all
+            // had a high priority.
+            if !by_creation {
+                qb.push("SELECT * FROM (");
+            }
+            qb.push(sort_keys(q.ordering));
             push_ticket_filters::<D>(qb, side, q);
+            if !by_creation {
+                qb.push(D::FENCE).push(") AS t");
+            }
             qb.push(order)
                 .push(" LIMIT ")
                 .push_bind(enough)
@@ -337,10 +353,6 @@ fn push_ticket_rows<D: Dialect>(
         }
         qb.push(") AS t");
     };
-    let by_creation = matches!(
-        q.ordering,
-        TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc
-    );
     if !D::TALLIES || by_creation || !unfiltered(q) {
         qb.push(" WHERE t.id IN (");
         read_sides(qb);

@@ -3,18 +3,22 @@
 //!
 //! The count is what an admin's search costs: `?search=printer` among 100,000 tickets has
 //! 12,500 matches, and the trigram index takes about 5 ms to find them, on every request,
-//! before the page can look tickets up among them. Where the dialect lists matches by id
-//! ([`Dialect::push_text_matches`]) the store remembers them instead, with the largest ticket
-//! id and the database's text edit number (`ticket_text_edits`) it saw:
+//! before the page can look tickets up among them. Where the dialect can say what changed
+//! since a statement ([`Dialect::push_text_changes`]) the store remembers the matches
+//! instead, and asking again reads only the matches among the tickets written since:
 //!
-//! - a new ticket gets an id above every committed one, so asking again reads only the
-//!   matches above the largest id seen, by id range in the index (and nothing when no ticket
-//!   was added);
-//! - changing a ticket's text or deleting a ticket changes the edit number, and the store
-//!   reads every match again.
+//! - SQLite: a new ticket gets an id above every committed one (its one writer commits them
+//!   in order), so the new matches are those above the largest id seen, by id range in the
+//!   index (nothing when no ticket was added); changing a ticket's text or deleting one
+//!   changes `ticket_text_edits`, and every match is read again;
+//! - PostgreSQL: each ticket carries the transaction that wrote its text, so the tickets
+//!   written since a snapshot are those whose transaction it did not see, by index; each is
+//!   matched again, and forgotten if it no longer matches; a deletion changes
+//!   `ticket_text_edits`, and every match is read again.
 //!
-//! Both are read in the statement that reads the new matches, so what the store holds is the
-//! matches as of that statement, whatever other instance or process wrote the database.
+//! What changed is read in the statement that reads the new matches, so what the store holds
+//! is the matches as of that statement, whatever other instance or process wrote the
+//! database.
 //!
 //! The page then comes from a stretch of the ordering's index long enough to hold it at the
 //! matches' density, each ticket looked up among the ids in memory, and the page's tickets
@@ -35,7 +39,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::{Page, PageRequest, Ticket, TicketQuery, TicketScope};
 use sqlx::{
-    ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type, query_scalar,
+    ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type, query_as,
+    query_scalar,
 };
 
 use crate::error::store_error as db;
@@ -56,8 +61,9 @@ pub(crate) const STRETCH_MAX: u64 = 4_096;
 /// The matches of one search as of one statement.
 #[derive(Debug, Clone)]
 pub(crate) struct Known {
-    /// `ticket_text_edits.n` then.
-    edits: i64,
+    /// The epoch and mark of [`Dialect::push_text_changes`] then.
+    epoch: i64,
+    mark: String,
     /// The largest ticket id then.
     upto: i64,
     /// The ids of the matching tickets, ascending.
@@ -105,7 +111,7 @@ impl Matches {
 
     fn put(&self, field: TicketText, text: &str, known: Known) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|e| !(e.field == field && e.text == text) && e.known.edits == known.edits);
+        entries.retain(|e| !(e.field == field && e.text == text) && e.known.epoch == known.epoch);
         if known.ids.len() > IDS {
             return;
         }
@@ -153,11 +159,16 @@ fn page_in(stretch: &[i64], asked: u64, matches: &[i64], page: PageRequest) -> O
     (found.len() == want || whole).then(|| found.into_iter().skip(offset).collect())
 }
 
-/// Ids from a JSON array of one-element arrays (`[[3],[5]]`, [`Dialect::rows_as_json`]).
-fn ids_from_json(json: &str) -> StoreResult<Vec<i64>> {
-    let rows: Vec<(i64,)> = from_json(json)?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
+/// The columns of [`Dialect::push_text_changes`] and what [`SqlStore::current`] adds.
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+);
 
 impl<D> SqlStore<D>
 where
@@ -168,6 +179,7 @@ where
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
     for<'a> &'a str: Encode<'a, D::Db> + Type<D::Db>,
     i64: Value<D::Db>,
+    i16: Value<D::Db>,
     String: Value<D::Db>,
     Option<String>: Value<D::Db>,
     D::Ids: Value<D::Db>,
@@ -206,7 +218,7 @@ where
             }));
         }
         let mut found = match walked {
-            Some(walked) => page_in(&ids_from_json(&walked)?, asked, &ids, page),
+            Some(walked) => page_in(&from_json::<Vec<i64>>(&walked)?, asked, &ids, page),
             None => None,
         };
         if found.is_none()
@@ -221,7 +233,7 @@ where
                 .await
                 .map_err(db::<D>)?;
             found = page_in(
-                &ids_from_json(walked.as_deref().unwrap_or("[]"))?,
+                &from_json::<Vec<i64>>(walked.as_deref().unwrap_or("[]"))?,
                 asked,
                 &ids,
                 page,
@@ -272,13 +284,12 @@ where
         }))
     }
 
-    /// The matches of `text` now, remembered again if they changed, in one statement: whether
-    /// tickets were edited or deleted since the remembered ones (then every match is read
-    /// again), the largest ticket id, and the matches above the largest id seen before; with,
-    /// from the same snapshot, a stretch of the ordering long enough for `want` tickets at the
-    /// matches' density as remembered ([`push_stretch`]; none for `None`) and, for a scope
-    /// other than all, the ids of its tickets. `None` where the dialect cannot list matches
-    /// by id.
+    /// The matches of `text` now, remembered again if they changed, in one statement
+    /// ([`Dialect::push_text_changes`]): what changed since the remembered ones (every match
+    /// read again where that cannot be said), and from the same snapshot, the largest ticket
+    /// id, a stretch of the ordering long enough for `want` tickets at the matches' density
+    /// as remembered ([`push_stretch`]; none for `None`) and, for a scope other than all,
+    /// the ids of its tickets. `None` where the dialect remembers no matches.
     async fn current(
         &self,
         field: TicketText,
@@ -293,64 +304,68 @@ where
             .zip(want)
             .and_then(|(k, want)| stretch(want, k.ids.len(), k.upto))
             .unwrap_or(0);
-        let mut qb = QueryBuilder::new("WITH matching (id) AS (");
-        let Some(ids_json) = D::ids_as_json("id") else {
-            return Ok(None);
+        let extra = |qb: &mut QueryBuilder<D::Db>| {
+            qb.push(", (SELECT coalesce(max(id), 0) FROM tickets), ");
+            push_stretch::<D>(qb, q, asked);
+            if scope == TicketScope::All {
+                qb.push(", NULL");
+            } else {
+                qb.push(format_args!(", (SELECT {} FROM (", D::ids_json("id", "")));
+                push_scope_select(qb, scope);
+                qb.push(") AS t)");
+            }
         };
-        if !D::push_text_matches(&mut qb, field, text) {
+        let mut qb = QueryBuilder::new("");
+        let since = known.as_ref().map(|k| (k.epoch, k.mark.as_str()));
+        if !D::push_text_changes(&mut qb, field, text, since, &extra) {
             return Ok(None);
         }
-        let (edits, upto) = known.as_ref().map_or((-1, 0), |k| (k.edits, k.upto));
-        qb.push(
-            "), seen (edits, upto) AS (SELECT (SELECT n FROM ticket_text_edits), \
-             (SELECT coalesce(max(id), 0) FROM tickets)), \
-             since (id) AS (SELECT CASE WHEN edits = ",
-        )
-        .push_bind(edits)
-        .push(" THEN ")
-        .push_bind(upto)
-        .push(format_args!(
-            " ELSE 0 END FROM seen) SELECT edits, upto, \
-             CASE WHEN upto > (SELECT id FROM since) THEN (SELECT {ids_json} FROM matching AS t \
-             WHERE id > (SELECT id FROM since)) ELSE '[]' END, "
-        ));
-        push_stretch::<D>(&mut qb, q, asked);
-        if scope == TicketScope::All {
-            qb.push(", NULL");
-        } else {
-            qb.push(format_args!(", (SELECT {ids_json} FROM ("));
-            push_scope_select(&mut qb, scope);
-            qb.push(") AS t)");
-        }
-        qb.push(" FROM seen");
-        let row: (i64, i64, String, Option<String>, Option<String>) = qb
+        let row: Row = qb
             .build_query_as()
             .fetch_one(&self.reader)
             .await
             .map_err(db::<D>)?;
-        let (edits_now, upto_now, added, walked, in_scope) = row;
+        let (epoch, mark, dropped, added, upto, walked, in_scope) = row;
         let mut added: Vec<i64> = from_json(&added)?;
-        // The index gives them in order, which this checks in one pass; all are above the
-        // ids known, if any are.
-        added.sort_unstable();
-        let seen = known.as_ref().map(|k| (k.edits, k.upto));
         let ids: Arc<[i64]> = match known {
-            Some(known) if known.edits == edits_now && added.is_empty() => known.ids,
-            Some(known) if known.edits == edits_now => [&known.ids[..], &added].concat().into(),
-            _ => added.into(),
+            Some(known) if known.epoch == epoch && known.mark == mark => {
+                // Nothing changed: remembered as it is (`get` marked it as used).
+                return Ok(Some(Current {
+                    ids: known.ids,
+                    upto,
+                    asked,
+                    walked,
+                    in_scope,
+                }));
+            }
+            Some(known) if known.epoch == epoch => {
+                let mut dropped: Vec<i64> = from_json(&dropped)?;
+                dropped.sort_unstable();
+                added.extend(
+                    known
+                        .ids
+                        .iter()
+                        .filter(|id| dropped.binary_search(id).is_err()),
+                );
+                added.sort_unstable();
+                added.dedup();
+                added.into()
+            }
+            _ => {
+                added.sort_unstable();
+                added.into()
+            }
         };
-        // Remembered again only when something changed (`get` marked it as used).
-        if seen != Some((edits_now, upto_now)) {
-            let now = Known {
-                edits: edits_now,
-                upto: upto_now,
-                ids: ids.clone(),
-            };
-            self.matches.put(field, text, now);
-        }
+        let now = Known {
+            epoch,
+            mark,
+            upto,
+            ids: ids.clone(),
+        };
+        self.matches.put(field, text, now);
         Ok(Some(Current {
             ids,
-            upto: upto_now,
+            upto,
             asked,
             walked,
             in_scope,
@@ -365,25 +380,41 @@ where
         size: u32,
         offset: u64,
     ) -> StoreResult<Vec<Ticket>> {
-        let order = order_by(q.ordering);
-        let Some(page_json) = D::rows_as_json(ticket_columns!(), order).filter(|_| !ids.is_empty())
-        else {
+        if ids.is_empty() {
             return Ok(Vec::new());
-        };
-        let select = format!(
-            "SELECT {page_json} FROM (SELECT {} FROM tickets t WHERE {}{order} \
-             LIMIT $1 OFFSET $3) AS t",
+        }
+        let order = order_by(q.ordering);
+        // The page's ids are chosen first, on the ordering's columns alone: sorting whole
+        // rows carried every description through the sorter (an agent's 1,667 matches with
+        // descriptions of 1 KB: 6.9 ms against 3.9 ms on SQLite).
+        let rows = format!(
+            "SELECT {} FROM tickets t WHERE t.id IN \
+             (SELECT t.id FROM tickets t WHERE {}{order} LIMIT $1 OFFSET $3){order}",
             ticket_columns!(),
             D::IN_IDS_2
         );
-        let json: String = query_scalar(sql(select))
-            .bind(i64::from(size))
-            .bind(D::encode_ids(&ids))
-            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db::<D>)?;
-        let rows: Vec<TicketRow<D::Time>> = from_json(&json)?;
+        let (size, ids) = (i64::from(size), D::encode_ids(&ids));
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows: Vec<TicketRow<D::Time>> = match D::rows_as_json(ticket_columns!(), order) {
+            Some(page_json) => {
+                let select = format!("SELECT {page_json} FROM ({rows}) AS t");
+                let json: String = query_scalar(sql(select))
+                    .bind(size)
+                    .bind(ids)
+                    .bind(offset)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(db::<D>)?;
+                from_json(&json)?
+            }
+            None => query_as(sql(rows))
+                .bind(size)
+                .bind(ids)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db::<D>)?,
+        };
         convert(rows, TicketRow::into_ticket::<D>)
     }
 }
@@ -394,29 +425,30 @@ fn push_stretch<D: Dialect>(qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, lengt
 where
     i64: Encode<'static, D::Db> + Type<D::Db>,
 {
-    let order = order_by(q.ordering);
-    match D::rows_as_json("t.id", order).filter(|_| length > 0) {
-        Some(json) => {
-            qb.push(format_args!("(SELECT {json} FROM ("))
-                .push(sort_keys(q.ordering))
-                .push(order)
-                .push(" LIMIT ")
-                .push_bind(i64::try_from(length).unwrap_or(i64::MAX))
-                .push(") AS t)");
-        }
-        None => {
-            qb.push("NULL");
-        }
+    if length == 0 {
+        qb.push("NULL");
+        return;
     }
+    let order = order_by(q.ordering);
+    qb.push(format_args!(
+        "(SELECT {} FROM (",
+        D::ids_json("t.id", order)
+    ))
+    .push(sort_keys(q.ordering))
+    .push(order)
+    .push(" LIMIT ")
+    .push_bind(i64::try_from(length).unwrap_or(i64::MAX))
+    .push(") AS t)");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn known(edits: i64, ids: Vec<i64>) -> Known {
+    fn known(epoch: i64, ids: Vec<i64>) -> Known {
         Known {
-            edits,
+            epoch,
+            mark: "100".to_owned(),
             upto: 100,
             ids: ids.into(),
         }

@@ -88,6 +88,7 @@ impl Dialect for SqliteDialect {
     const CLAIM: &'static str = "";
     const LOCK: &'static str = "";
     const UNINDEXED: &'static str = "+";
+    const FENCE: &'static str = " LIMIT -1 OFFSET 0";
     const KEEP: &'static str = "";
 
     const TALLIES: bool = true;
@@ -97,7 +98,11 @@ impl Dialect for SqliteDialect {
     }
 
     fn ids_as_json(column: &str) -> Option<String> {
-        Some(format!("json_group_array({column})"))
+        Some(Self::ids_json(column, ""))
+    }
+
+    fn ids_json(column: &str, order_by: &str) -> String {
+        format!("json_group_array({column}{order_by})")
     }
 
     /// Texts of 3 characters or more ask the FTS5 trigram index with a phrase, which matches
@@ -127,20 +132,47 @@ impl Dialect for SqliteDialect {
             };
             qb.push(if first { "WITH " } else { ", " })
                 .push(format_args!("{}(id) AS MATERIALIZED (", hits(field)));
-            Self::push_text_matches(qb, field, text);
+            push_text_matches(qb, field, text);
             qb.push(") ");
             first = false;
         }
     }
 
-    /// The trigram index's matches by rowid, which is the ticket's id (texts of 3 characters
-    /// or more).
-    fn push_text_matches(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) -> bool {
+    /// Remembers matches through the trigram index (texts of 3 characters or more): a new
+    /// ticket gets an id above every committed one (one writer commits them in order), so
+    /// the matches new since `since` are those above the largest id it saw, which the index
+    /// finds by id range; `ticket_text_edits` (kept by triggers) numbers the changes of text
+    /// and the deletions, the epoch.
+    fn push_text_changes(
+        qb: &mut QueryBuilder<Sqlite>,
+        field: TicketText,
+        text: &str,
+        since: Option<(i64, &str)>,
+        extra: &dyn Fn(&mut QueryBuilder<Sqlite>),
+    ) -> bool {
         if !indexed(text) {
             return false;
         }
-        qb.push("SELECT rowid AS id FROM tickets_search WHERE tickets_search MATCH ")
-            .push_bind(phrase(field, text));
+        let (epoch, upto) = since
+            .and_then(|(epoch, mark)| Some((epoch, mark.parse::<i64>().ok()?)))
+            .unwrap_or((-1, 0));
+        qb.push("WITH matching (id) AS (");
+        push_text_matches(qb, field, text);
+        qb.push(
+            "), seen (edits, upto) AS (SELECT (SELECT n FROM ticket_text_edits), \
+             (SELECT coalesce(max(id), 0) FROM tickets)), \
+             since (id) AS (SELECT CASE WHEN edits = ",
+        )
+        .push_bind(epoch)
+        .push(" THEN ")
+        .push_bind(upto)
+        .push(
+            " ELSE 0 END FROM seen) SELECT edits, CAST(upto AS TEXT), '[]', \
+             CASE WHEN upto > (SELECT id FROM since) THEN (SELECT json_group_array(id) \
+             FROM matching WHERE id > (SELECT id FROM since)) ELSE '[]' END",
+        );
+        extra(qb);
+        qb.push(" FROM seen");
         true
     }
 
@@ -194,6 +226,13 @@ impl Dialect for SqliteDialect {
 /// Whether a text filter asks the trigram index: it needs a trigram, three characters.
 fn indexed(text: &str) -> bool {
     text.chars().count() >= 3
+}
+
+/// `SELECT id FROM ...`: the trigram index's matches by rowid, which is the ticket's id, for
+/// a text of 3 characters or more.
+fn push_text_matches(qb: &mut QueryBuilder<Sqlite>, field: TicketText, text: &str) {
+    qb.push("SELECT rowid AS id FROM tickets_search WHERE tickets_search MATCH ")
+        .push_bind(phrase(field, text));
 }
 
 /// The FTS5 query of a text filter: `text` as one phrase (the trigrams of a substring, in a

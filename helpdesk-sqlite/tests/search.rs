@@ -4,26 +4,10 @@
 //! connection, as another process would.
 #![allow(clippy::unwrap_used)]
 
-use helpdesk_core::store::TicketStore;
-use helpdesk_core::{PageRequest, TicketOrdering, TicketQuery, TicketScope, UserId};
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, SqliteConnection};
 
 const TICKETS: i64 = 6_000;
-
-/// The store's orderings in SQL, ties broken as the store documents.
-fn order_by(ordering: TicketOrdering) -> &'static str {
-    match ordering {
-        TicketOrdering::CreatedAt => "created_at, id",
-        TicketOrdering::CreatedAtDesc => "created_at DESC, id DESC",
-        TicketOrdering::UpdatedAt => "updated_at, id",
-        TicketOrdering::UpdatedAtDesc => "updated_at DESC, id DESC",
-        TicketOrdering::Priority => "priority, created_at, id",
-        TicketOrdering::PriorityDesc => "priority DESC, created_at DESC, id DESC",
-        TicketOrdering::DueAt => "due_at ASC NULLS LAST, id",
-        TicketOrdering::DueAtDesc => "due_at DESC NULLS LAST, id DESC",
-    }
-}
 
 /// Users, and tickets whose creation times are a permutation of their ids, with texts that
 /// match often ("printer", one in 7), rarely and only among the oldest ids ("scanner", the
@@ -61,81 +45,8 @@ async fn seed(conn: &mut SqliteConnection) {
 }
 
 /// Compares every searched page and count of the store with a scan of the tickets.
-async fn check(store: &SqliteStore, conn: &mut SqliteConnection, round: &str) {
-    let queries = [
-        ("search", "printer"),
-        ("search", "PRINTER"),
-        ("search", "scanner"),
-        ("search", "toner"),
-        ("search", "no such words"),
-        ("title", "Ticket 1"),
-    ];
-    let pages = [(1, 20), (3, 20), (2, 100), (40, 20), (400, 20)];
-    let scopes = [
-        (TicketScope::All, "1 = 1"),
-        (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
-        (TicketScope::AssignedTo(UserId(4)), "assigned_to = 4"),
-        (
-            TicketScope::Involving(UserId(4)),
-            "(created_by = 4 OR assigned_to = 4)",
-        ),
-    ];
-    for (field, text) in queries {
-        for (scope, in_scope) in scopes {
-            check_one(store, conn, round, (field, text), (scope, in_scope), &pages).await;
-        }
-    }
-}
-
-/// One search in one scope, every ordering and page.
-async fn check_one(
-    store: &SqliteStore,
-    conn: &mut SqliteConnection,
-    round: &str,
-    (field, text): (&str, &str),
-    (scope, in_scope): (TicketScope, &str),
-    pages: &[(u32, u32)],
-) {
-    let pattern = format!("%{text}%");
-    let filter = match field {
-        "title" => "title LIKE ?1",
-        _ => "(title LIKE ?1 OR description LIKE ?1)",
-    };
-    let filter = format!("{filter} AND {in_scope}");
-    let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM tickets WHERE {filter}"
-    )))
-    .bind(&pattern)
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    for ordering in TicketOrdering::ALL {
-        let query = TicketQuery {
-            search: (field == "search").then(|| text.to_owned()),
-            title: (field == "title").then(|| text.to_owned()),
-            ordering,
-            ..TicketQuery::default()
-        };
-        for &(number, size) in pages {
-            let page = PageRequest::new(number, size).unwrap();
-            let expected: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT id FROM tickets WHERE {filter} ORDER BY {} LIMIT ?2 OFFSET ?3",
-                order_by(ordering)
-            )))
-            .bind(&pattern)
-            .bind(i64::from(size))
-            .bind(page.offset() as i64)
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-            let listed = store.list_tickets(scope, &query, page).await.unwrap();
-            let ids: Vec<i64> = listed.items.iter().map(|t| t.id.0).collect();
-            let case =
-                format!("{round}: {scope:?} {field}={text} {ordering:?} page {number} of {size}");
-            assert_eq!(listed.count, count as u64, "count, {case}");
-            assert_eq!(ids, expected, "{case}");
-        }
-    }
+async fn check(store: &SqliteStore, round: &str) {
+    helpdesk_sql::testing::searches_match_a_scan(store, round).await;
 }
 
 #[tokio::test]
@@ -148,8 +59,8 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
     let mut conn = SqliteConnection::connect(&url).await.unwrap();
     seed(&mut conn).await;
 
-    check(&store, &mut conn, "first").await;
-    check(&store, &mut conn, "again").await;
+    check(&store, "first").await;
+    check(&store, "again").await;
 
     // New tickets, written by another connection: matches above the ids seen before.
     sqlx::query(
@@ -161,7 +72,7 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
     .execute(&mut conn)
     .await
     .unwrap();
-    check(&store, &mut conn, "after new tickets").await;
+    check(&store, "after new tickets").await;
 
     // Edits take matches away and add them among the ids seen before.
     sqlx::query(
@@ -171,14 +82,14 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
     .execute(&mut conn)
     .await
     .unwrap();
-    check(&store, &mut conn, "after edits").await;
+    check(&store, "after edits").await;
 
     // Deleting the newest ticket frees its id for the next one, which matches differently.
     sqlx::query("DELETE FROM tickets WHERE id IN (6002, 28, 35)")
         .execute(&mut conn)
         .await
         .unwrap();
-    check(&store, &mut conn, "after deletions").await;
+    check(&store, "after deletions").await;
     sqlx::query(
         "INSERT INTO tickets (title, description, priority, status, created_by, created_at, \
          updated_at, clock_started_at) VALUES ('Printer', 'needs toner', 0, 'open', 2, 1, 1, 0)",
@@ -191,7 +102,7 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
         .await
         .unwrap();
     assert_eq!(reused, 6002);
-    check(&store, &mut conn, "after reusing an id").await;
+    check(&store, "after reusing an id").await;
 
     // Reassignments change who sees a ticket, not its text: the scopes follow.
     sqlx::query(
@@ -202,7 +113,7 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
     .execute(&mut conn)
     .await
     .unwrap();
-    check(&store, &mut conn, "after reassignments").await;
+    check(&store, "after reassignments").await;
 
     conn.close().await.unwrap();
     store.close().await;
