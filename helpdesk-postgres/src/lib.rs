@@ -83,6 +83,7 @@ impl Dialect for PgDialect {
     const KEEP: &'static str = " FOR SHARE";
 
     const TALLIES: bool = false;
+    const IDS_IN_COMMIT_ORDER: bool = false;
 
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {
         None

@@ -105,6 +105,13 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// user wait on each other, and writes touching two users in opposite orders deadlock.
     const TALLIES: bool;
 
+    /// Whether every new row gets an id above every committed row's: SQLite, whose one writer
+    /// commits in order; not PostgreSQL, whose sequences hand ids out before commit. The
+    /// admins' report then remembers its counts and reads only the events since (the store's
+    /// `reports` module); the schema keeps `ticket_text_edits (n)`, which every deletion of a
+    /// ticket changes.
+    const IDS_IN_COMMIT_ORDER: bool;
+
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a
     /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed
     /// `name_email`. SQLite asks its FTS5 trigram index, PostgreSQL `ILIKE` on a trigram index.

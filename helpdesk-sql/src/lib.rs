@@ -59,6 +59,7 @@ mod filters;
 mod matches;
 mod outbox;
 mod policy;
+mod reports;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -105,6 +106,8 @@ pub struct SqlStore<D: Dialect> {
     inserts: batch::Inserts,
     /// What searches of everyone's tickets matched (see the `matches` module).
     matches: Arc<matches::Matches>,
+    /// The last counts of the admins' report (see the `reports` module).
+    report: Arc<reports::Remembered>,
     dialect: PhantomData<D>,
 }
 
@@ -116,6 +119,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             auth: self.auth.clone(),
             inserts: self.inserts.clone(),
             matches: self.matches.clone(),
+            report: self.report.clone(),
             dialect: PhantomData,
         }
     }
@@ -146,6 +150,7 @@ impl<D: Dialect> SqlStore<D> {
             writer,
             inserts: batch::Inserts::default(),
             matches: Arc::default(),
+            report: Arc::default(),
             dialect: PhantomData,
         }
     }
