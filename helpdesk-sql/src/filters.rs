@@ -153,6 +153,14 @@ pub(crate) fn order_by(ordering: TicketOrdering) -> &'static str {
     }
 }
 
+/// Whether `ordering` is by creation time, which the scopes' indexes hold.
+pub(crate) fn by_creation(ordering: TicketOrdering) -> bool {
+    matches!(
+        ordering,
+        TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc
+    )
+}
+
 /// What a side of an [`Involving`](TicketScope::Involving) page selects: the id and the
 /// columns the ordering sorts by, all in the index that serves the ordering.
 pub(crate) fn sort_keys(ordering: TicketOrdering) -> &'static str {
@@ -323,10 +331,7 @@ fn push_ticket_rows<D: Dialect>(
     let enough = i64::try_from(page.offset())
         .unwrap_or(i64::MAX)
         .saturating_add(i64::from(page.size()));
-    let by_creation = matches!(
-        q.ordering,
-        TicketOrdering::CreatedAt | TicketOrdering::CreatedAtDesc
-    );
+    let by_creation = by_creation(q.ordering);
     let read_sides = |qb: &mut QueryBuilder<D::Db>| {
         qb.push("SELECT t.id FROM (");
         for (k, side) in sides(id).into_iter().enumerate() {
@@ -484,13 +489,23 @@ where
     DB: Database,
     i64: Encode<'static, DB> + Type<DB>,
 {
+    push_scope_rows(qb, scope, "SELECT id FROM tickets");
+}
+
+/// `select WHERE ...` (`select` being `SELECT ... FROM tickets`, as [`sort_keys`]) for the
+/// tickets in a scope, each side of an agent's from its own index.
+pub(crate) fn push_scope_rows<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope, select: &str)
+where
+    DB: Database,
+    i64: Encode<'static, DB> + Type<DB>,
+{
     let side = |qb: &mut QueryBuilder<DB>, column: &str, id: UserId| {
-        qb.push(format_args!("SELECT id FROM tickets WHERE {column} = "))
+        qb.push(format_args!("{select} WHERE {column} = "))
             .push_bind(id.0);
     };
     match scope {
         TicketScope::All => {
-            qb.push("SELECT id FROM tickets");
+            qb.push(select);
         }
         TicketScope::CreatedBy(id) => side(qb, "created_by", id),
         TicketScope::AssignedTo(id) => side(qb, "assigned_to", id),

@@ -44,7 +44,9 @@ use sqlx::{
 };
 
 use crate::error::store_error as db;
-use crate::filters::{TicketText, order_by, push_scope_select, sole_text, sort_keys};
+use crate::filters::{
+    TicketText, by_creation, order_by, push_scope_rows, push_scope_select, sole_text, sort_keys,
+};
 use crate::rows::{TicketRow, convert, from_json, ticket_columns};
 use crate::{Dialect, SqlStore, Value, sql};
 
@@ -80,7 +82,8 @@ struct Current {
     /// How long a stretch of the ordering was asked for, and the stretch read (ids as JSON).
     asked: u64,
     walked: Option<String>,
-    /// The ids of the scope's tickets (JSON), for a scope other than all.
+    /// The ids of the scope's tickets (JSON), for a scope other than all: in the query's
+    /// order where it is by creation time.
     in_scope: Option<String>,
 }
 
@@ -275,10 +278,16 @@ where
             .filter(|id| ids.binary_search(id).is_ok())
             .collect();
         let count = matching.len() as u64;
+        // In creation order the scope's ids came in the page's order: the page is known.
+        let (among, offset) = if by_creation(q.ordering) {
+            let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+            let page_ids = matching.into_iter().skip(offset);
+            (page_ids.take(page.size() as usize).collect(), 0)
+        } else {
+            (matching, page.offset())
+        };
         Ok(Some(Page {
-            items: self
-                .tickets_by_id(matching, q, page.size(), page.offset())
-                .await?,
+            items: self.tickets_by_id(among, q, page.size(), offset).await?,
             count,
             request: page,
         }))
@@ -309,6 +318,16 @@ where
             push_stretch::<D>(qb, q, asked);
             if scope == TicketScope::All {
                 qb.push(", NULL");
+            } else if by_creation(q.ordering) {
+                // In the page's order, from the sides' own indexes, which hold creation
+                // times: the page is then known without reading the matching tickets.
+                let order = order_by(q.ordering);
+                qb.push(format_args!(
+                    ", (SELECT {} FROM (",
+                    D::ids_json("t.id", order)
+                ));
+                push_scope_rows(qb, scope, sort_keys(q.ordering));
+                qb.push(") AS t)");
             } else {
                 qb.push(format_args!(", (SELECT {} FROM (", D::ids_json("id", "")));
                 push_scope_select(qb, scope);
