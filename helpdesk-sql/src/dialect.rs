@@ -107,9 +107,10 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
 
     /// Whether every new row gets an id above every committed row's: SQLite, whose one writer
     /// commits in order; not PostgreSQL, whose sequences hand ids out before commit. The
-    /// admins' report then remembers its counts and reads only the events since (the store's
+    /// reports then remember their counts and read only the events since (the store's
     /// `reports` module); the schema keeps `ticket_text_edits (n)`, which every deletion of a
-    /// ticket changes.
+    /// ticket changes, and `ticket_scope_edits (n)`, which every change of a ticket's creator
+    /// or assignee changes.
     const IDS_IN_COMMIT_ORDER: bool;
 
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a

@@ -1144,8 +1144,8 @@ where
     }
 
     async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Report> {
-        if scope == TicketScope::All && D::IDS_IN_COMMIT_ORDER {
-            let [opened, resolved, escalated] = self.remembered_report(since).await?.counts;
+        if D::IDS_IN_COMMIT_ORDER {
+            let [opened, resolved, escalated] = self.remembered_report(scope, since).await?.counts;
             return Ok(Report {
                 opened: as_count(opened),
                 resolved: as_count(resolved),

@@ -1,12 +1,12 @@
-//! The admins' report answers from its remembered counts (`helpdesk-sql`'s `reports` module):
-//! at every step its counts must equal a count of the events, through new events (some of
-//! them dated before the window, as a sweep run with a chosen time writes them), a window
-//! that moves on and back, and deletions, all written by another connection.
+//! Reports answer from their remembered counts (`helpdesk-sql`'s `reports` module): at every
+//! step, in every scope, the counts must equal a count of the events, through new events (some
+//! of them dated before the window, as a sweep run with a chosen time writes them), a window
+//! that moves on and back, deletions and reassignments, all written by another connection.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::TicketStore;
-use helpdesk_core::{Report, TicketScope};
+use helpdesk_core::{Report, TicketScope, UserId};
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, Executor, SqliteConnection};
 
@@ -14,17 +14,30 @@ fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap()
 }
 
-/// What the report must say: the events from `since` on, counted.
-async fn expected(conn: &mut SqliteConnection, since: i64) -> Report {
-    let (opened, resolved, escalated): (i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE kind = 'created'), \
+/// The scopes checked, with their tickets in SQL.
+const SCOPES: [(TicketScope, &str); 4] = [
+    (TicketScope::All, "1 = 1"),
+    (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
+    (TicketScope::AssignedTo(UserId(3)), "assigned_to = 3"),
+    (
+        TicketScope::Involving(UserId(3)),
+        "created_by = 3 OR assigned_to = 3",
+    ),
+];
+
+/// What the report must say: the events from `since` on of the tickets `in_scope`, counted.
+async fn expected(conn: &mut SqliteConnection, since: i64, in_scope: &str) -> Report {
+    let (opened, resolved, escalated): (i64, i64, i64) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FILTER (WHERE kind = 'created'), \
          count(*) FILTER (WHERE kind = 'status_changed' AND to_value = 'resolved'), \
-         count(*) FILTER (WHERE kind = 'escalated') FROM history WHERE at >= ?1",
-    )
-    .bind(since)
-    .fetch_one(conn)
-    .await
-    .unwrap();
+         count(*) FILTER (WHERE kind = 'escalated') FROM history \
+         WHERE at >= ?1 AND ticket_id IN (SELECT id FROM tickets WHERE {in_scope})"
+        )))
+        .bind(since)
+        .fetch_one(conn)
+        .await
+        .unwrap();
     Report {
         opened: opened as u64,
         resolved: resolved as u64,
@@ -33,18 +46,22 @@ async fn expected(conn: &mut SqliteConnection, since: i64) -> Report {
 }
 
 async fn check(store: &SqliteStore, conn: &mut SqliteConnection, since: i64, step: &str) {
-    let report = store.report(TicketScope::All, at(since)).await.unwrap();
-    assert_eq!(report, expected(conn, since).await, "{step}, since {since}");
+    for (scope, in_scope) in SCOPES {
+        let report = store.report(scope, at(since)).await.unwrap();
+        let expected = expected(conn, since, in_scope).await;
+        assert_eq!(report, expected, "{step}, {scope:?} since {since}");
+    }
 }
 
 /// Tickets `first..=last`, each created at `at` + its id seconds, with one event of each kind
-/// an hour later.
+/// an hour later; raised by users 1 to 3 in turn, every fourth assigned to user 3.
 async fn events(conn: &mut SqliteConnection, first: i64, last: i64, at: i64) {
     conn.execute(sqlx::AssertSqlSafe(format!(
         "WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
-         INSERT INTO tickets (id, title, description, priority, status, created_by, created_at, \
-                              updated_at, clock_started_at) \
-         SELECT i, 'Ticket', '', 1, 'open', 1, {at} + i * 1000, {at} + i * 1000, 0 FROM n; \
+         INSERT INTO tickets (id, title, description, priority, status, created_by, assigned_to, \
+                              created_at, updated_at, clock_started_at) \
+         SELECT i, 'Ticket', '', 1, 'open', 1 + i % 3, CASE WHEN i % 4 = 0 THEN 3 END, \
+                {at} + i * 1000, {at} + i * 1000, 0 FROM n; \
          WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
          INSERT INTO history (ticket_id, kind, from_value, to_value, at) \
          SELECT i, 'created', NULL, NULL, {at} + i * 1000 FROM n \
@@ -59,7 +76,7 @@ async fn events(conn: &mut SqliteConnection, first: i64, last: i64, at: i64) {
 }
 
 #[tokio::test]
-async fn the_admins_report_follows_new_events_a_moving_window_and_deletions() {
+async fn reports_follow_new_events_a_moving_window_deletions_and_reassignments() {
     let dir = std::env::temp_dir().join(format!("helpdesk-report-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -68,7 +85,9 @@ async fn the_admins_report_follows_new_events_a_moving_window_and_deletions() {
     let mut conn = SqliteConnection::connect(&url).await.unwrap();
     conn.execute(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
-         updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0)",
+         updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0), \
+         (2, 'user@example.com', 'x', 'U', 'U', 'user', 0, 0), \
+         (3, 'agent@example.com', 'x', 'G', 'G', 'agent', 0, 0)",
     )
     .await
     .unwrap();
@@ -98,6 +117,17 @@ async fn the_admins_report_follows_new_events_a_moving_window_and_deletions() {
     check(&store, &mut conn, t + 200_000, "after deletions").await;
     events(&mut conn, 2_499, 2_500, t + 5_000_000).await;
     check(&store, &mut conn, t + 250_000, "after reusing ids").await;
+
+    // Reassignments move tickets, and their events, between scopes.
+    conn.execute(
+        "UPDATE tickets SET assigned_to = 3 WHERE id IN (1000, 1001, 1002); \
+         UPDATE tickets SET assigned_to = NULL WHERE id IN (1004, 1008); \
+         UPDATE tickets SET created_by = 2 WHERE id IN (1200, 1203)",
+    )
+    .await
+    .unwrap();
+    check(&store, &mut conn, t + 300_000, "after reassignments").await;
+    check(&store, &mut conn, t + 400_000, "after reassignments, later").await;
 
     // The window passes every event.
     check(&store, &mut conn, t + 10_000_000, "past every event").await;
