@@ -110,15 +110,13 @@ impl Dialect for PgDialect {
         since: Option<(i64, &str)>,
         extra: &dyn Fn(&mut QueryBuilder<Postgres>),
     ) -> bool {
+        let epoch = since.map_or(-1, |(epoch, _)| epoch);
+        let snapshot = since.map(|(_, snapshot)| snapshot);
         // `xmin:xmax:xip,...`: transactions from `xmin` on may be unseen.
-        let since = since.and_then(|(epoch, snapshot)| {
-            let (xmin, _) = snapshot.split_once(':')?;
-            Some((epoch, snapshot.to_owned(), xmin.to_owned()))
-        });
-        let (epoch, snapshot, xmin) = match since {
-            Some((epoch, snapshot, xmin)) => (epoch, Some(snapshot), Some(xmin)),
-            None => (-1, None, None),
-        };
+        let xmin = snapshot
+            .and_then(|s| s.split_once(':'))
+            .map(|(xmin, _)| xmin);
+        let (snapshot, xmin) = (snapshot.map(str::to_owned), xmin.map(str::to_owned));
         // Scalar subqueries and `LIMIT 1` keep the estimates at one row: a join with the
         // counter table, which has no statistics, was estimated at millions of rows and
         // compiled (JIT) for 19 ms.

@@ -359,16 +359,22 @@ where
             }
             Some(known) if known.epoch == epoch => {
                 let mut dropped: Vec<i64> = from_json(&dropped)?;
-                dropped.sort_unstable();
-                added.extend(
-                    known
-                        .ids
-                        .iter()
-                        .filter(|id| dropped.binary_search(id).is_err()),
-                );
-                added.sort_unstable();
-                added.dedup();
-                added.into()
+                if dropped.is_empty() && added.is_empty() {
+                    // Nothing to match again: new tickets that do not match, or on
+                    // PostgreSQL a snapshot that moved on with no text written.
+                    known.ids
+                } else {
+                    dropped.sort_unstable();
+                    added.extend(
+                        known
+                            .ids
+                            .iter()
+                            .filter(|id| dropped.binary_search(id).is_err()),
+                    );
+                    added.sort_unstable();
+                    added.dedup();
+                    added.into()
+                }
             }
             _ => {
                 added.sort_unstable();
