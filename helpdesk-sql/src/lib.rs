@@ -106,7 +106,7 @@ pub struct SqlStore<D: Dialect> {
     inserts: batch::Inserts,
     /// What searches of everyone's tickets matched (see the `matches` module).
     matches: Arc<matches::Matches>,
-    /// The last counts of the admins' report (see the `reports` module).
+    /// The last counts of each scope's report (see the `reports` module).
     report: Arc<reports::Remembered>,
     dialect: PhantomData<D>,
 }

@@ -35,9 +35,13 @@ pub(crate) const SCOPES: usize = 1_024;
 
 /// What the report counts, in the order of [`Report`](helpdesk_core::Report)'s fields: tickets
 /// opened, resolutions, escalations.
-pub(crate) const COUNTS: &str = "count(*) FILTER (WHERE h.kind = 'created'), \
+const COUNTS: &str = "count(*) FILTER (WHERE h.kind = 'created'), \
      count(*) FILTER (WHERE h.kind = 'status_changed' AND h.to_value = 'resolved'), \
      count(*) FILTER (WHERE h.kind = 'escalated')";
+
+/// `SELECT` the epoch (`ticket_text_edits.n`, `ticket_scope_edits.n`) and the largest event id.
+const STATE: &str = "SELECT (SELECT n FROM ticket_text_edits), \
+                     (SELECT n FROM ticket_scope_edits), (SELECT coalesce(max(id), 0) FROM history)";
 
 /// The report's counts as of one statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,16 +146,17 @@ where
     <D::Db as Database>::Arguments: IntoArguments<D::Db>,
     i64: Value<D::Db>,
 {
-    /// The counts of `scope`'s report from `since` on, from the last ones where they serve
-    /// (see the module docs), counted again otherwise; remembered either way.
-    pub(crate) async fn remembered_report(
+    /// The counts of `scope`'s report from `since` on, as [`COUNTS`]: from the last ones
+    /// where the dialect's ids commit in order and they serve (see the module docs), counted
+    /// again otherwise.
+    pub(crate) async fn report_counts(
         &self,
         scope: TicketScope,
         since: DateTime<Utc>,
-    ) -> StoreResult<Counted> {
-        const STATE: &str = "SELECT (SELECT n FROM ticket_text_edits), \
-                             (SELECT n FROM ticket_scope_edits), \
-                             (SELECT coalesce(max(id), 0) FROM history)";
+    ) -> StoreResult<[i64; 3]> {
+        if !D::IDS_IN_COMMIT_ORDER {
+            return Ok(self.count_report(scope, since).await?.counts);
+        }
         if let Some(last) = self.report.before(scope, since) {
             // Each slice from its own index: the window's start by time (`history (at, kind,
             // to_value)`, which holds the id), the new events by id.
@@ -188,13 +193,26 @@ where
                 let epoch = [texts, scopes];
                 let counted = last.moved(since, (epoch, upto), [l0, l1, l2], [a0, a1, a2]);
                 self.report.put(scope, counted);
-                return Ok(counted);
+                return Ok(counted.counts);
             }
         }
-        // From indexes alone: for admins the events of the window from `history (at, kind,
-        // to_value)`; otherwise the scope's ticket ids from its indexes, and their events from
-        // `history (ticket_id, at, kind, to_value)`.
-        let mut qb = QueryBuilder::new(format!("{STATE}, {COUNTS} FROM history h WHERE h.at >= "));
+        let counted = self.count_report(scope, since).await?;
+        self.report.put(scope, counted);
+        Ok(counted.counts)
+    }
+
+    /// Counts every event of the window in scope, from indexes alone: for admins the events
+    /// of the window from `history (at, kind, to_value)`; otherwise the scope's ticket ids
+    /// from its indexes, and their events from `history (ticket_id, at, kind, to_value)`.
+    /// With the epoch and the largest event id where the dialect remembers reports (zeros
+    /// elsewhere: its schema keeps neither counter).
+    async fn count_report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Counted> {
+        let state = if D::IDS_IN_COMMIT_ORDER {
+            STATE
+        } else {
+            "SELECT CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT)"
+        };
+        let mut qb = QueryBuilder::new(format!("{state}, {COUNTS} FROM history h WHERE h.at >= "));
         qb.push_bind(D::encode_time(since));
         push_scope_ids(&mut qb, "h.ticket_id", scope);
         let row: (i64, i64, i64, i64, i64, i64) = qb
@@ -203,14 +221,12 @@ where
             .await
             .map_err(db::<D>)?;
         let (texts, scopes, upto, opened, resolved, escalated) = row;
-        let counted = Counted {
+        Ok(Counted {
             epoch: [texts, scopes],
             since,
             upto,
             counts: [opened, resolved, escalated],
-        };
-        self.report.put(scope, counted);
-        Ok(counted)
+        })
     }
 }
 

@@ -22,7 +22,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{priority, store_error as db};
 use crate::filters::{push_list, push_page, push_scope, push_scope_ids, ticket_count, ticket_page};
-use crate::reports::COUNTS;
 use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, as_count, comment_columns, convert,
     event_columns, from_json, pause_columns, ticket_columns,
@@ -1144,25 +1143,7 @@ where
     }
 
     async fn report(&self, scope: TicketScope, since: DateTime<Utc>) -> StoreResult<Report> {
-        if D::IDS_IN_COMMIT_ORDER {
-            let [opened, resolved, escalated] = self.remembered_report(scope, since).await?.counts;
-            return Ok(Report {
-                opened: as_count(opened),
-                resolved: as_count(resolved),
-                escalated: as_count(escalated),
-            });
-        }
-        let mut qb = QueryBuilder::new(format!("SELECT {COUNTS} FROM history h"));
-        // From indexes alone: for admins the events of the window from `history (at, kind,
-        // to_value)`; otherwise the scope's ticket ids from its indexes, and their events from
-        // `history (ticket_id, at, kind, to_value)`.
-        qb.push(" WHERE h.at >= ").push_bind(D::encode_time(since));
-        push_scope_ids(&mut qb, "h.ticket_id", scope);
-        let (opened, resolved, escalated): (i64, i64, i64) = qb
-            .build_query_as()
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db::<D>)?;
+        let [opened, resolved, escalated] = self.report_counts(scope, since).await?;
         Ok(Report {
             opened: as_count(opened),
             resolved: as_count(resolved),
