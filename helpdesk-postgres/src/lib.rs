@@ -89,10 +89,6 @@ impl Dialect for PgDialect {
         None
     }
 
-    fn ids_as_json(_column: &str) -> Option<String> {
-        None
-    }
-
     fn ids_json(column: &str, order_by: &str) -> String {
         format!("coalesce(json_agg({column}{order_by}), '[]')::text")
     }
@@ -145,7 +141,7 @@ impl Dialect for PgDialect {
              WHERE t.id IN (SELECT id FROM changed)",
         );
         push_like_text(qb, field, text, "ILIKE");
-        qb.push(") END");
+        qb.push(") END, (SELECT coalesce(max(id), 0) FROM tickets)");
         extra(qb);
         qb.push(" FROM state");
         true

@@ -96,7 +96,9 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// subquery `t` that makes one JSON array of the integer `column`, in no particular order
     /// (`[]` for none), for many ids at once (the tickets a sweep claims): a third of the
     /// cost of one array per row. `None` reads rows.
-    fn ids_as_json(column: &str) -> Option<String>;
+    fn ids_as_json(column: &str) -> Option<String> {
+        Self::rows_as_json(column, "").map(|_| Self::ids_json(column, ""))
+    }
 
     /// Whether the schema keeps `ticket_tallies (user_id, side, n)`: how many tickets each
     /// user raised, has assigned, and both, kept by triggers, from which an unfiltered list of
@@ -177,6 +179,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     ///    be forgotten before `added` is added;
     /// 4. `added`, a JSON array of the ids among those and among the tickets new since
     ///    `since` that match now: every match where `since` is `None` or holds another epoch;
+    /// 5. `upto`, the largest ticket id;
     ///
     /// then whatever `extra` pushes (each column after `, `), all from one snapshot.
     fn push_text_changes(

@@ -337,12 +337,11 @@ fn push_ticket_rows<D: Dialect>(
         for (k, side) in sides(id).into_iter().enumerate() {
             qb.push(if k == 0 { "" } else { " UNION " })
                 .push("SELECT * FROM (");
-            // In any other order a side's index does not hold the order: the side's tickets
-            // are read from it and sorted (a fence, `Dialect::FENCE`, keeps the planner
-            // from merging the two), since walking the ordering's index and reading each ticket to test its
-            // side is quick only where the side's tickets are spread evenly through the
-            // order. PostgreSQL walked 33,707 tickets (35 ms) for an agent whose tickets all
-            // had a high priority.
+            // In any other order the side's tickets are read from the side's index and
+            // sorted, behind a fence (`Dialect::FENCE`) that keeps the planner from walking
+            // the ordering's index and reading each ticket to test its side: quick only where
+            // the side's tickets are spread evenly through the order. PostgreSQL walked
+            // 33,707 tickets (35 ms) for an agent whose tickets all had a high priority.
             if !by_creation {
                 qb.push("SELECT * FROM (");
             }

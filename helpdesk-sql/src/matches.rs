@@ -162,7 +162,8 @@ fn page_in(stretch: &[i64], asked: u64, matches: &[i64], page: PageRequest) -> O
     (found.len() == want || whole).then(|| found.into_iter().skip(offset).collect())
 }
 
-/// The columns of [`Dialect::push_text_changes`] and what [`SqlStore::current`] adds.
+/// The columns of [`Dialect::push_text_changes`] (epoch, mark, dropped, added, upto) and
+/// what [`SqlStore::current`] adds (the stretch, the scope's ids).
 type Row = (
     i64,
     String,
@@ -314,7 +315,7 @@ where
             .and_then(|(k, want)| stretch(want, k.ids.len(), k.upto))
             .unwrap_or(0);
         let extra = |qb: &mut QueryBuilder<D::Db>| {
-            qb.push(", (SELECT coalesce(max(id), 0) FROM tickets), ");
+            qb.push(", ");
             push_stretch::<D>(qb, q, asked);
             if scope == TicketScope::All {
                 qb.push(", NULL");

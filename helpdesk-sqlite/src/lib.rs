@@ -98,10 +98,6 @@ impl Dialect for SqliteDialect {
         Some(format!("json_group_array(json_array({columns}){order_by})"))
     }
 
-    fn ids_as_json(column: &str) -> Option<String> {
-        Some(Self::ids_json(column, ""))
-    }
-
     fn ids_json(column: &str, order_by: &str) -> String {
         format!("json_group_array({column}{order_by})")
     }
@@ -170,7 +166,7 @@ impl Dialect for SqliteDialect {
         .push(
             " ELSE 0 END FROM seen) SELECT edits, CAST(upto AS TEXT), '[]', \
              CASE WHEN upto > (SELECT id FROM since) THEN (SELECT json_group_array(id) \
-             FROM matching WHERE id > (SELECT id FROM since)) ELSE '[]' END",
+             FROM matching WHERE id > (SELECT id FROM since)) ELSE '[]' END, upto",
         );
         extra(qb);
         qb.push(" FROM seen");
