@@ -273,7 +273,7 @@ pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> 
         .pragma("temp_store", "memory");
     // The writer keeps the query planner's statistics current, as SQLite advises for
     // long-lived connections: on open, every table whose indexes have none or whose size
-    // changed tenfold is analyzed (within an analysis limit, so in milliseconds), and again
+    // changed tenfold is analyzed (in full, about 0.2 s at 100,000 tickets), and again
     // whenever the pool closes the connection (after at most 30 minutes). Without statistics
     // SQLite guessed wrong for an agent's tickets: their list took 6 ms instead of 0.5 ms.
     let writer = pool_options()

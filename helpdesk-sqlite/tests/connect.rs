@@ -117,3 +117,33 @@ async fn query(url: &str, sql: &'static str) -> sqlx::Result<i64> {
     let value = sqlx::query_scalar(sql).fetch_optional(&mut conn).await?;
     Ok(value.unwrap_or_default())
 }
+
+/// The workspace builds SQLite as `.cargo/config.toml` says: without the global mutexes
+/// (`SQLITE_ENABLE_MEMORY_MANAGEMENT` off, memory statistics off) and with the query planner's
+/// stability guarantee, so no statement is planned again each time its parameters are bound.
+/// Losing the line would fail no other test, it would only make the server slower under load.
+#[tokio::test]
+async fn sqlite_is_built_with_the_workspaces_options() {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let options: Vec<String> =
+        sqlx::query_scalar("SELECT compile_options FROM pragma_compile_options")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let has = |option: &str| options.iter().any(|o| o == option);
+    assert!(
+        has("ENABLE_QPSG"),
+        "planned once, whatever is bound: {options:?}"
+    );
+    assert!(
+        !has("ENABLE_MEMORY_MANAGEMENT"),
+        "no shared page cache group: {options:?}"
+    );
+    assert!(
+        has("DEFAULT_MEMSTATUS=0"),
+        "no memory statistics: {options:?}"
+    );
+}
