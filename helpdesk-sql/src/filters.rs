@@ -351,9 +351,7 @@ fn push_ticket_rows<D: Dialect>(
                 qb.push(D::FENCE).push(") AS t");
             }
             qb.push(order)
-                .push(" LIMIT ")
-                .push_bind(enough)
-                .push(format_args!(") AS side{k}"));
+                .push(format_args!(" LIMIT {enough}) AS side{k}"));
         }
         qb.push(") AS t");
     };
@@ -412,7 +410,7 @@ fn push_two_plans<DB>(
     i64: Encode<'static, DB> + Type<DB>,
 {
     qb.push(" WHERE t.id IN (");
-    let size = i64::from(page.size());
+    let size = page.size();
     for (k, plan) in plans.into_iter().enumerate() {
         let [then, otherwise] = if k == 0 { [size, 0] } else { [0, size] };
         qb.push(if k == 0 { "" } else { " UNION ALL " })
@@ -420,13 +418,10 @@ fn push_two_plans<DB>(
         plan(qb);
         qb.push(order).push(" LIMIT CASE WHEN ");
         walk(qb);
-        qb.push(" THEN ")
-            .push_bind(then)
-            .push(" ELSE ")
-            .push_bind(otherwise)
-            .push(" END OFFSET ")
-            .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .push(format_args!(") AS plan{k}"));
+        qb.push(format_args!(
+            " THEN {then} ELSE {otherwise} END OFFSET {}) AS plan{k}",
+            page.offset()
+        ));
     }
     qb.push(")").push(order);
 }
@@ -516,14 +511,15 @@ where
     }
 }
 
-/// ` LIMIT ... OFFSET ...` of a page.
-pub(crate) fn push_page<DB>(qb: &mut QueryBuilder<DB>, page: PageRequest)
-where
-    DB: Database,
-    i64: Encode<'static, DB> + Type<DB>,
-{
-    qb.push(" LIMIT ")
-        .push_bind(i64::from(page.size()))
-        .push(" OFFSET ")
-        .push_bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
+/// ` LIMIT ... OFFSET ...` of a page, as numbers in the statement rather than parameters, as
+/// every page bound is: PostgreSQL plans a statement with a parameter for its `LIMIT` as if it
+/// might return a tenth of its rows, so its generic plan never looked cheap enough and every
+/// execution was planned anew (an agent's list: 0.4 to 0.5 ms of planning for 0.5 ms of
+/// running). A statement is kept per page size and offset; pages past the first are rarer.
+pub(crate) fn push_page<DB: Database>(qb: &mut QueryBuilder<DB>, page: PageRequest) {
+    qb.push(format_args!(
+        " LIMIT {} OFFSET {}",
+        page.size(),
+        page.offset()
+    ));
 }

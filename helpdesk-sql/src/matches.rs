@@ -462,9 +462,7 @@ where
     ))
     .push(sort_keys(q.ordering))
     .push(order)
-    .push(" LIMIT ")
-    .push_bind(i64::try_from(length).unwrap_or(i64::MAX))
-    .push(") AS t)");
+    .push(format_args!(" LIMIT {length}) AS t)"));
 }
 
 #[cfg(test)]
