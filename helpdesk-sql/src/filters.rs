@@ -399,16 +399,13 @@ type Plan<'a, DB> = &'a dyn Fn(&mut QueryBuilder<DB>);
 /// SQL condition `walk` holds, of the second otherwise. Each plan is `SELECT t.id FROM ...`
 /// whose rows `order` sorts; the one not chosen gets `LIMIT 0`, which SQLite answers without
 /// running it (a constant `WHERE` term did not stop it: both plans ran).
-fn push_two_plans<DB>(
+fn push_two_plans<DB: Database>(
     qb: &mut QueryBuilder<DB>,
     order: &str,
     page: PageRequest,
     walk: impl Fn(&mut QueryBuilder<DB>),
     plans: [Plan<'_, DB>; 2],
-) where
-    DB: Database,
-    i64: Encode<'static, DB> + Type<DB>,
-{
+) {
     qb.push(" WHERE t.id IN (");
     let size = page.size();
     for (k, plan) in plans.into_iter().enumerate() {
