@@ -101,10 +101,13 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     }
 
     /// Whether the schema keeps `ticket_tallies (user_id, side, n)`: how many tickets each
-    /// user raised, has assigned, and both, kept by triggers, from which an unfiltered list of
-    /// a user's or an agent's tickets reads its count. SQLite keeps them (its one writer takes
-    /// the writes in turn); on PostgreSQL the counter rows would make concurrent writes of one
-    /// user wait on each other, and writes touching two users in opposite orders deadlock.
+    /// user raised, has assigned, and both, and `ticket_status_tallies (status, priority, n)`:
+    /// how many tickets have each status and priority, both kept by triggers, from which an
+    /// unfiltered list of a user's or an agent's tickets, and a list of everyone's filtered by
+    /// status and priority or by one creator or assignee alone, read their counts. SQLite
+    /// keeps them (its one writer takes the writes in turn); on PostgreSQL the counter rows
+    /// would make concurrent writes wait on each other, and writes touching two users in
+    /// opposite orders deadlock.
     const TALLIES: bool;
 
     /// Whether every new row gets an id above every committed row's: SQLite, whose one writer

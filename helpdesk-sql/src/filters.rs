@@ -203,15 +203,41 @@ fn unfiltered(q: &TicketQuery) -> bool {
     only_text(q) && q.search.is_none() && q.title.is_none()
 }
 
-/// `SELECT <the number of tickets in scope>` from the tallies (raised, assigned, or raised +
-/// assigned - both), for dialects that keep them ([`Dialect::TALLIES`]); `false` (and nothing
-/// pushed) for everyone's tickets, which are not tallied.
-fn push_tally<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope) -> bool
+/// `SELECT <the number of tickets in scope that match q>` from the tallies, for dialects that
+/// keep them ([`Dialect::TALLIES`]): a user's or an agent's unfiltered tickets from the user's
+/// tallies (raised, assigned, or raised + assigned - both), and everyone's tickets filtered by
+/// their creator or their assignee alone from that user's; everyone's tickets filtered by
+/// status, priority, both or neither from the tallies of each status and priority. `false`
+/// (and nothing pushed) for any other filter.
+fn push_tally<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope, q: &TicketQuery) -> bool
 where
     DB: Database,
     i64: Encode<'static, DB> + Type<DB>,
+    String: Encode<'static, DB> + Type<DB>,
 {
-    let (id, sides) = match scope {
+    if q.search.is_some() || q.title.is_some() || q.breached.is_some() {
+        return false;
+    }
+    let side = match (scope, q.status, q.priority, q.assigned_to, q.created_by) {
+        (TicketScope::All, _, _, None, None) => {
+            qb.push("SELECT coalesce(sum(n), 0) FROM ticket_status_tallies WHERE 1 = 1");
+            if let Some(status) = q.status {
+                qb.push(" AND status = ")
+                    .push_bind(status.as_str().to_owned());
+            }
+            if let Some(priority) = q.priority {
+                qb.push(" AND priority = ").push_bind(priority.rank());
+            }
+            return true;
+        }
+        (TicketScope::All, None, None, Some(AssigneeFilter::User(id)), None) => {
+            TicketScope::AssignedTo(id)
+        }
+        (TicketScope::All, None, None, None, Some(id)) => TicketScope::CreatedBy(id),
+        (scope, None, None, None, None) => scope,
+        _ => return false,
+    };
+    let (id, sides) = match side {
         TicketScope::All => return false,
         TicketScope::CreatedBy(id) => (id, "CASE side WHEN 'raised' THEN n END"),
         TicketScope::AssignedTo(id) => (id, "CASE side WHEN 'assigned' THEN n END"),
@@ -254,7 +280,7 @@ where
         qb.push(format_args!("SELECT count(*) FROM {hits}"));
         return;
     }
-    if D::TALLIES && unfiltered(q) && push_tally(qb, scope) {
+    if D::TALLIES && push_tally(qb, scope, q) {
         return;
     }
     let TicketScope::Involving(id) = scope else {
@@ -373,7 +399,7 @@ fn push_ticket_rows<D: Dialect>(
         page,
         |qb| {
             qb.push("40 * (");
-            push_tally(qb, scope);
+            push_tally(qb, scope, q);
             qb.push(") >= (SELECT coalesce(max(id), 0) FROM tickets)");
         },
         [

@@ -4,6 +4,8 @@
 //! that moves on and back, deletions and reassignments, all written by another connection.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::TicketStore;
 use helpdesk_core::{Report, TicketScope, UserId};
@@ -77,12 +79,7 @@ async fn events(conn: &mut SqliteConnection, first: i64, last: i64, at: i64) {
 
 #[tokio::test]
 async fn reports_follow_new_events_a_moving_window_deletions_and_reassignments() {
-    let dir = std::env::temp_dir().join(format!("helpdesk-report-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("helpdesk.db").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let (store, mut conn, dir) = common::database("report").await;
     conn.execute(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
          updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0), \

@@ -4,6 +4,8 @@
 //! connection, as another process would.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, SqliteConnection};
 
@@ -51,12 +53,7 @@ async fn check(store: &SqliteStore, round: &str) {
 
 #[tokio::test]
 async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
-    let dir = std::env::temp_dir().join(format!("helpdesk-search-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("helpdesk.db").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
-    let mut conn = SqliteConnection::connect(&url).await.unwrap();
+    let (store, mut conn, dir) = common::database("search").await;
     seed(&mut conn).await;
 
     check(&store, "first").await;

@@ -121,6 +121,23 @@ async fn a_populated_database_of_the_previous_schema_upgrades_in_place() {
         .await
         .unwrap();
     assert_eq!(unassigned.count, 1);
+    // The counts by status start from the rows already there.
+    for (status, n) in [
+        (Status::Open, 1),
+        (Status::Resolved, 1),
+        (Status::Escalated, 1),
+        (Status::Closed, 0),
+    ] {
+        let q = TicketQuery {
+            status: Some(status),
+            ..TicketQuery::default()
+        };
+        let counted = store
+            .list_tickets(TicketScope::All, &q, page)
+            .await
+            .unwrap();
+        assert_eq!(counted.count, n, "{status:?}");
+    }
 
     // History was rebuilt (for its new kinds) with every event; escalations got their
     // ticket's priority, so the service-level report counts the old breach.

@@ -1,0 +1,20 @@
+//! What the tests that write a database both through the store and from a second connection
+//! share.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use helpdesk_sqlite::SqliteStore;
+use sqlx::{Connection, SqliteConnection};
+
+/// A new database file in a directory of its own (named for `name` and this process): the
+/// store, a second connection to it, and the directory to remove at the end.
+pub(crate) async fn database(name: &str) -> (SqliteStore, SqliteConnection, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("helpdesk-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("helpdesk.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    let conn = SqliteConnection::connect(&url).await.unwrap();
+    (store, conn, dir)
+}
