@@ -18,7 +18,7 @@ use sqlx::{Connection, Executor, SqliteConnection};
 
 /// Every query of everyone's tickets checked: each status, priority, both and neither (from
 /// the status tallies); one creator or assignee alone (from the user tallies); and filters
-/// the tallies do not hold.
+/// the tallies do not hold (breached targets from their own index).
 fn queries() -> Vec<(TicketQuery, String)> {
     let mut queries = Vec::new();
     for status in [None]
@@ -75,6 +75,23 @@ fn queries() -> Vec<(TicketQuery, String)> {
         },
         "status = 'open' AND assigned_to = 3".into(),
     ));
+    let breached = "(update_breached_at IS NOT NULL OR resolve_breached_at IS NOT NULL)";
+    for (yes, status) in [(true, None), (false, None), (true, Some(Status::Escalated))] {
+        let mut sql = if yes {
+            breached.to_owned()
+        } else {
+            format!("NOT {breached}")
+        };
+        if let Some(s) = status {
+            sql += &format!(" AND status = '{}'", s.as_str());
+        }
+        let q = TicketQuery {
+            breached: Some(yes),
+            status,
+            ..TicketQuery::default()
+        };
+        queries.push((q, sql));
+    }
     queries.push((
         TicketQuery {
             priority: Some(Priority::High),
