@@ -344,6 +344,9 @@ fn push_ticket_rows<D: Dialect>(
     let TicketScope::Involving(id) = scope else {
         match D::text_hits(q).filter(|_| scope == TicketScope::All) {
             Some(hits) => push_text_page::<D>(qb, hits, q, page),
+            None if D::TALLIES && scope == TicketScope::All && walks_in_order(q) => {
+                push_walk_or_sort::<D>(qb, q, page);
+            }
             None => {
                 push_ticket_filters::<D>(qb, scope, q);
                 qb.push(order);
@@ -445,6 +448,67 @@ fn push_two_plans<DB: Database>(
         ));
     }
     qb.push(")").push(order);
+}
+
+/// Whether the query filters everyone's tickets by status, priority or both alone and orders
+/// them by `updated_at` or `due_at`, whose indexes hold both (see [`push_walk_or_sort`]).
+fn walks_in_order(q: &TicketQuery) -> bool {
+    (q.status.is_some() || q.priority.is_some())
+        && q.assigned_to.is_none()
+        && q.created_by.is_none()
+        && q.breached.is_none()
+        && q.search.is_none()
+        && q.title.is_none()
+        && matches!(
+            q.ordering,
+            TicketOrdering::UpdatedAt
+                | TicketOrdering::UpdatedAtDesc
+                | TicketOrdering::DueAt
+                | TicketOrdering::DueAtDesc
+        )
+}
+
+/// ` WHERE ...` of a page of everyone's tickets filtered by status or priority in the order of
+/// `updated_at` or `due_at` ([`walks_in_order`]), in one of two plans chosen in the statement
+/// by the tallies ([`Dialect::TALLIES`]). Reading the matches from the status or priority
+/// index and sorting them costs about 1 µs a match (30,000 escalated tickets by
+/// `-updated_at`: 21 to 36 ms); walking the ordering's index, whose entries hold the status
+/// and priority, tests each entry without reading its ticket and stops at the page, but may
+/// pass every ticket where the matches lie at the far end (about 0.1 µs an entry). The walk
+/// is taken from a tenth of the tickets on, where its worst case costs about what sorting
+/// theirs does.
+fn push_walk_or_sort<D: Dialect>(qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, page: PageRequest)
+where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let walk = |qb: &mut QueryBuilder<D::Db>| {
+        qb.push("SELECT t.id FROM tickets t WHERE 1 = 1");
+        if let Some(status) = q.status {
+            qb.push(format_args!(" AND {}t.status = ", D::UNINDEXED))
+                .push_bind(status.as_str().to_owned());
+        }
+        if let Some(priority) = q.priority {
+            qb.push(format_args!(" AND {}t.priority = ", D::UNINDEXED))
+                .push_bind(priority.rank());
+        }
+    };
+    let sort = |qb: &mut QueryBuilder<D::Db>| {
+        qb.push("SELECT t.id FROM (").push(sort_keys(q.ordering));
+        push_ticket_filters::<D>(qb, TicketScope::All, q);
+        qb.push(D::FENCE).push(") AS t");
+    };
+    push_two_plans(
+        qb,
+        order_by(q.ordering),
+        page,
+        |qb| {
+            qb.push("10 * (");
+            push_tally(qb, TicketScope::All, q);
+            qb.push(") >= (SELECT coalesce(sum(n), 0) FROM ticket_status_tallies)");
+        },
+        [&walk, &sort],
+    );
 }
 
 /// ` WHERE ...` of a page of everyone's tickets whose text matches are in the table `hits`

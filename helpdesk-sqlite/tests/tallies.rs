@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use helpdesk_core::sla::SlaPolicy;
 use helpdesk_core::store::{Sweep, TicketDraft, TicketStore};
 use helpdesk_core::{
-    AssigneeFilter, PageRequest, Priority, Sla, Status, TicketQuery, TicketScope, UserId,
+    AssigneeFilter, PageRequest, Priority, Sla, Status, TicketOrdering, TicketQuery, TicketScope,
+    UserId,
 };
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, Executor, SqliteConnection};
@@ -157,6 +158,52 @@ async fn check(store: &SqliteStore, conn: &mut SqliteConnection, step: &str) {
     }
 }
 
+/// Every page of everyone's tickets filtered by status, priority or both in the orders whose
+/// plan the tallies choose (walking the ordering's index from a tenth of the tickets on,
+/// sorting the matches below), compared with a scan.
+async fn pages(store: &SqliteStore, conn: &mut SqliteConnection, step: &str) {
+    let orderings = [
+        (TicketOrdering::UpdatedAt, "updated_at, id"),
+        (TicketOrdering::UpdatedAtDesc, "updated_at DESC, id DESC"),
+        (TicketOrdering::DueAt, "due_at ASC NULLS LAST, id"),
+        (TicketOrdering::DueAtDesc, "due_at DESC NULLS LAST, id DESC"),
+    ];
+    let filters = queries().into_iter().filter(|(q, _)| {
+        q == &TicketQuery {
+            status: q.status,
+            priority: q.priority,
+            ..TicketQuery::default()
+        }
+    });
+    for (q, sql) in filters {
+        for (ordering, order) in orderings {
+            for (number, size) in [(1, 20), (3, 20), (2, 100), (90, 20)] {
+                let q = TicketQuery {
+                    ordering,
+                    ..q.clone()
+                };
+                let offset = (number - 1) * size;
+                let expected: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT id FROM tickets WHERE {sql} ORDER BY {order} LIMIT {size} OFFSET {offset}"
+                )))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+                let page = PageRequest::new(number, size).unwrap();
+                let got = store
+                    .list_tickets(TicketScope::All, &q, page)
+                    .await
+                    .unwrap();
+                let ids: Vec<i64> = got.items.iter().map(|t| t.id.0).collect();
+                assert_eq!(
+                    ids, expected,
+                    "{step}: where {sql} by {order}, page {number} of {size}"
+                );
+            }
+        }
+    }
+}
+
 fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap()
 }
@@ -178,17 +225,19 @@ async fn list_counts_from_tallies_follow_every_write() {
     conn.execute(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) \
          INSERT INTO tickets (id, title, description, priority, status, created_by, \
-                              assigned_to, created_at, updated_at, clock_started_at) \
+                              assigned_to, created_at, updated_at, clock_started_at, due_at) \
          SELECT i, 'Ticket', '', i % 3, \
                 CASE i % 6 WHEN 0 THEN 'open' WHEN 1 THEN 'in_progress' WHEN 2 THEN 'resolved' \
                            WHEN 3 THEN 'closed' WHEN 4 THEN 'escalated' ELSE 'waiting' END, \
                 2 + i % 3, CASE i % 4 WHEN 0 THEN 3 WHEN 1 THEN 4 WHEN 2 THEN NULL \
                                       ELSE 2 + i % 3 END, \
-                i * 1000, i * 1000, i * 1000 FROM n",
+                i * 1000, i * 1000, i * 1000, \
+                CASE WHEN i % 5 <> 0 THEN 5000000 + (i * 7919) % 1000 * 1000 END FROM n",
     )
     .await
     .unwrap();
     check(&store, &mut conn, "seeded").await;
+    pages(&store, &mut conn, "seeded").await;
 
     // Through the store: new tickets.
     for k in 0..30 {
@@ -204,6 +253,7 @@ async fn list_counts_from_tallies_follow_every_write() {
         store.insert_ticket(&draft).await.unwrap();
     }
     check(&store, &mut conn, "after new tickets").await;
+    pages(&store, &mut conn, "after new tickets").await;
 
     // By another connection: status changes, priority changes, both at once, a write of the
     // same values, reassignments, deletions.
@@ -219,6 +269,7 @@ async fn list_counts_from_tallies_follow_every_write() {
     .await
     .unwrap();
     check(&store, &mut conn, "after changes and deletions").await;
+    pages(&store, &mut conn, "after changes and deletions").await;
 
     // The sweep escalates every open and in-progress ticket among 601 to 900.
     conn.execute(
@@ -234,6 +285,7 @@ async fn list_counts_from_tallies_follow_every_write() {
         .unwrap();
     assert_eq!(report.escalated.len(), 100, "the sweep escalated them");
     check(&store, &mut conn, "after a sweep").await;
+    pages(&store, &mut conn, "after a sweep").await;
 
     // The tallies themselves hold one row per status and priority in use, each exact.
     let drift: i64 = sqlx::query_scalar(
