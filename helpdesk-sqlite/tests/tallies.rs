@@ -104,7 +104,8 @@ fn queries() -> Vec<(TicketQuery, String)> {
     queries
 }
 
-/// The scopes checked unfiltered (from the user tallies) and filtered by status (counted).
+/// The scopes checked unfiltered (from the user tallies) and filtered by status or priority
+/// (counted).
 const SCOPES: [(TicketScope, &str); 3] = [
     (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
     (TicketScope::AssignedTo(UserId(3)), "assigned_to = 3"),
@@ -137,6 +138,11 @@ async fn check(store: &SqliteStore, conn: &mut SqliteConnection, step: &str) {
             ..TicketQuery::default()
         };
         checks.push((scope, open, format!("{in_scope} AND status = 'open'")));
+        let high = TicketQuery {
+            priority: Some(Priority::High),
+            ..TicketQuery::default()
+        };
+        checks.push((scope, high, format!("{in_scope} AND priority = 2")));
     }
     for (scope, q, sql) in checks {
         let expected = scan(conn, &sql).await;
