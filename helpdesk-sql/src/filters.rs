@@ -476,7 +476,7 @@ fn walks_in_order(q: &TicketQuery) -> bool {
 /// and priority, tests each entry without reading its ticket and stops at the page, but may
 /// pass every ticket where the matches lie at the far end (about 0.1 µs an entry). The walk
 /// is taken from a tenth of the tickets on, where its worst case costs about what sorting
-/// theirs does.
+/// theirs does. The tallies count every query [`walks_in_order`] admits ([`push_tally`]).
 fn push_walk_or_sort<D: Dialect>(qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, page: PageRequest)
 where
     i64: Encode<'static, D::Db> + Type<D::Db>,
@@ -504,7 +504,8 @@ where
         page,
         |qb| {
             qb.push("10 * (");
-            push_tally(qb, TicketScope::All, q);
+            let counted = push_tally(qb, TicketScope::All, q);
+            debug_assert!(counted, "the tallies count what walks_in_order admits");
             qb.push(") >= (SELECT coalesce(sum(n), 0) FROM ticket_status_tallies)");
         },
         [&walk, &sort],
