@@ -478,6 +478,34 @@ fn single_requests(server: &Server, admin: &str, agent: &str, user: &str, option
             format!("/api/tickets/?ordering={ordering}"),
         ));
     }
+    // Filters in an order of their own, and filters no scenario uses.
+    for (who, token, query) in [
+        ("admin", admin, "breached=true"),
+        ("admin", admin, "status=open&ordering=-updated_at"),
+        ("admin", admin, "status=escalated&ordering=updated_at"),
+        ("admin", admin, "status=closed&ordering=-due_at"),
+        ("admin", admin, "priority=high&ordering=due_at"),
+        (
+            "admin",
+            admin,
+            "status=open&priority=low&ordering=-updated_at",
+        ),
+        ("agent", agent, "status=open"),
+        ("agent", agent, "priority=high&ordering=-updated_at"),
+    ] {
+        cases.push((
+            format!("{who}: ?{query}"),
+            token,
+            format!("/api/tickets/?{query}"),
+        ));
+    }
+    for (who, token) in [("admin", admin), ("agent", agent)] {
+        cases.push((
+            format!("{who}: service-level report"),
+            token,
+            "/api/reports/sla".into(),
+        ));
+    }
     println!("### One request at a time (median and slowest of 25, after 3 to warm up)\n");
     println!("| request | count | median ms | slowest ms |\n|---|---:|---:|---:|");
     for (name, token, path) in cases.iter().filter(|(name, ..)| {
