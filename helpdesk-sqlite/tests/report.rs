@@ -80,14 +80,7 @@ async fn events(conn: &mut SqliteConnection, first: i64, last: i64, at: i64) {
 #[tokio::test]
 async fn reports_follow_new_events_a_moving_window_deletions_and_reassignments() {
     let (store, mut conn, dir) = common::database("report").await;
-    conn.execute(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
-         updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0), \
-         (2, 'user@example.com', 'x', 'U', 'U', 'user', 0, 0), \
-         (3, 'agent@example.com', 'x', 'G', 'G', 'agent', 0, 0)",
-    )
-    .await
-    .unwrap();
+    common::users(&mut conn).await;
     // Events from 1,000,000 s to 1,003,600 s (in milliseconds).
     let t = 1_000_000_000;
     events(&mut conn, 1, 2_000, t).await;

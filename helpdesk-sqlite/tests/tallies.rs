@@ -217,15 +217,7 @@ fn at(ms: i64) -> DateTime<Utc> {
 #[tokio::test]
 async fn list_counts_from_tallies_follow_every_write() {
     let (store, mut conn, dir) = common::database("tallies").await;
-    conn.execute(
-        "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
-         updated_at) VALUES (1, 'admin@example.com', 'x', 'A', 'A', 'admin', 0, 0), \
-         (2, 'user@example.com', 'x', 'U', 'U', 'user', 0, 0), \
-         (3, 'agent@example.com', 'x', 'G', 'G', 'agent', 0, 0), \
-         (4, 'other@example.com', 'x', 'O', 'O', 'agent', 0, 0)",
-    )
-    .await
-    .unwrap();
+    common::users(&mut conn).await;
     // 1,200 tickets of every status and priority (seven in twelve closed, so that a status and
     // a priority together are fewer than a twentieth of the tickets, and more for `closed`),
     // raised by users 2 to 4, assigned to 3, 4, nobody and their creator in turn.
