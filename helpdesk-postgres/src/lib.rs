@@ -82,7 +82,8 @@ impl Dialect for PgDialect {
     const FENCE: &'static str = " OFFSET 0";
     const KEEP: &'static str = " FOR SHARE";
 
-    const TALLIES: bool = false;
+    const TALLIES: bool = true;
+    const PLANS_BY_TALLIES: bool = false;
     const IDS_IN_COMMIT_ORDER: bool = false;
 
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {

@@ -228,8 +228,11 @@ where
     i64: Encode<'static, DB> + Type<DB>,
     String: Encode<'static, DB> + Type<DB>,
 {
+    // Sums cast back to integers: PostgreSQL sums `bigint` as `numeric`.
     if scope == TicketScope::All && by_status_or_priority_alone(q) {
-        qb.push("SELECT coalesce(sum(n), 0) FROM ticket_status_tallies WHERE 1 = 1");
+        qb.push(
+            "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM ticket_status_tallies WHERE 1 = 1",
+        );
         push_status_priority(qb, q, "");
         return true;
     }
@@ -251,7 +254,7 @@ where
         TicketScope::Involving(id) => (id, "CASE side WHEN 'both' THEN -n ELSE n END"),
     };
     qb.push(format_args!(
-        "SELECT coalesce(sum({sides}), 0) FROM ticket_tallies WHERE user_id = "
+        "SELECT CAST(coalesce(sum({sides}), 0) AS BIGINT) FROM ticket_tallies WHERE user_id = "
     ))
     .push_bind(id.0);
     true
@@ -361,7 +364,7 @@ fn push_ticket_rows<D: Dialect>(
     let TicketScope::Involving(id) = scope else {
         match D::text_hits(q).filter(|_| scope == TicketScope::All) {
             Some(hits) => push_text_page::<D>(qb, hits, q, page),
-            None if D::TALLIES && scope == TicketScope::All && walks_in_order(q) => {
+            None if D::PLANS_BY_TALLIES && scope == TicketScope::All && walks_in_order(q) => {
                 push_walk_or_sort::<D>(qb, q, page);
             }
             None => {
@@ -399,7 +402,7 @@ fn push_ticket_rows<D: Dialect>(
         }
         qb.push(") AS t");
     };
-    if !D::TALLIES || by_creation || !unfiltered(q) {
+    if !D::PLANS_BY_TALLIES || by_creation || !unfiltered(q) {
         qb.push(" WHERE t.id IN (");
         read_sides(qb);
         qb.push(order);
@@ -483,7 +486,7 @@ fn walks_in_order(q: &TicketQuery) -> bool {
 
 /// ` WHERE ...` of a page of everyone's tickets filtered by status or priority in the order of
 /// `updated_at` or `due_at` ([`walks_in_order`]), in one of two plans chosen in the statement
-/// by the tallies ([`Dialect::TALLIES`]). Reading the matches from the status or priority
+/// by the tallies ([`Dialect::PLANS_BY_TALLIES`]). Reading the matches from the status or priority
 /// index and sorting them costs 1 to 2 µs a match (30,000 escalated tickets by `-updated_at`:
 /// 21 to 36 ms; 6,666 open low-priority ones: 10 to 13 ms); walking the ordering's index,
 /// whose entries hold the status and priority, tests each entry without reading its ticket

@@ -8,7 +8,10 @@ use std::time::Duration;
 use chrono::Utc;
 use helpdesk_core::conformance;
 use helpdesk_core::store::{SessionStore, TicketStore, TokenHash};
-use helpdesk_core::{PageRequest, Role, Store, TicketOrdering, TicketQuery, TicketScope, UserId};
+use helpdesk_core::{
+    AssigneeFilter, PageRequest, Priority, Role, Status, Store, TicketOrdering, TicketQuery,
+    TicketScope, UserId,
+};
 use sqlx::{Database, IntoArguments, QueryBuilder};
 
 use crate::{Dialect, SqlStore, Value};
@@ -139,5 +142,225 @@ fn scan_order(ordering: TicketOrdering) -> &'static str {
         TicketOrdering::PriorityDesc => "priority DESC, created_at DESC, id DESC",
         TicketOrdering::DueAt => "due_at ASC NULLS LAST, id",
         TicketOrdering::DueAtDesc => "due_at DESC NULLS LAST, id DESC",
+    }
+}
+
+/// Changes the adapters' tally tests make from another connection, in SQL both databases
+/// speak: status changes, priority changes, both at once, a write of the same values,
+/// reassignments, deletions (among tickets 1 to 1,200 of users 2 to 4).
+pub const TALLY_CHANGES: &str = "UPDATE tickets SET status = 'resolved' WHERE id BETWEEN 1 AND 100 AND status = 'open'; \
+     UPDATE tickets SET priority = 2 WHERE id BETWEEN 101 AND 200; \
+     UPDATE tickets SET status = 'closed', priority = 0 WHERE id BETWEEN 201 AND 260; \
+     UPDATE tickets SET status = status, priority = priority WHERE id BETWEEN 261 AND 400; \
+     UPDATE tickets SET assigned_to = 4 WHERE id BETWEEN 401 AND 450; \
+     UPDATE tickets SET created_by = 3, status = 'open' WHERE id BETWEEN 451 AND 470; \
+     DELETE FROM tickets WHERE id BETWEEN 500 AND 560 OR id = 1200";
+
+/// The queries of everyone's tickets that [`counts_match_a_scan`] checks, each with its
+/// condition in SQL: each status, priority, both and neither (from the status tallies); one
+/// creator or assignee alone (from the user tallies); and filters the tallies do not hold.
+fn tally_queries() -> Vec<(TicketQuery, String)> {
+    let mut queries = Vec::new();
+    for status in [None]
+        .into_iter()
+        .chain(Status::ALL.iter().copied().map(Some))
+    {
+        for priority in [None]
+            .into_iter()
+            .chain(Priority::ALL.iter().copied().map(Some))
+        {
+            let mut sql = String::from("1 = 1");
+            if let Some(s) = status {
+                sql += &format!(" AND status = '{}'", s.as_str());
+            }
+            if let Some(p) = priority {
+                sql += &format!(" AND priority = {}", p.rank());
+            }
+            let q = TicketQuery {
+                status,
+                priority,
+                ..TicketQuery::default()
+            };
+            queries.push((q, sql));
+        }
+    }
+    for user in [2, 3, 4] {
+        queries.push((
+            TicketQuery {
+                assigned_to: Some(AssigneeFilter::User(UserId(user))),
+                ..TicketQuery::default()
+            },
+            format!("assigned_to = {user}"),
+        ));
+        queries.push((
+            TicketQuery {
+                created_by: Some(UserId(user)),
+                ..TicketQuery::default()
+            },
+            format!("created_by = {user}"),
+        ));
+    }
+    queries.push((
+        TicketQuery {
+            assigned_to: Some(AssigneeFilter::Nobody),
+            ..TicketQuery::default()
+        },
+        "assigned_to IS NULL".into(),
+    ));
+    queries.push((
+        TicketQuery {
+            status: Some(Status::Open),
+            assigned_to: Some(AssigneeFilter::User(UserId(3))),
+            ..TicketQuery::default()
+        },
+        "status = 'open' AND assigned_to = 3".into(),
+    ));
+    let breached = "(update_breached_at IS NOT NULL OR resolve_breached_at IS NOT NULL)";
+    for (yes, status) in [(true, None), (false, None), (true, Some(Status::Escalated))] {
+        let mut sql = if yes {
+            breached.to_owned()
+        } else {
+            format!("NOT {breached}")
+        };
+        if let Some(s) = status {
+            sql += &format!(" AND status = '{}'", s.as_str());
+        }
+        let q = TicketQuery {
+            breached: Some(yes),
+            status,
+            ..TicketQuery::default()
+        };
+        queries.push((q, sql));
+    }
+    queries.push((
+        TicketQuery {
+            priority: Some(Priority::High),
+            created_by: Some(UserId(2)),
+            ..TicketQuery::default()
+        },
+        "priority = 2 AND created_by = 2".into(),
+    ));
+    queries
+}
+
+/// Compares the count of every list whose count the tallies hold ([`Dialect::TALLIES`]), and
+/// of lists beside them that are still counted, with a count of the tickets: everyone's
+/// tickets by status, priority, both and neither, by one creator or assignee alone and by
+/// other filters; user 2's raised, agent 3's assigned and involving tickets, unfiltered and
+/// filtered by status or priority. Each on its first page and past the end, which still
+/// carries the count. The adapters' tests seed users 2 to 4 and tickets of every status and
+/// priority, change them between rounds through the store and from another connection, and
+/// call this each round: the tallies must follow every write.
+pub async fn counts_match_a_scan<D: Dialect>(store: &SqlStore<D>, round: &str)
+where
+    SqlStore<D>: Store,
+    i64: Value<D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'c> &'c mut <D::Db as Database>::Connection: sqlx::Executor<'c, Database = D::Db>,
+    usize: sqlx::ColumnIndex<<D::Db as Database>::Row>,
+{
+    let scopes = [
+        (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
+        (TicketScope::AssignedTo(UserId(3)), "assigned_to = 3"),
+        (
+            TicketScope::Involving(UserId(3)),
+            "(created_by = 3 OR assigned_to = 3)",
+        ),
+    ];
+    let mut checks: Vec<(TicketScope, TicketQuery, String)> = tally_queries()
+        .into_iter()
+        .map(|(q, sql)| (TicketScope::All, q, sql))
+        .collect();
+    for (scope, in_scope) in scopes {
+        checks.push((scope, TicketQuery::default(), in_scope.into()));
+        let open = TicketQuery {
+            status: Some(Status::Open),
+            ..TicketQuery::default()
+        };
+        checks.push((scope, open, format!("{in_scope} AND status = 'open'")));
+        let high = TicketQuery {
+            priority: Some(Priority::High),
+            ..TicketQuery::default()
+        };
+        checks.push((scope, high, format!("{in_scope} AND priority = 2")));
+    }
+    let first = PageRequest::new(1, 20).unwrap();
+    let past = PageRequest::new(1000, 20).unwrap();
+    for (scope, q, sql) in checks {
+        let expected: i64 = QueryBuilder::new(format!("SELECT count(*) FROM tickets WHERE {sql}"))
+            .build_query_scalar()
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        let expected = expected as u64;
+        let page = store.list_tickets(scope, &q, first).await.unwrap();
+        assert_eq!(page.count, expected, "{round}: {scope:?} where {sql}");
+        assert_eq!(
+            page.items.len() as u64,
+            expected.min(20),
+            "{round}: the first page of {scope:?} where {sql}"
+        );
+        let page = store.list_tickets(scope, &q, past).await.unwrap();
+        assert_eq!(
+            (page.count, page.items.len()),
+            (expected, 0),
+            "{round}: past the end of {scope:?} where {sql}"
+        );
+    }
+}
+
+/// Compares every page of everyone's tickets filtered by status, priority or both, in the
+/// orders whose plan SQLite chooses from the tallies ([`Dialect::PLANS_BY_TALLIES`]: walking
+/// the ordering's index from a twentieth of the tickets on, sorting the matches below), with
+/// a scan; on pages near and past the end. Called with [`counts_match_a_scan`].
+pub async fn ordered_pages_match_a_scan<D: Dialect>(store: &SqlStore<D>, round: &str)
+where
+    SqlStore<D>: Store,
+    i64: Value<D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'c> &'c mut <D::Db as Database>::Connection: sqlx::Executor<'c, Database = D::Db>,
+    usize: sqlx::ColumnIndex<<D::Db as Database>::Row>,
+{
+    let orderings = [
+        TicketOrdering::UpdatedAt,
+        TicketOrdering::UpdatedAtDesc,
+        TicketOrdering::DueAt,
+        TicketOrdering::DueAtDesc,
+    ];
+    let filters = tally_queries().into_iter().filter(|(q, _)| {
+        q == &TicketQuery {
+            status: q.status,
+            priority: q.priority,
+            ..TicketQuery::default()
+        }
+    });
+    for (q, sql) in filters {
+        for ordering in orderings {
+            for (number, size) in [(1, 20), (3, 20), (2, 100), (90, 20)] {
+                let q = TicketQuery {
+                    ordering,
+                    ..q.clone()
+                };
+                let page = PageRequest::new(number, size).unwrap();
+                let order = scan_order(ordering);
+                let expected: Vec<i64> = QueryBuilder::new(format!(
+                    "SELECT id FROM tickets WHERE {sql} ORDER BY {order} LIMIT {size} OFFSET {}",
+                    page.offset()
+                ))
+                .build_query_scalar()
+                .fetch_all(store.reader())
+                .await
+                .unwrap();
+                let got = store
+                    .list_tickets(TicketScope::All, &q, page)
+                    .await
+                    .unwrap();
+                let ids: Vec<i64> = got.items.iter().map(|t| t.id.0).collect();
+                assert_eq!(
+                    ids, expected,
+                    "{round}: where {sql} by {order}, page {number} of {size}"
+                );
+            }
+        }
     }
 }

@@ -92,6 +92,7 @@ impl Dialect for SqliteDialect {
     const KEEP: &'static str = "";
 
     const TALLIES: bool = true;
+    const PLANS_BY_TALLIES: bool = true;
     const IDS_IN_COMMIT_ORDER: bool = true;
 
     fn rows_as_json(columns: &str, order_by: &str) -> Option<String> {

@@ -10,205 +10,9 @@ mod common;
 use chrono::{DateTime, Utc};
 use helpdesk_core::sla::SlaPolicy;
 use helpdesk_core::store::{Sweep, TicketDraft, TicketStore};
-use helpdesk_core::{
-    AssigneeFilter, PageRequest, Priority, Sla, Status, TicketOrdering, TicketQuery, TicketScope,
-    UserId,
-};
-use helpdesk_sqlite::SqliteStore;
-use sqlx::{Connection, Executor, SqliteConnection};
-
-/// Every query of everyone's tickets checked: each status, priority, both and neither (from
-/// the status tallies); one creator or assignee alone (from the user tallies); and filters
-/// the tallies do not hold (breached targets from their own index).
-fn queries() -> Vec<(TicketQuery, String)> {
-    let mut queries = Vec::new();
-    for status in [None]
-        .into_iter()
-        .chain(Status::ALL.iter().copied().map(Some))
-    {
-        for priority in [None]
-            .into_iter()
-            .chain(Priority::ALL.iter().copied().map(Some))
-        {
-            let mut sql = String::from("1 = 1");
-            if let Some(s) = status {
-                sql += &format!(" AND status = '{}'", s.as_str());
-            }
-            if let Some(p) = priority {
-                sql += &format!(" AND priority = {}", p.rank());
-            }
-            let q = TicketQuery {
-                status,
-                priority,
-                ..TicketQuery::default()
-            };
-            queries.push((q, sql));
-        }
-    }
-    for user in [2, 3, 4] {
-        queries.push((
-            TicketQuery {
-                assigned_to: Some(AssigneeFilter::User(UserId(user))),
-                ..TicketQuery::default()
-            },
-            format!("assigned_to = {user}"),
-        ));
-        queries.push((
-            TicketQuery {
-                created_by: Some(UserId(user)),
-                ..TicketQuery::default()
-            },
-            format!("created_by = {user}"),
-        ));
-    }
-    queries.push((
-        TicketQuery {
-            assigned_to: Some(AssigneeFilter::Nobody),
-            ..TicketQuery::default()
-        },
-        "assigned_to IS NULL".into(),
-    ));
-    queries.push((
-        TicketQuery {
-            status: Some(Status::Open),
-            assigned_to: Some(AssigneeFilter::User(UserId(3))),
-            ..TicketQuery::default()
-        },
-        "status = 'open' AND assigned_to = 3".into(),
-    ));
-    let breached = "(update_breached_at IS NOT NULL OR resolve_breached_at IS NOT NULL)";
-    for (yes, status) in [(true, None), (false, None), (true, Some(Status::Escalated))] {
-        let mut sql = if yes {
-            breached.to_owned()
-        } else {
-            format!("NOT {breached}")
-        };
-        if let Some(s) = status {
-            sql += &format!(" AND status = '{}'", s.as_str());
-        }
-        let q = TicketQuery {
-            breached: Some(yes),
-            status,
-            ..TicketQuery::default()
-        };
-        queries.push((q, sql));
-    }
-    queries.push((
-        TicketQuery {
-            priority: Some(Priority::High),
-            created_by: Some(UserId(2)),
-            ..TicketQuery::default()
-        },
-        "priority = 2 AND created_by = 2".into(),
-    ));
-    queries
-}
-
-/// The scopes checked unfiltered (from the user tallies) and filtered by status or priority
-/// (counted).
-const SCOPES: [(TicketScope, &str); 3] = [
-    (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
-    (TicketScope::AssignedTo(UserId(3)), "assigned_to = 3"),
-    (
-        TicketScope::Involving(UserId(3)),
-        "(created_by = 3 OR assigned_to = 3)",
-    ),
-];
-
-async fn scan(conn: &mut SqliteConnection, condition: &str) -> u64 {
-    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM tickets WHERE {condition}"
-    )))
-    .fetch_one(conn)
-    .await
-    .unwrap();
-    n as u64
-}
-
-async fn check(store: &SqliteStore, conn: &mut SqliteConnection, step: &str) {
-    let first = PageRequest::new(1, 20).unwrap();
-    let mut checks: Vec<(TicketScope, TicketQuery, String)> = queries()
-        .into_iter()
-        .map(|(q, sql)| (TicketScope::All, q, sql))
-        .collect();
-    for (scope, in_scope) in SCOPES {
-        checks.push((scope, TicketQuery::default(), in_scope.into()));
-        let open = TicketQuery {
-            status: Some(Status::Open),
-            ..TicketQuery::default()
-        };
-        checks.push((scope, open, format!("{in_scope} AND status = 'open'")));
-        let high = TicketQuery {
-            priority: Some(Priority::High),
-            ..TicketQuery::default()
-        };
-        checks.push((scope, high, format!("{in_scope} AND priority = 2")));
-    }
-    for (scope, q, sql) in checks {
-        let expected = scan(conn, &sql).await;
-        let page = store.list_tickets(scope, &q, first).await.unwrap();
-        assert_eq!(page.count, expected, "{step}: {scope:?} where {sql}");
-        assert_eq!(
-            page.items.len() as u64,
-            expected.min(20),
-            "{step}: the first page of {scope:?} where {sql}"
-        );
-        // A page past the end still carries the count.
-        let past = PageRequest::new(1000, 20).unwrap();
-        let page = store.list_tickets(scope, &q, past).await.unwrap();
-        assert_eq!(
-            (page.count, page.items.len()),
-            (expected, 0),
-            "{step}: past the end of {scope:?} where {sql}"
-        );
-    }
-}
-
-/// Every page of everyone's tickets filtered by status, priority or both in the orders whose
-/// plan the tallies choose (walking the ordering's index from a twentieth of the tickets on,
-/// sorting the matches below), compared with a scan.
-async fn pages(store: &SqliteStore, conn: &mut SqliteConnection, step: &str) {
-    let orderings = [
-        (TicketOrdering::UpdatedAt, "updated_at, id"),
-        (TicketOrdering::UpdatedAtDesc, "updated_at DESC, id DESC"),
-        (TicketOrdering::DueAt, "due_at ASC NULLS LAST, id"),
-        (TicketOrdering::DueAtDesc, "due_at DESC NULLS LAST, id DESC"),
-    ];
-    let filters = queries().into_iter().filter(|(q, _)| {
-        q == &TicketQuery {
-            status: q.status,
-            priority: q.priority,
-            ..TicketQuery::default()
-        }
-    });
-    for (q, sql) in filters {
-        for (ordering, order) in orderings {
-            for (number, size) in [(1, 20), (3, 20), (2, 100), (90, 20)] {
-                let q = TicketQuery {
-                    ordering,
-                    ..q.clone()
-                };
-                let offset = (number - 1) * size;
-                let expected: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM tickets WHERE {sql} ORDER BY {order} LIMIT {size} OFFSET {offset}"
-                )))
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
-                let page = PageRequest::new(number, size).unwrap();
-                let got = store
-                    .list_tickets(TicketScope::All, &q, page)
-                    .await
-                    .unwrap();
-                let ids: Vec<i64> = got.items.iter().map(|t| t.id.0).collect();
-                assert_eq!(
-                    ids, expected,
-                    "{step}: where {sql} by {order}, page {number} of {size}"
-                );
-            }
-        }
-    }
-}
+use helpdesk_core::{Priority, Sla, UserId};
+use helpdesk_sql::testing::{TALLY_CHANGES, counts_match_a_scan, ordered_pages_match_a_scan};
+use sqlx::{Connection, Executor};
 
 fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap()
@@ -235,8 +39,8 @@ async fn list_counts_from_tallies_follow_every_write() {
     )
     .await
     .unwrap();
-    check(&store, &mut conn, "seeded").await;
-    pages(&store, &mut conn, "seeded").await;
+    counts_match_a_scan(&store, "seeded").await;
+    ordered_pages_match_a_scan(&store, "seeded").await;
 
     // Through the store: new tickets.
     for k in 0..30 {
@@ -251,24 +55,14 @@ async fn list_counts_from_tallies_follow_every_write() {
         };
         store.insert_ticket(&draft).await.unwrap();
     }
-    check(&store, &mut conn, "after new tickets").await;
-    pages(&store, &mut conn, "after new tickets").await;
+    counts_match_a_scan(&store, "after new tickets").await;
+    ordered_pages_match_a_scan(&store, "after new tickets").await;
 
     // By another connection: status changes, priority changes, both at once, a write of the
     // same values, reassignments, deletions.
-    conn.execute(
-        "UPDATE tickets SET status = 'resolved' WHERE id BETWEEN 1 AND 100 AND status = 'open'; \
-         UPDATE tickets SET priority = 2 WHERE id BETWEEN 101 AND 200; \
-         UPDATE tickets SET status = 'closed', priority = 0 WHERE id BETWEEN 201 AND 260; \
-         UPDATE tickets SET status = status, priority = priority WHERE id BETWEEN 261 AND 400; \
-         UPDATE tickets SET assigned_to = 4 WHERE id BETWEEN 401 AND 450; \
-         UPDATE tickets SET created_by = 3, status = 'open' WHERE id BETWEEN 451 AND 470; \
-         DELETE FROM tickets WHERE id BETWEEN 500 AND 560 OR id = 1200",
-    )
-    .await
-    .unwrap();
-    check(&store, &mut conn, "after changes and deletions").await;
-    pages(&store, &mut conn, "after changes and deletions").await;
+    conn.execute(TALLY_CHANGES).await.unwrap();
+    counts_match_a_scan(&store, "after changes and deletions").await;
+    ordered_pages_match_a_scan(&store, "after changes and deletions").await;
 
     // The sweep escalates every open and in-progress ticket among 601 to 900.
     conn.execute(
@@ -283,8 +77,8 @@ async fn list_counts_from_tallies_follow_every_write() {
         .await
         .unwrap();
     assert_eq!(report.escalated.len(), 50, "the sweep escalated them");
-    check(&store, &mut conn, "after a sweep").await;
-    pages(&store, &mut conn, "after a sweep").await;
+    counts_match_a_scan(&store, "after a sweep").await;
+    ordered_pages_match_a_scan(&store, "after a sweep").await;
 
     // The tallies themselves hold one row per status and priority in use, each exact.
     let drift: i64 = sqlx::query_scalar(
