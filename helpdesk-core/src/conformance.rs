@@ -2402,6 +2402,9 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
     let quick = ticket(&store, &ada, "quick", Priority::High, 7, 100).await;
     ticket(&store, &ada, "unanswered", Priority::Medium, 1, 1000).await;
     let old = ticket(&store, &ada, "old", Priority::High, -2000, 100_000).await;
+    // Bob's ticket breaches its update target too: two update breaches against one of
+    // resolution, so that the two cannot be mistaken for each other.
+    ticket_with_targets(&store, &bob, "bob's late", Priority::High, 0, 10, None).await;
 
     let restart = ClockRestart {
         first_response_seconds: Some(180),
@@ -2481,10 +2484,10 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
         .await
         .unwrap();
     let high = SlaStats {
-        opened: 4,
+        opened: 5,
         resolved: 3,
         resolved_within_target: 2,
-        update_breaches: 1,
+        update_breaches: 2,
         resolution_breaches: 1,
         median_first_response_seconds: Some(180),
     };
@@ -2507,12 +2510,28 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
     assert_eq!(
         bobs_only.high,
         SlaStats {
-            opened: 1,
+            opened: 2,
+            update_breaches: 1,
             median_first_response_seconds: Some(600),
             ..SlaStats::default()
         }
     );
     assert_eq!(bobs_only.medium, SlaStats::default());
+    // Ada's: everything but Bob's; her two answered tickets' median is their mean.
+    let adas = store
+        .sla_report(TicketScope::CreatedBy(ada.id), at(-100), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        adas.high,
+        SlaStats {
+            opened: 3,
+            update_breaches: 1,
+            median_first_response_seconds: Some(120),
+            ..high
+        }
+    );
+    assert_eq!(adas.medium, medium);
     let assigned = store
         .sla_report(TicketScope::AssignedTo(agent.id), at(-100), at(100))
         .await
@@ -2544,8 +2563,48 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
             without_quick.high.opened,
             without_quick.high.median_first_response_seconds
         ),
-        (3, Some(390))
+        (4, Some(390))
     );
+
+    // An agent's: the tickets they raised and the ones assigned to them, once each where
+    // both.
+    let own = ticket(&store, &agent, "agent's own", Priority::Medium, 2, 1000).await;
+    let bobs = store.ticket(bobs.id).await.unwrap().unwrap();
+    for t in [&own, &bobs] {
+        let assign = |n: &mut Ticket| n.assigned_to = Some(agent.id);
+        assert!(
+            store
+                .update_ticket(&change(t, assign, vec![]))
+                .await
+                .unwrap()
+        );
+    }
+    let involving = store
+        .sla_report(TicketScope::Involving(agent.id), at(-100), at(100))
+        .await
+        .unwrap();
+    let bobs_alone = SlaStats {
+        opened: 1,
+        median_first_response_seconds: Some(600),
+        ..SlaStats::default()
+    };
+    let own_alone = SlaStats {
+        opened: 1,
+        ..SlaStats::default()
+    };
+    assert_eq!(
+        involving,
+        SlaByPriority {
+            high: bobs_alone,
+            medium: own_alone,
+            low: SlaStats::default()
+        }
+    );
+    let assigned = store
+        .sla_report(TicketScope::AssignedTo(agent.id), at(-100), at(100))
+        .await
+        .unwrap();
+    assert_eq!((assigned.high, assigned.medium), (bobs_alone, own_alone));
 }
 
 pub async fn outbox_claims_retries_and_fails(store: S) {

@@ -12,10 +12,11 @@ use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::webhooks::{Event, EventType};
 use helpdesk_core::{
     Alert, Comment, EscalationReport, HistoryEvent, HistoryKind, NewEvent, Page, PageRequest,
-    Recipients, Report, SlaByPriority, Ticket, TicketId, TicketQuery, TicketScope, UserId,
+    Priority, Recipients, Report, SlaByPriority, Ticket, TicketId, TicketQuery, TicketScope,
+    UserId,
 };
 use sqlx::{
-    ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder,
+    ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Row,
     Transaction, Type,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -720,6 +721,39 @@ where
         Ok(medians)
     }
 
+    /// How many tickets of each priority (in the order of [`Priority::ALL`]) everyone raised
+    /// from `from` to `to`: a count of each priority's range of `tickets (priority,
+    /// created_at)`, which reads no column (a third of the time of testing each entry's
+    /// priority).
+    async fn opened_by_everyone(&self, from: D::Time, to: D::Time) -> StoreResult<Vec<i64>> {
+        let mut qb = QueryBuilder::new("SELECT ");
+        for (k, p) in Priority::ALL.iter().enumerate() {
+            qb.push(if k == 0 { "" } else { ", " })
+                .push(format_args!(
+                    "(SELECT count(*) FROM tickets t WHERE t.priority = {} AND t.created_at >= ",
+                    p.rank()
+                ))
+                .push_bind(from)
+                .push(" AND t.created_at <= ")
+                .push_bind(to)
+                .push(")");
+        }
+        self.counts(qb, 1).await
+    }
+
+    /// The one row of `qb`, `per_priority` integers for each priority
+    /// ([`counts_by_priority`]).
+    async fn counts(
+        &self,
+        mut qb: QueryBuilder<D::Db>,
+        per_priority: usize,
+    ) -> StoreResult<Vec<i64>> {
+        let row = qb.build().fetch_one(&self.reader).await.map_err(db::<D>)?;
+        (0..per_priority * Priority::ALL.len())
+            .map(|k| row.try_get::<i64, _>(k).map_err(db::<D>))
+            .collect()
+    }
+
     async fn count(&self, qb: &mut QueryBuilder<D::Db>) -> StoreResult<u64> {
         let n: i64 = qb
             .build_query_scalar()
@@ -1158,77 +1192,122 @@ where
         to: DateTime<Utc>,
     ) -> StoreResult<SlaByPriority> {
         let (from, to) = (D::encode_time(from), D::encode_time(to));
-        // Four reads at once, each from an index that holds every column it asks for:
-        // breaches from `history_breaches`, resolutions from `tickets_resolved`, tickets
-        // raised from `tickets (priority, created_at)`, first responses from
-        // `tickets_first_response` (for a scope, each from the scope's ids).
+        // Four reads at once, each from an index that holds every column it asks for, and
+        // each priority counted in an aggregate of its own rather than by grouping, which
+        // sorted every row first: breaches from `history_breaches`, resolutions from
+        // `tickets_resolved`, first responses from `tickets_first_response` (for a scope,
+        // each from the scope's ids); tickets raised from `tickets (priority, created_at)`,
+        // or for a scope from its sides' indexes.
         let breaches = async {
-            let mut qb = QueryBuilder::new(
-                "SELECT h.priority, h.to_value, count(*) FROM history h \
-                 WHERE h.kind = 'escalated' AND h.at >= ",
-            );
-            qb.push_bind(from).push(" AND h.at <= ").push_bind(to);
+            let mut qb = QueryBuilder::new("SELECT ");
+            qb.push(counts_by_priority(
+                "h.",
+                &[
+                    "h.to_value = 'resolution'",
+                    &format!("h.to_value {} 'resolution'", D::IS_DISTINCT_FROM),
+                ],
+            ))
+            .push(" FROM history h WHERE h.kind = 'escalated' AND h.at >= ")
+            .push_bind(from)
+            .push(" AND h.at <= ")
+            .push_bind(to);
             push_scope_ids(&mut qb, "h.ticket_id", scope);
-            qb.push(" GROUP BY h.priority, h.to_value");
-            let rows: sqlx::Result<Vec<(Option<i16>, Option<String>, i64)>> =
-                qb.build_query_as().fetch_all(&self.reader).await;
-            rows.map_err(db::<D>)
+            self.counts(qb, 2).await
         };
         let resolved = async {
-            let mut qb = QueryBuilder::new(
-                "SELECT t.priority, count(*), count(*) FILTER (WHERE t.resolve_breached_at IS NULL \
-                 OR t.resolve_breached_at > t.resolved_at) FROM tickets t WHERE t.resolved_at >= ",
-            );
-            qb.push_bind(from)
+            let within = "(t.resolve_breached_at IS NULL OR t.resolve_breached_at > t.resolved_at)";
+            let mut qb = QueryBuilder::new("SELECT ");
+            qb.push(counts_by_priority("t.", &["1 = 1", within]))
+                .push(" FROM tickets t WHERE t.resolved_at >= ")
+                .push_bind(from)
                 .push(" AND t.resolved_at <= ")
                 .push_bind(to);
             push_scope(&mut qb, scope);
-            qb.push(" GROUP BY t.priority");
-            let rows: sqlx::Result<Vec<(i16, i64, i64)>> =
-                qb.build_query_as().fetch_all(&self.reader).await;
-            rows.map_err(db::<D>)
+            self.counts(qb, 2).await
         };
         let opened = async {
-            let mut qb = QueryBuilder::new(
-                "SELECT t.priority, count(*) FROM tickets t WHERE t.created_at >= ",
-            );
-            qb.push_bind(from)
-                .push(" AND t.created_at <= ")
-                .push_bind(to);
-            push_scope(&mut qb, scope);
-            qb.push(" GROUP BY t.priority");
-            let rows: sqlx::Result<Vec<(i16, i64)>> =
-                qb.build_query_as().fetch_all(&self.reader).await;
-            rows.map_err(db::<D>)
+            let (raised, assigned) = match scope {
+                TicketScope::All => return self.opened_by_everyone(from, to).await,
+                TicketScope::CreatedBy(id) => (Some(id), None),
+                TicketScope::AssignedTo(id) => (None, Some(id)),
+                TicketScope::Involving(id) => (Some(id), Some(id)),
+            };
+            // A scope's from its sides' indexes, which hold the creation time and priority:
+            // raised + assigned - both, reading no ticket but those both raised and assigned
+            // (an agent's 3,334 read by id took most of this report).
+            let mut parts = Vec::new();
+            if let Some(id) = raised {
+                parts.push(("", vec![("created_by", id)]));
+            }
+            if let Some(id) = assigned {
+                parts.push(("", vec![("assigned_to", id)]));
+            }
+            if let (Some(id), Some(_)) = (raised, assigned) {
+                parts.push(("-", vec![("created_by", id), ("assigned_to", id)]));
+            }
+            let mut qb = QueryBuilder::new("");
+            for (k, (sign, sides)) in parts.into_iter().enumerate() {
+                qb.push(if k == 0 { "" } else { " UNION ALL " })
+                    .push(format_args!(
+                        "SELECT t.priority, {sign}count(*) FROM tickets t WHERE t.created_at >= "
+                    ))
+                    .push_bind(from)
+                    .push(" AND t.created_at <= ")
+                    .push_bind(to);
+                for (column, id) in sides {
+                    qb.push(format_args!(" AND t.{column} = ")).push_bind(id.0);
+                }
+                qb.push(" GROUP BY t.priority");
+            }
+            let rows: Vec<(i16, i64)> = qb
+                .build_query_as()
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db::<D>)?;
+            let mut counts = vec![0; Priority::ALL.len()];
+            for (rank, n) in rows {
+                let p = priority(rank)?;
+                if let Some(k) = Priority::ALL.iter().position(|&q| q == p) {
+                    counts[k] += n;
+                }
+            }
+            Ok(counts)
         };
         let medians = self.median_first_responses(scope, from, to);
         let (breaches, resolved, opened, medians) =
             tokio::try_join!(breaches, resolved, opened, medians)?;
 
         let mut report = SlaByPriority::default();
-        for (rank, target, n) in breaches {
-            let Some(rank) = rank else { continue };
-            let stats = report.of(priority(rank)?);
+        for (k, &p) in Priority::ALL.iter().enumerate() {
+            let stats = report.of(p);
             // Escalations recorded before service levels named no target: they were all
             // breaches of the update window.
-            match target.as_deref() {
-                Some("resolution") => stats.resolution_breaches += as_count(n),
-                _ => stats.update_breaches += as_count(n),
-            }
-        }
-        for (rank, all, within) in resolved {
-            let stats = report.of(priority(rank)?);
-            stats.resolved = as_count(all);
-            stats.resolved_within_target = as_count(within);
-        }
-        for (rank, n) in opened {
-            report.of(priority(rank)?).opened = as_count(n);
+            stats.resolution_breaches = as_count(breaches[2 * k]);
+            stats.update_breaches = as_count(breaches[2 * k + 1]);
+            stats.opened = as_count(opened[k]);
+            stats.resolved = as_count(resolved[2 * k]);
+            stats.resolved_within_target = as_count(resolved[2 * k + 1]);
         }
         for (rank, median) in medians {
             report.of(priority(rank)?).median_first_response_seconds = Some(as_count(median));
         }
         Ok(report)
     }
+}
+
+/// `count(*) FILTER (WHERE <alias>priority = <rank> AND <condition>)` for each priority by rank
+/// and each of `conditions` within it, comma separated: the counts of a report in one row.
+fn counts_by_priority(alias: &str, conditions: &[&str]) -> String {
+    let mut counts = Vec::new();
+    for p in Priority::ALL {
+        for condition in conditions {
+            counts.push(format!(
+                "count(*) FILTER (WHERE {alias}priority = {} AND {condition})",
+                p.rank()
+            ));
+        }
+    }
+    counts.join(", ")
 }
 
 #[async_trait]
