@@ -31,7 +31,9 @@ CREATE TABLE ticket_status_tallies_folded (
     n        bigint   NOT NULL,
     PRIMARY KEY (status, priority)
 );
-CREATE TABLE ticket_status_changes (status text NOT NULL, priority smallint NOT NULL, n bigint NOT NULL);
+CREATE TABLE ticket_status_changes (
+    status text NOT NULL, priority smallint NOT NULL, n bigint NOT NULL
+);
 CREATE VIEW ticket_status_tallies (status, priority, n) AS
     SELECT status, priority, n FROM ticket_status_tallies_folded
     UNION ALL SELECT status, priority, n FROM ticket_status_changes;

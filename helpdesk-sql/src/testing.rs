@@ -148,13 +148,15 @@ fn scan_order(ordering: TicketOrdering) -> &'static str {
 /// Changes the adapters' tally tests make from another connection, in SQL both databases
 /// speak: status changes, priority changes, both at once, a write of the same values,
 /// reassignments, deletions (among tickets 1 to 1,200 of users 2 to 4).
-pub const TALLY_CHANGES: &str = "UPDATE tickets SET status = 'resolved' WHERE id BETWEEN 1 AND 100 AND status = 'open'; \
-     UPDATE tickets SET priority = 2 WHERE id BETWEEN 101 AND 200; \
-     UPDATE tickets SET status = 'closed', priority = 0 WHERE id BETWEEN 201 AND 260; \
-     UPDATE tickets SET status = status, priority = priority WHERE id BETWEEN 261 AND 400; \
-     UPDATE tickets SET assigned_to = 4 WHERE id BETWEEN 401 AND 450; \
-     UPDATE tickets SET created_by = 3, status = 'open' WHERE id BETWEEN 451 AND 470; \
-     DELETE FROM tickets WHERE id BETWEEN 500 AND 560 OR id = 1200";
+pub const TALLY_CHANGES: &str = concat!(
+    "UPDATE tickets SET status = 'resolved' WHERE id BETWEEN 1 AND 100 AND status = 'open'; ",
+    "UPDATE tickets SET priority = 2 WHERE id BETWEEN 101 AND 200; ",
+    "UPDATE tickets SET status = 'closed', priority = 0 WHERE id BETWEEN 201 AND 260; ",
+    "UPDATE tickets SET status = status, priority = priority WHERE id BETWEEN 261 AND 400; ",
+    "UPDATE tickets SET assigned_to = 4 WHERE id BETWEEN 401 AND 450; ",
+    "UPDATE tickets SET created_by = 3, status = 'open' WHERE id BETWEEN 451 AND 470; ",
+    "DELETE FROM tickets WHERE id BETWEEN 500 AND 560 OR id = 1200",
+);
 
 /// The queries of everyone's tickets that [`counts_match_a_scan`] checks, each with its
 /// condition in SQL: each status, priority, both and neither (from the status tallies); one
