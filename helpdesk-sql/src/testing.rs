@@ -366,3 +366,49 @@ where
         }
     }
 }
+
+/// Asserts that the tallies equal a count of the tickets, key by key: each status and
+/// priority's in `ticket_status_tallies`, each user's raised, assigned and both in
+/// `ticket_tallies` (summing the rows of a key, which PostgreSQL may hold several of).
+pub async fn tallies_match_a_count<D: Dialect>(store: &SqlStore<D>, round: &str)
+where
+    i64: Value<D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    for<'c> &'c mut <D::Db as Database>::Connection: sqlx::Executor<'c, Database = D::Db>,
+    usize: sqlx::ColumnIndex<<D::Db as Database>::Row>,
+{
+    let status: i64 = QueryBuilder::new(
+        "SELECT count(*) FROM (SELECT status, priority, sum(n) AS n FROM ticket_status_tallies \
+                               GROUP BY status, priority) AS s \
+         FULL JOIN (SELECT status, priority, count(*) AS n FROM tickets \
+                    GROUP BY status, priority) AS c USING (status, priority) \
+         WHERE coalesce(s.n, 0) <> coalesce(c.n, 0)",
+    )
+    .build_query_scalar()
+    .fetch_one(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        status, 0,
+        "{round}: the status tallies equal a count of the tickets"
+    );
+    let users: i64 = QueryBuilder::new(
+        "SELECT count(*) FROM (SELECT user_id, side, sum(n) AS n FROM ticket_tallies \
+                               GROUP BY user_id, side) AS s \
+         FULL JOIN (SELECT created_by AS user_id, 'raised' AS side, count(*) AS n FROM tickets \
+                    GROUP BY created_by \
+                    UNION ALL SELECT assigned_to, 'assigned', count(*) FROM tickets \
+                    WHERE assigned_to IS NOT NULL GROUP BY assigned_to \
+                    UNION ALL SELECT created_by, 'both', count(*) FROM tickets \
+                    WHERE assigned_to = created_by GROUP BY created_by) AS c \
+         USING (user_id, side) WHERE coalesce(s.n, 0) <> coalesce(c.n, 0)",
+    )
+    .build_query_scalar()
+    .fetch_one(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        users, 0,
+        "{round}: the user tallies equal a count of the tickets"
+    );
+}
