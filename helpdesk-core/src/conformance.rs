@@ -2366,6 +2366,19 @@ pub async fn report_counts_events_in_scope_and_time(store: S) {
     );
 }
 
+/// Resolves each ticket, as it now stands, at its minute.
+async fn resolve(store: &S, tickets: &[(&Ticket, i64)]) {
+    for &(t, minute) in tickets {
+        let current = store.ticket(t.id).await.unwrap().unwrap();
+        assert!(
+            store
+                .update_ticket(&resolved_at(&current, minute))
+                .await
+                .unwrap()
+        );
+    }
+}
+
 /// The change that resolves `ticket` at minute `minute`, with its event.
 fn resolved_at(ticket: &Ticket, minute: i64) -> TicketChange {
     let event = NewEvent {
@@ -2469,15 +2482,7 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
 
     store.escalate_overdue(&Sweep::at(at(10))).await.unwrap(); // late: update
     store.escalate_overdue(&Sweep::at(at(30))).await.unwrap(); // late: resolution
-    for (t, minute) in [(&late, 40), (&commented, 20), (&old, 50)] {
-        let current = store.ticket(t.id).await.unwrap().unwrap();
-        assert!(
-            store
-                .update_ticket(&resolved_at(&current, minute))
-                .await
-                .unwrap()
-        );
-    }
+    resolve(&store, &[(&late, 40), (&commented, 20), (&old, 50)]).await;
 
     let all = store
         .sla_report(TicketScope::All, at(-100), at(100))
@@ -2567,8 +2572,9 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
     );
 
     // An agent's: the tickets they raised and the ones assigned to them, once each where
-    // both.
+    // both, resolutions too: one raised and assigned to themselves, one only raised.
     let own = ticket(&store, &agent, "agent's own", Priority::Medium, 2, 1000).await;
+    let unassigned = ticket(&store, &agent, "agent's other", Priority::Medium, 3, 1000).await;
     let bobs = store.ticket(bobs.id).await.unwrap().unwrap();
     for t in [&own, &bobs] {
         let assign = |n: &mut Ticket| n.assigned_to = Some(agent.id);
@@ -2579,6 +2585,7 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
                 .unwrap()
         );
     }
+    resolve(&store, &[(&own, 60), (&unassigned, 61)]).await;
     let involving = store
         .sla_report(TicketScope::Involving(agent.id), at(-100), at(100))
         .await
@@ -2590,13 +2597,21 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
     };
     let own_alone = SlaStats {
         opened: 1,
+        resolved: 1,
+        resolved_within_target: 1,
+        ..SlaStats::default()
+    };
+    let both_own = SlaStats {
+        opened: 2,
+        resolved: 2,
+        resolved_within_target: 2,
         ..SlaStats::default()
     };
     assert_eq!(
         involving,
         SlaByPriority {
             high: bobs_alone,
-            medium: own_alone,
+            medium: both_own,
             low: SlaStats::default()
         }
     );
@@ -2605,6 +2620,14 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
         .await
         .unwrap();
     assert_eq!((assigned.high, assigned.medium), (bobs_alone, own_alone));
+    let raised = store
+        .sla_report(TicketScope::CreatedBy(agent.id), at(-100), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        (raised.high, raised.medium),
+        (SlaStats::default(), both_own)
+    );
 }
 
 pub async fn outbox_claims_retries_and_fails(store: S) {

@@ -1215,14 +1215,50 @@ where
             self.counts(qb, 2).await
         };
         let resolved = async {
-            let within = "(t.resolve_breached_at IS NULL OR t.resolve_breached_at > t.resolved_at)";
+            let window = |qb: &mut QueryBuilder<D::Db>| {
+                qb.push("resolved_at >= ")
+                    .push_bind(from)
+                    .push(" AND resolved_at <= ")
+                    .push_bind(to);
+            };
+            // A scope's from each side's index of resolutions, which holds what is counted;
+            // the raised side leaves out what the assigned side counted.
+            let side = |qb: &mut QueryBuilder<D::Db>, column: &str, id: UserId| {
+                qb.push(format_args!(
+                    "SELECT priority, resolved_at, resolve_breached_at FROM tickets \
+                     WHERE {column} = "
+                ))
+                .push_bind(id.0)
+                .push(" AND ");
+                window(qb);
+            };
+            let within = "(resolve_breached_at IS NULL OR resolve_breached_at > resolved_at)";
             let mut qb = QueryBuilder::new("SELECT ");
-            qb.push(counts_by_priority("t.", &["1 = 1", within]))
-                .push(" FROM tickets t WHERE t.resolved_at >= ")
-                .push_bind(from)
-                .push(" AND t.resolved_at <= ")
-                .push_bind(to);
-            push_scope(&mut qb, scope);
+            qb.push(counts_by_priority("", &["1 = 1", within]));
+            match scope {
+                TicketScope::All => {
+                    qb.push(" FROM tickets WHERE ");
+                    window(&mut qb);
+                }
+                TicketScope::CreatedBy(id)
+                | TicketScope::AssignedTo(id)
+                | TicketScope::Involving(id) => {
+                    let first = match scope {
+                        TicketScope::CreatedBy(_) => "created_by",
+                        _ => "assigned_to",
+                    };
+                    qb.push(" FROM (");
+                    side(&mut qb, first, id);
+                    if let TicketScope::Involving(_) = scope {
+                        qb.push(" UNION ALL ");
+                        side(&mut qb, "created_by", id);
+                        qb.push(" AND (assigned_to IS NULL OR assigned_to <> ")
+                            .push_bind(id.0)
+                            .push(")");
+                    }
+                    qb.push(") t");
+                }
+            }
             self.counts(qb, 2).await
         };
         let opened = async {
