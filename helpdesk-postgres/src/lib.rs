@@ -84,6 +84,7 @@ impl Dialect for PgDialect {
 
     const TALLIES: bool = true;
     const PLANS_BY_TALLIES: bool = false;
+    const STATUS_DUE_INDEXES: bool = true;
     const IDS_IN_COMMIT_ORDER: bool = false;
 
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {

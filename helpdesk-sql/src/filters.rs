@@ -166,6 +166,28 @@ pub(crate) fn order_by(ordering: TicketOrdering) -> &'static str {
     }
 }
 
+/// ` ORDER BY ...` of everyone's tickets of one status (and perhaps one priority) in due-time
+/// order where the schema keeps each status's in that order ([`Dialect::STATUS_DUE_INDEXES`]):
+/// the same order as [`order_by`]'s, tickets without a due time last, written as the indexes'
+/// expression so that only they serve it (`?status=closed&ordering=-due_at`: 18.7 ms walking
+/// the due-time index, 0.1 ms from them).
+fn status_due_order<D: Dialect>(scope: TicketScope, q: &TicketQuery) -> Option<&'static str> {
+    if !D::STATUS_DUE_INDEXES
+        || scope != TicketScope::All
+        || q.status.is_none()
+        || !by_status_or_priority_alone(q)
+    {
+        return None;
+    }
+    match q.ordering {
+        TicketOrdering::DueAt => Some(" ORDER BY coalesce(t.due_at, 'infinity'), t.id"),
+        TicketOrdering::DueAtDesc => {
+            Some(" ORDER BY coalesce(t.due_at, '-infinity') DESC, t.id DESC")
+        }
+        _ => None,
+    }
+}
+
 /// Whether `ordering` is by creation time, which the scopes' indexes hold.
 pub(crate) fn by_creation(ordering: TicketOrdering) -> bool {
     matches!(
@@ -369,7 +391,7 @@ fn push_ticket_rows<D: Dialect>(
             }
             None => {
                 push_ticket_filters::<D>(qb, scope, q);
-                qb.push(order);
+                qb.push(status_due_order::<D>(scope, q).unwrap_or(order));
                 push_page(qb, page);
             }
         }

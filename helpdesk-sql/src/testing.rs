@@ -313,8 +313,9 @@ where
 
 /// Compares every page of everyone's tickets filtered by status, priority or both, in the
 /// orders whose plan SQLite chooses from the tallies ([`Dialect::PLANS_BY_TALLIES`]: walking
-/// the ordering's index from a twentieth of the tickets on, sorting the matches below), with
-/// a scan; on pages near and past the end. Called with [`counts_match_a_scan`].
+/// the ordering's index from a twentieth of the tickets on, sorting the matches below) and
+/// PostgreSQL sorts by its indexes' due-time expressions ([`Dialect::STATUS_DUE_INDEXES`]),
+/// with a scan; on pages near and past the end. Called with [`counts_match_a_scan`].
 pub async fn ordered_pages_match_a_scan<D: Dialect>(store: &SqlStore<D>, round: &str)
 where
     SqlStore<D>: Store,

@@ -93,6 +93,7 @@ impl Dialect for SqliteDialect {
 
     const TALLIES: bool = true;
     const PLANS_BY_TALLIES: bool = true;
+    const STATUS_DUE_INDEXES: bool = false;
     const IDS_IN_COMMIT_ORDER: bool = true;
 
     fn rows_as_json(columns: &str, order_by: &str) -> Option<String> {
