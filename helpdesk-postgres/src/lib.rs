@@ -33,7 +33,7 @@ use sqlx::{Postgres, QueryBuilder};
 mod testing;
 
 #[cfg(feature = "testing")]
-pub use testing::fresh_schema_url;
+pub use testing::{fresh_schema_before, fresh_schema_url};
 
 pub(crate) fn db(error: sqlx::Error) -> Error {
     store_error::<PgDialect>(error).into()
@@ -86,6 +86,7 @@ impl Dialect for PgDialect {
     const PLANS_BY_TALLIES: bool = false;
     const STATUS_DUE_INDEXES: bool = true;
     const IDS_IN_COMMIT_ORDER: bool = false;
+    const HISTORY_HOURS: bool = true;
 
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {
         None

@@ -1,9 +1,11 @@
 //! A fresh schema per test, so test runs sharing one database never collide.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use helpdesk_core::{Error, Result};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
 use crate::db;
@@ -57,4 +59,27 @@ pub async fn fresh_schema_url(base_url: &str) -> Result<String> {
     Ok(format!(
         "{base_url}{separator}options=-c%20search_path%3D{schema}%2Cpublic"
     ))
+}
+
+/// A fresh schema ([`fresh_schema_url`]) with only the migrations before `version` applied, as
+/// a database of an earlier release, and the statements of `seed` run on it; connecting a
+/// store then applies the rest. Its URL.
+pub async fn fresh_schema_before(base_url: &str, version: i64, seed: &str) -> Result<String> {
+    let url = fresh_schema_url(base_url).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .map_err(db)?;
+    let mut before = sqlx::migrate!("./migrations");
+    let earlier = before.migrations.iter().filter(|m| m.version < version);
+    before.migrations = Cow::Owned(earlier.cloned().collect());
+    before.run(&pool).await.map_err(Error::store)?;
+    // Test code's own statements.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(seed))
+        .execute(&pool)
+        .await
+        .map_err(db)?;
+    pool.close().await;
+    Ok(url)
 }

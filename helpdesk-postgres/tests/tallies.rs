@@ -7,8 +7,6 @@
 //! reported as ignored.
 #![allow(clippy::unwrap_used)]
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use helpdesk_core::sla::SlaPolicy;
 use helpdesk_core::store::{Sweep, TicketDraft, TicketStore};
@@ -17,7 +15,6 @@ use helpdesk_postgres::PgStore;
 use helpdesk_sql::testing::{
     TALLY_CHANGES, counts_match_a_scan, ordered_pages_match_a_scan, tallies_match_a_count,
 };
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// The first migration that keeps the tallies.
@@ -33,22 +30,9 @@ fn at(seconds: i64) -> DateTime<Utc> {
 /// their creator in turn. Its URL.
 async fn seeded_before_the_tallies() -> String {
     let base = std::env::var("HELPDESK_TEST_POSTGRES_URL").unwrap();
-    let url = helpdesk_postgres::fresh_schema_url(&base).await.unwrap();
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
-    let mut before = sqlx::migrate!("./migrations");
-    let migrations: Vec<_> = before
-        .migrations
-        .iter()
-        .filter(|m| m.version < TALLIES)
-        .cloned()
-        .collect();
-    before.migrations = Cow::Owned(migrations);
-    before.run(&pool).await.unwrap();
-    pool.execute(
+    helpdesk_postgres::fresh_schema_before(
+        &base,
+        TALLIES,
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
          updated_at) OVERRIDING SYSTEM VALUE VALUES \
          (1, 'admin@example.com', 'x', 'A', 'A', 'admin', now(), now()), \
@@ -70,9 +54,7 @@ async fn seeded_before_the_tallies() -> String {
          SELECT setval(pg_get_serial_sequence('users', 'id'), 4)",
     )
     .await
-    .unwrap();
-    pool.close().await;
-    url
+    .unwrap()
 }
 
 fn draft(k: usize) -> TicketDraft {

@@ -136,6 +136,14 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// or assignee changes.
     const IDS_IN_COMMIT_ORDER: bool;
 
+    /// Whether the schema keeps `history_hours (hour, kind, n)`: how many events of each kind
+    /// the last-7-days report counts (`created`, `resolved`, `escalated`) each hour since 1970
+    /// holds, kept by triggers as rows of changes like the tallies, with the SQL functions
+    /// `history_hour(at)` and `history_counted(kind, to_value)`. Everyone's report then sums
+    /// the hours after the one its window starts in and counts the events of that one alone.
+    /// PostgreSQL; SQLite remembers its reports instead ([`Self::IDS_IN_COMMIT_ORDER`]).
+    const HISTORY_HOURS: bool;
+
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a
     /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed
     /// `name_email`. SQLite asks its FTS5 trigram index, PostgreSQL `ILIKE` on a trigram index.
