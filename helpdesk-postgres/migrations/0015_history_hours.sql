@@ -7,7 +7,8 @@
 -- A scope's report cannot be kept this way: a ticket's events change scope with its assignee.
 LOCK TABLE history IN SHARE MODE;
 
--- The hour of `at`, counted from 1970 (before it, negative).
+-- The hour of `at`, counted from 1970 (before it, negative). Immutable although `extract` on a
+-- timestamptz is only stable: the epoch, unlike the other fields, ignores the time zone.
 CREATE FUNCTION history_hour(at timestamptz) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN floor(extract(epoch FROM at) / 3600);
