@@ -224,11 +224,13 @@ impl Database {
         let created = self.time("s.created");
         // Distinct deadlines in the coming days, as a real queue has.
         let due = self.time(&format!("{now} + 3600000 + s.i * 1000"));
+        // Staff answered every ticket no longer open, within four hours.
+        let answered = self.time("s.created + (s.i * 37) % 14400 * 1000");
         let tickets_sql = format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {tickets})
              INSERT INTO tickets (title, description, priority, status, created_by, assigned_to,
                                   created_at, updated_at, resolved_at, escalated_at, due_at, clock_started_at,
-                                  update_due_at)
+                                  update_due_at, first_response_at, first_response_seconds)
              SELECT s.topic || ' problem on floor ' || (s.i % 12),
                     'Reported from desk ' || (s.i % 97) || ': the ' || lower(s.topic)
                         || ' stopped working this morning.{filler}',
@@ -239,7 +241,9 @@ impl Database {
                     CASE WHEN s.status = 'escalated' THEN {created} END,
                     CASE WHEN s.status IN ('open', 'in_progress') THEN {due} END,
                     {created},
-                    CASE WHEN s.status IN ('open', 'in_progress') THEN {due} END
+                    CASE WHEN s.status IN ('open', 'in_progress') THEN {due} END,
+                    CASE WHEN s.status <> 'open' THEN {answered} END,
+                    CASE WHEN s.status <> 'open' THEN (s.i * 37) % 14400 END
              FROM (SELECT i, CASE i % 8 {topic} END AS topic,
                           CASE i % 5 WHEN 0 THEN 'open' WHEN 1 THEN 'in_progress' WHEN 2 THEN 'resolved'
                                      WHEN 3 THEN 'closed' ELSE 'escalated' END AS status,
