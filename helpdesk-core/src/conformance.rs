@@ -2585,6 +2585,17 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
                 .unwrap()
         );
     }
+    // Answered first, so that counting the ticket they raised and hold twice moves the
+    // median of their first responses (100 and 400: 250, not 100).
+    for (t, seconds) in [(&own, 100), (&unassigned, 400)] {
+        let current = store.ticket(t.id).await.unwrap().unwrap();
+        assert!(
+            store
+                .update_ticket(&first_response(&current, 50, seconds))
+                .await
+                .unwrap()
+        );
+    }
     resolve(&store, &[(&own, 60), (&unassigned, 61)]).await;
     let involving = store
         .sla_report(TicketScope::Involving(agent.id), at(-100), at(100))
@@ -2599,12 +2610,14 @@ pub async fn sla_report_counts_per_priority_in_scope_and_window(store: S) {
         opened: 1,
         resolved: 1,
         resolved_within_target: 1,
+        median_first_response_seconds: Some(100),
         ..SlaStats::default()
     };
     let both_own = SlaStats {
         opened: 2,
         resolved: 2,
         resolved_within_target: 2,
+        median_first_response_seconds: Some(250),
         ..SlaStats::default()
     };
     assert_eq!(

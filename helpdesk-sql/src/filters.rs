@@ -629,6 +629,47 @@ where
     }
 }
 
+/// `(select WHERE <side> = id AND <condition>) AS t` (everyone's: `select WHERE <condition>`):
+/// the tickets of each side from an index of that side (`select` being
+/// `SELECT ... FROM tickets`), an agent's two sides joined by `UNION ALL`, the raised side
+/// without the tickets the agent also holds, so that nothing is counted twice and nothing is
+/// de-duplicated (that side's index must hold the assignee). For the service-level report's
+/// parts, read from partial indexes of each side.
+pub(crate) fn push_scope_sides<DB>(
+    qb: &mut QueryBuilder<DB>,
+    scope: TicketScope,
+    select: &str,
+    condition: impl Fn(&mut QueryBuilder<DB>),
+) where
+    DB: Database,
+    i64: Encode<'static, DB> + Type<DB>,
+{
+    let side = |qb: &mut QueryBuilder<DB>, column: &str, id: UserId| {
+        qb.push(format_args!("{select} WHERE {column} = "))
+            .push_bind(id.0)
+            .push(" AND ");
+        condition(qb);
+    };
+    qb.push("(");
+    match scope {
+        TicketScope::All => {
+            qb.push(format_args!("{select} WHERE "));
+            condition(qb);
+        }
+        TicketScope::CreatedBy(id) => side(qb, "created_by", id),
+        TicketScope::AssignedTo(id) => side(qb, "assigned_to", id),
+        TicketScope::Involving(id) => {
+            side(qb, "assigned_to", id);
+            qb.push(" UNION ALL ");
+            side(qb, "created_by", id);
+            qb.push(" AND (assigned_to IS NULL OR assigned_to <> ")
+                .push_bind(id.0)
+                .push(")");
+        }
+    }
+    qb.push(") AS t");
+}
+
 /// ` LIMIT ... OFFSET ...` of a page, as numbers in the statement rather than parameters, as
 /// the lists write every page bound (the page read by id among remembered matches binds its
 /// own, its ids being `$2`): PostgreSQL plans a statement with a parameter for its `LIMIT` as

@@ -22,7 +22,9 @@ use sqlx::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{priority, store_error as db};
-use crate::filters::{push_list, push_page, push_scope, push_scope_ids, ticket_count, ticket_page};
+use crate::filters::{
+    push_list, push_page, push_scope_ids, push_scope_sides, ticket_count, ticket_page,
+};
 use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, as_count, comment_columns, convert,
     event_columns, from_json, pause_columns, ticket_columns,
@@ -680,16 +682,30 @@ where
         from: D::Time,
         to: D::Time,
     ) -> StoreResult<Vec<(i16, i64)>> {
+        // Everyone's from `tickets_first_response`, a scope's from each side's index of its
+        // answered tickets (an agent's count took a scan of every ticket on PostgreSQL).
         let answered = |qb: &mut QueryBuilder<D::Db>| {
-            qb.push(format_args!(
-                " FROM tickets t WHERE t.first_response_seconds IS NOT NULL \
-                 AND {0}t.created_at >= ",
-                D::UNINDEXED
-            ))
-            .push_bind(from)
-            .push(format_args!(" AND {}t.created_at <= ", D::UNINDEXED))
-            .push_bind(to);
-            push_scope(qb, scope);
+            if scope == TicketScope::All {
+                qb.push(format_args!(
+                    " FROM tickets t WHERE t.first_response_seconds IS NOT NULL \
+                     AND {0}t.created_at >= ",
+                    D::UNINDEXED
+                ))
+                .push_bind(from)
+                .push(format_args!(" AND {}t.created_at <= ", D::UNINDEXED))
+                .push_bind(to);
+                return;
+            }
+            let select = "SELECT priority, first_response_seconds FROM tickets";
+            let window = |qb: &mut QueryBuilder<D::Db>| {
+                qb.push("first_response_seconds IS NOT NULL AND created_at >= ")
+                    .push_bind(from)
+                    .push(" AND created_at <= ")
+                    .push_bind(to);
+            };
+            qb.push(" FROM ");
+            push_scope_sides(qb, scope, select, window);
+            qb.push(" WHERE 1 = 1");
         };
         let mut qb = QueryBuilder::new("SELECT t.priority, count(*)");
         answered(&mut qb);
@@ -1221,44 +1237,14 @@ where
                     .push(" AND resolved_at <= ")
                     .push_bind(to);
             };
-            // A scope's from each side's index of resolutions, which holds what is counted;
-            // the raised side leaves out what the assigned side counted.
-            let side = |qb: &mut QueryBuilder<D::Db>, column: &str, id: UserId| {
-                qb.push(format_args!(
-                    "SELECT priority, resolved_at, resolve_breached_at FROM tickets \
-                     WHERE {column} = "
-                ))
-                .push_bind(id.0)
-                .push(" AND ");
-                window(qb);
-            };
             let within = "(resolve_breached_at IS NULL OR resolve_breached_at > resolved_at)";
             let mut qb = QueryBuilder::new("SELECT ");
             qb.push(counts_by_priority("", &["1 = 1", within]));
-            match scope {
-                TicketScope::All => {
-                    qb.push(" FROM tickets WHERE ");
-                    window(&mut qb);
-                }
-                TicketScope::CreatedBy(id)
-                | TicketScope::AssignedTo(id)
-                | TicketScope::Involving(id) => {
-                    let first = match scope {
-                        TicketScope::CreatedBy(_) => "created_by",
-                        _ => "assigned_to",
-                    };
-                    qb.push(" FROM (");
-                    side(&mut qb, first, id);
-                    if let TicketScope::Involving(_) = scope {
-                        qb.push(" UNION ALL ");
-                        side(&mut qb, "created_by", id);
-                        qb.push(" AND (assigned_to IS NULL OR assigned_to <> ")
-                            .push_bind(id.0)
-                            .push(")");
-                    }
-                    qb.push(") t");
-                }
-            }
+            // Everyone's from `tickets_resolved`, a scope's from each side's index of its
+            // resolutions.
+            let select = "SELECT priority, resolved_at, resolve_breached_at FROM tickets";
+            qb.push(" FROM ");
+            push_scope_sides(&mut qb, scope, select, window);
             self.counts(qb, 2).await
         };
         let opened = async {
