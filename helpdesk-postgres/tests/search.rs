@@ -6,14 +6,15 @@
 #![allow(clippy::unwrap_used)]
 
 use helpdesk_postgres::PgStore;
-use helpdesk_sql::testing::searches_match_a_scan;
+use helpdesk_sql::testing::{SOME_CLOSED_AND_BREACHED, searches_match_a_scan};
 use sqlx::{Connection, Executor, PgConnection};
 
 const TICKETS: i64 = 6_000;
 
 /// The tickets of `helpdesk-sqlite`'s search test: creation times a permutation of the ids,
 /// "printer" in one in 7, "scanner" among the first 150, "toner" only in the newer half;
-/// raised by two users and an agent, a fifth assigned to the agent.
+/// raised by two users and an agent, a fifth assigned to the agent, some closed and some
+/// breached.
 async fn seed(conn: &mut PgConnection) {
     conn.execute(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
@@ -48,6 +49,7 @@ async fn seed(conn: &mut PgConnection) {
     )))
     .await
     .unwrap();
+    conn.execute(SOME_CLOSED_AND_BREACHED).await.unwrap();
 }
 
 /// A ticket raised by user 2, through `conn`; its id.

@@ -220,17 +220,34 @@ fn sides(id: UserId) -> [TicketScope; 2] {
     [TicketScope::CreatedBy(id), TicketScope::AssignedTo(id)]
 }
 
-/// The one text filter of a list that filters by nothing else (whatever its scope), which
-/// [`SqlStore::list_matching`](crate::SqlStore) answers from remembered matches.
-pub(crate) fn sole_text(q: &TicketQuery) -> Option<(TicketText, &str)> {
-    if !only_text(q) {
-        return None;
-    }
+/// The one text filter of a list (`search` or `title`, not both), whatever else it filters
+/// by, which [`SqlStore::list_matching`](crate::SqlStore) answers from remembered matches.
+pub(crate) fn one_text(q: &TicketQuery) -> Option<(TicketText, &str)> {
     match (&q.search, &q.title) {
         (Some(search), None) => Some((TicketText::Anywhere, search)),
         (None, Some(title)) => Some((TicketText::Title, title)),
         _ => None,
     }
+}
+
+/// The query without its text filters: what the tickets a search looks among must pass.
+pub(crate) fn without_text(q: &TicketQuery) -> TicketQuery {
+    TicketQuery {
+        search: None,
+        title: None,
+        ..q.clone()
+    }
+}
+
+/// Whether everyone's tickets that pass the query's filters other than text are a range of
+/// an index (a status, a priority, a creator, an assignee or nobody, a breach): every filter
+/// but `breached=false` alone, which passes nearly every ticket.
+pub(crate) fn filters_by_index(q: &TicketQuery) -> bool {
+    q.status.is_some()
+        || q.priority.is_some()
+        || q.assigned_to.is_some()
+        || q.created_by.is_some()
+        || q.breached == Some(true)
 }
 
 /// Whether the query filters by nothing.
@@ -293,7 +310,7 @@ fn by_status_or_priority_alone(q: &TicketQuery) -> bool {
 }
 
 /// Whether the query filters by text alone, if at all.
-fn only_text(q: &TicketQuery) -> bool {
+pub(crate) fn only_text(q: &TicketQuery) -> bool {
     q.status.is_none()
         && q.priority.is_none()
         && q.assigned_to.is_none()
@@ -626,6 +643,28 @@ where
             qb.push(" UNION ");
             side(qb, "assigned_to", id);
         }
+    }
+}
+
+/// `select WHERE <scope and filters>` (`select` being `SELECT ... FROM tickets t`, as
+/// [`sort_keys`]) for the tickets in a scope that pass the query's filters, which must not
+/// filter by text: each side of an agent's from its own index, joined by `UNION`.
+pub(crate) fn push_filtered_rows<D: Dialect>(
+    qb: &mut QueryBuilder<D::Db>,
+    scope: TicketScope,
+    q: &TicketQuery,
+    select: &str,
+) where
+    i64: Encode<'static, D::Db> + Type<D::Db>,
+    String: Encode<'static, D::Db> + Type<D::Db>,
+{
+    let sides = match scope {
+        TicketScope::Involving(id) => sides(id).to_vec(),
+        scope => vec![scope],
+    };
+    for (k, side) in sides.into_iter().enumerate() {
+        qb.push(if k == 0 { "" } else { " UNION " }).push(select);
+        push_ticket_filters::<D>(qb, side, q);
     }
 }
 

@@ -27,9 +27,11 @@
 //! (one in 20 tickets or fewer), or the list falls back to the statement that asks the index
 //! itself.
 //!
-//! A search within a user's or an agent's tickets reads the same remembered matches and, in
-//! the same statement, the ids of the scope's tickets (from its indexes, both sides of an
-//! agent's): the count is how many of those match, and the page is read by id among them.
+//! A search within a user's or an agent's tickets, or combined with other filters, reads the
+//! same remembered matches and, in the same statement, the ids of the tickets in scope that
+//! pass the other filters (from the indexes of the filters or of the scope's sides): the count
+//! is how many of those match, and the page is read by id among them. Everyone's tickets
+//! filtered by `breached=false` alone (nearly all of them) ask the index instead.
 //!
 //! What is held is bounded: at most [`ENTRIES`] searches and [`IDS`] ids in all (2 MiB), the
 //! least recently used going first; a search matching more than [`IDS`] is not remembered.
@@ -45,7 +47,8 @@ use sqlx::{
 
 use crate::error::store_error as db;
 use crate::filters::{
-    TicketText, by_creation, order_by, push_scope_rows, push_scope_select, sole_text, sort_keys,
+    TicketText, by_creation, filters_by_index, one_text, only_text, order_by, push_filtered_rows,
+    sort_keys, without_text,
 };
 use crate::rows::{TicketRow, convert, from_json, ticket_columns};
 use crate::{Dialect, SqlStore, Value, sql};
@@ -82,8 +85,9 @@ struct Current {
     /// How long a stretch of the ordering was asked for, and the stretch read (ids as JSON).
     asked: u64,
     walked: Option<String>,
-    /// The ids of the scope's tickets (JSON), for a scope other than all: in the query's
-    /// order where it is by creation time.
+    /// The ids of the tickets in scope that pass the filters other than text (JSON), for a
+    /// scope other than all or a query with other filters: a scope's in the query's order
+    /// where it is by creation time.
     in_scope: Option<String>,
 }
 
@@ -188,19 +192,22 @@ where
     Option<String>: Value<D::Db>,
     D::Ids: Value<D::Db>,
 {
-    /// A page of the tickets in `scope` filtered by one text alone, from the remembered
-    /// matches; `None` where this does not apply or no stretch of the ordering holds the page
-    /// and the matches are many (see the module docs): the caller asks the index then.
+    /// A page of the tickets in `scope` filtered by one text, from the remembered matches;
+    /// `None` where this does not apply, or no stretch of the ordering holds the page and the
+    /// matches are many (see the module docs): the caller asks the index then.
     pub(crate) async fn list_matching(
         &self,
         scope: TicketScope,
         q: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Option<Page<Ticket>>> {
-        let Some((field, text)) = sole_text(q) else {
+        let Some((field, text)) = one_text(q) else {
             return Ok(None);
         };
-        if scope != TicketScope::All {
+        if scope != TicketScope::All || !only_text(q) {
+            if scope == TicketScope::All && !filters_by_index(q) {
+                return Ok(None);
+            }
             return self.list_matching_in(scope, field, text, q, page).await;
         }
         let want = page.offset().saturating_add(u64::from(page.size()));
@@ -258,9 +265,10 @@ where
         }))
     }
 
-    /// A page of the tickets in `scope` (a user's or an agent's) filtered by one text alone:
-    /// the remembered matches among the scope's ids, both as of one statement, then the
-    /// page's tickets by id. `None` where the dialect cannot list matches by id.
+    /// A page of the tickets in `scope` filtered by one text and perhaps more: the remembered
+    /// matches among the ids of the tickets in scope that pass the other filters (read from
+    /// the index of a filter or a side), both as of one statement, then the page's tickets by
+    /// id. `None` where the dialect cannot list matches by id.
     async fn list_matching_in(
         &self,
         scope: TicketScope,
@@ -279,8 +287,8 @@ where
             .filter(|id| ids.binary_search(id).is_ok())
             .collect();
         let count = matching.len() as u64;
-        // In creation order the scope's ids came in the page's order: the page is known.
-        let (among, offset) = if by_creation(q.ordering) {
+        // In creation order a scope's ids came in the page's order: the page is known.
+        let (among, offset) = if scope != TicketScope::All && by_creation(q.ordering) {
             let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
             let page_ids = matching.into_iter().skip(offset);
             (page_ids.take(page.size() as usize).collect(), 0)
@@ -317,21 +325,24 @@ where
         let extra = |qb: &mut QueryBuilder<D::Db>| {
             qb.push(", ");
             push_stretch::<D>(qb, q, asked);
-            if scope == TicketScope::All {
+            let others = without_text(q);
+            if scope == TicketScope::All && only_text(q) {
                 qb.push(", NULL");
-            } else if by_creation(q.ordering) {
-                // In the page's order, from the sides' own indexes, which hold creation
-                // times: the page is then known without reading the matching tickets.
+            } else if scope != TicketScope::All && by_creation(q.ordering) {
+                // In the page's order, from the sides' indexes, which hold creation times: the
+                // page is then known without reading the matching tickets. (Not everyone's,
+                // whose filtered tickets are many: SQLite sorts what it aggregates in order,
+                // 33,000 tickets of one priority in 20 ms.)
                 let order = order_by(q.ordering);
                 qb.push(format_args!(
                     ", (SELECT {} FROM (",
                     D::ids_json("t.id", order)
                 ));
-                push_scope_rows(qb, scope, sort_keys(q.ordering));
+                push_filtered_rows::<D>(qb, scope, &others, sort_keys(q.ordering));
                 qb.push(") AS t)");
             } else {
                 qb.push(format_args!(", (SELECT {} FROM (", D::ids_json("id", "")));
-                push_scope_select(qb, scope);
+                push_filtered_rows::<D>(qb, scope, &others, "SELECT t.id FROM tickets t");
                 qb.push(") AS t)");
             }
         };

@@ -48,8 +48,10 @@ where
 /// Compares every page and count of searches (`search` and `title`, texts that match often,
 /// rarely, never) in four scopes (everyone's tickets, user 2's, agent 4's assigned and
 /// involving) with a scan of the tickets, in every ordering and on pages near and past the
-/// end. The adapters' tests seed tickets whose texts hold "printer", "scanner", "toner" and
-/// "Ticket 1", change them between rounds from another connection, and call this each round:
+/// end; then two of them combined with each other filter (a status, a priority, nobody or
+/// one assignee, a creator, a breach or none) in four orderings. The adapters' tests seed
+/// tickets whose texts hold "printer", "scanner", "toner" and "Ticket 1" (some closed, some
+/// breached), change them between rounds from another connection, and call this each round:
 /// remembered matches must follow every change.
 pub async fn searches_match_a_scan<D: Dialect>(store: &SqlStore<D>, round: &str)
 where
@@ -78,8 +80,81 @@ where
         ),
     ];
     let pages = [(1, 20), (3, 20), (2, 100), (40, 20), (400, 20)];
+    let all = TicketQuery::default;
     for (field, text) in queries {
-        for (scope, in_scope) in scopes {
+        let combined = matches!((field, text), ("search", "printer") | ("title", "Ticket 1"));
+        let filters: Vec<(TicketQuery, &str)> = if combined {
+            vec![
+                (all(), "1 = 1"),
+                (
+                    TicketQuery {
+                        status: Some(Status::Open),
+                        ..all()
+                    },
+                    "status = 'open'",
+                ),
+                (
+                    TicketQuery {
+                        status: Some(Status::Closed),
+                        priority: Some(Priority::High),
+                        ..all()
+                    },
+                    "status = 'closed' AND priority = 2",
+                ),
+                (
+                    TicketQuery {
+                        assigned_to: Some(AssigneeFilter::Nobody),
+                        ..all()
+                    },
+                    "assigned_to IS NULL",
+                ),
+                (
+                    TicketQuery {
+                        assigned_to: Some(AssigneeFilter::User(UserId(4))),
+                        priority: Some(Priority::Low),
+                        ..all()
+                    },
+                    "assigned_to = 4 AND priority = 0",
+                ),
+                (
+                    TicketQuery {
+                        created_by: Some(UserId(3)),
+                        ..all()
+                    },
+                    "created_by = 3",
+                ),
+                (
+                    TicketQuery {
+                        breached: Some(true),
+                        ..all()
+                    },
+                    "(update_breached_at IS NOT NULL OR resolve_breached_at IS NOT NULL)",
+                ),
+                (
+                    TicketQuery {
+                        breached: Some(false),
+                        ..all()
+                    },
+                    "update_breached_at IS NULL AND resolve_breached_at IS NULL",
+                ),
+            ]
+        } else {
+            vec![(all(), "1 = 1")]
+        };
+        for ((scope, in_scope), (filter, filtered)) in scopes
+            .into_iter()
+            .flat_map(|s| filters.iter().map(move |f| (s, f)))
+        {
+            let orderings = if *filtered == "1 = 1" {
+                &TicketOrdering::ALL[..]
+            } else {
+                &[
+                    TicketOrdering::CreatedAtDesc,
+                    TicketOrdering::PriorityDesc,
+                    TicketOrdering::DueAt,
+                    TicketOrdering::UpdatedAt,
+                ][..]
+            };
             // The scan: the pattern lowercased on both sides (the test's texts are ASCII).
             let scan = |qb: &mut QueryBuilder<D::Db>| {
                 let pattern = format!("%{}%", text.to_lowercase());
@@ -88,7 +163,7 @@ where
                 if field == "search" {
                     qb.push(" OR lower(description) LIKE ").push_bind(pattern);
                 }
-                qb.push(format_args!(") AND {in_scope}"));
+                qb.push(format_args!(") AND {in_scope} AND {filtered}"));
             };
             let mut count = QueryBuilder::new("SELECT count(*)");
             scan(&mut count);
@@ -97,14 +172,19 @@ where
                 .fetch_one(store.reader())
                 .await
                 .unwrap();
-            for ordering in TicketOrdering::ALL {
+            for &ordering in orderings {
                 let query = TicketQuery {
                     search: (field == "search").then(|| text.to_owned()),
                     title: (field == "title").then(|| text.to_owned()),
                     ordering,
-                    ..TicketQuery::default()
+                    ..filter.clone()
                 };
-                for (number, size) in pages {
+                let pages = if *filtered == "1 = 1" {
+                    &pages[..]
+                } else {
+                    &pages[..2]
+                };
+                for &(number, size) in pages {
                     let page = PageRequest::new(number, size).unwrap();
                     let mut expected = QueryBuilder::new("SELECT id");
                     scan(&mut expected);
@@ -121,7 +201,8 @@ where
                     let listed = store.list_tickets(scope, &query, page).await.unwrap();
                     let ids: Vec<i64> = listed.items.iter().map(|t| t.id.0).collect();
                     let case = format!(
-                        "{round}: {scope:?} {field}={text} {ordering:?} page {number} of {size}"
+                        "{round}: {scope:?} {field}={text} {filtered} {ordering:?} \
+                         page {number} of {size}"
                     );
                     assert_eq!(listed.count, count as u64, "count, {case}");
                     assert_eq!(ids, expected, "{case}");
@@ -130,6 +211,13 @@ where
         }
     }
 }
+
+/// What the adapters' search tests write after their seed, in SQL both databases speak, so
+/// that searches combined with a status or a breach find some tickets and not others.
+pub const SOME_CLOSED_AND_BREACHED: &str = concat!(
+    "UPDATE tickets SET status = 'closed' WHERE id % 13 = 0; ",
+    "UPDATE tickets SET update_breached_at = created_at WHERE id % 17 = 0",
+);
 
 /// The store's orderings in SQL, ties broken as the store documents.
 fn scan_order(ordering: TicketOrdering) -> &'static str {

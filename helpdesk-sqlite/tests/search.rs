@@ -6,6 +6,7 @@
 
 mod common;
 
+use helpdesk_sql::testing::SOME_CLOSED_AND_BREACHED;
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, SqliteConnection};
 
@@ -14,7 +15,7 @@ const TICKETS: i64 = 6_000;
 /// Users, and tickets whose creation times are a permutation of their ids, with texts that
 /// match often ("printer", one in 7), rarely and only among the oldest ids ("scanner", the
 /// first 150), and only among the newer half ("toner"); raised by two users and an agent, a
-/// fifth of them assigned to the agent.
+/// fifth of them assigned to the agent, some closed and some breached.
 async fn seed(conn: &mut SqliteConnection) {
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
@@ -44,6 +45,10 @@ async fn seed(conn: &mut SqliteConnection) {
     .execute(&mut *conn)
     .await
     .unwrap();
+    sqlx::raw_sql(SOME_CLOSED_AND_BREACHED)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
 }
 
 /// Compares every searched page and count of the store with a scan of the tickets.
