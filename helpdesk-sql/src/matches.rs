@@ -306,8 +306,9 @@ where
     /// ([`Dialect::push_text_changes`]): what changed since the remembered ones (every match
     /// read again where that cannot be said), and from the same snapshot, the largest ticket
     /// id, a stretch of the ordering long enough for `want` tickets at the matches' density
-    /// as remembered ([`push_stretch`]; none for `None`) and, for a scope other than all,
-    /// the ids of its tickets. `None` where the dialect remembers no matches.
+    /// as remembered ([`push_stretch`]; none for `None`) and, for a scope other than all or a
+    /// query with other filters, the ids of the tickets in scope that pass those filters.
+    /// `None` where the dialect remembers no matches.
     async fn current(
         &self,
         field: TicketText,
