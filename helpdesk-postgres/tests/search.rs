@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use helpdesk_postgres::PgStore;
-use helpdesk_sql::testing::{SOME_CLOSED_AND_BREACHED, searches_match_a_scan};
+use helpdesk_sql::testing::{NO_TEXT, SEARCHES, SOME_CLOSED_AND_BREACHED, lists_match_a_scan};
 use sqlx::{Connection, Executor, PgConnection};
 
 const TICKETS: i64 = 6_000;
@@ -79,13 +79,13 @@ async fn searches_match_a_scan_through_new_tickets_edits_deletions_and_late_comm
     let mut late = PgConnection::connect(&url).await.unwrap();
     seed(&mut conn).await;
 
-    searches_match_a_scan(&store, "first").await;
-    searches_match_a_scan(&store, "again").await;
+    lists_match_a_scan(&store, "first", SEARCHES).await;
+    lists_match_a_scan(&store, "again", SEARCHES).await;
 
     // New tickets from another connection.
     raise(&mut conn, "Printer on fire", "").await;
     raise(&mut conn, "Nothing", "toner and scanner").await;
-    searches_match_a_scan(&store, "after new tickets").await;
+    lists_match_a_scan(&store, "after new tickets", SEARCHES).await;
 
     // Edits take matches away and add them among the tickets seen before.
     conn.execute(
@@ -94,7 +94,7 @@ async fn searches_match_a_scan_through_new_tickets_edits_deletions_and_late_comm
     )
     .await
     .unwrap();
-    searches_match_a_scan(&store, "after edits").await;
+    lists_match_a_scan(&store, "after edits", SEARCHES).await;
 
     // A transaction takes an id, another takes the next and commits, the searches remember
     // what they see; then the first commits, with a ticket below the largest id seen, and
@@ -106,9 +106,9 @@ async fn searches_match_a_scan_through_new_tickets_edits_deletions_and_late_comm
         .unwrap();
     let second = raise(&mut conn, "Printer, early", "").await;
     assert!(first < second);
-    searches_match_a_scan(&store, "while a transaction is open").await;
+    lists_match_a_scan(&store, "while a transaction is open", SEARCHES).await;
     late.execute("COMMIT").await.unwrap();
-    searches_match_a_scan(&store, "after it committed").await;
+    lists_match_a_scan(&store, "after it committed", SEARCHES).await;
 
     // A transaction that rolls back changes nothing.
     late.execute("BEGIN").await.unwrap();
@@ -116,14 +116,14 @@ async fn searches_match_a_scan_through_new_tickets_edits_deletions_and_late_comm
     late.execute("UPDATE tickets SET title = 'gone' WHERE id = 14")
         .await
         .unwrap();
-    searches_match_a_scan(&store, "while another is open").await;
+    lists_match_a_scan(&store, "while another is open", SEARCHES).await;
     late.execute("ROLLBACK").await.unwrap();
-    searches_match_a_scan(&store, "after it rolled back").await;
+    lists_match_a_scan(&store, "after it rolled back", SEARCHES).await;
 
     conn.execute("DELETE FROM tickets WHERE id IN (6002, 28, 35)")
         .await
         .unwrap();
-    searches_match_a_scan(&store, "after deletions").await;
+    lists_match_a_scan(&store, "after deletions", SEARCHES).await;
 
     // Reassignments change who sees a ticket, not its text: the scopes follow.
     conn.execute(
@@ -133,8 +133,23 @@ async fn searches_match_a_scan_through_new_tickets_edits_deletions_and_late_comm
     )
     .await
     .unwrap();
-    searches_match_a_scan(&store, "after reassignments").await;
+    lists_match_a_scan(&store, "after reassignments", SEARCHES).await;
 
     conn.close().await.unwrap();
     late.close().await.unwrap();
+}
+
+#[cfg_attr(
+    not(helpdesk_postgres_tests),
+    ignore = "set HELPDESK_TEST_POSTGRES_URL to run the PostgreSQL tests"
+)]
+#[tokio::test]
+async fn filters_match_a_scan_in_every_scope_and_ordering() {
+    let base = std::env::var("HELPDESK_TEST_POSTGRES_URL").unwrap();
+    let url = helpdesk_postgres::fresh_schema_url(&base).await.unwrap();
+    let store = PgStore::connect(&url).await.unwrap();
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    seed(&mut conn).await;
+    lists_match_a_scan(&store, "filters", NO_TEXT).await;
+    conn.close().await.unwrap();
 }

@@ -214,7 +214,7 @@ where
         let Some(Current {
             ids,
             upto: tickets,
-            mut asked,
+            asked,
             walked,
             ..
         }) = self.current(field, text, q, Some(want), scope).await?
@@ -228,28 +228,9 @@ where
                 request: page,
             }));
         }
-        let mut found = match walked {
-            Some(walked) => page_in(&from_json::<Vec<i64>>(&walked)?, asked, &ids, page),
-            None => None,
-        };
-        if found.is_none()
-            && let Some(longer) = stretch(want, ids.len(), tickets).filter(|&l| l > asked)
-        {
-            asked = longer;
-            let mut qb = QueryBuilder::new("SELECT ");
-            push_stretch::<D>(&mut qb, q, asked);
-            let walked: Option<String> = qb
-                .build_query_scalar()
-                .fetch_one(&self.reader)
-                .await
-                .map_err(db::<D>)?;
-            found = page_in(
-                &from_json::<Vec<i64>>(walked.as_deref().unwrap_or("[]"))?,
-                asked,
-                &ids,
-                page,
-            );
-        }
+        let found = self
+            .page_by_stretch(q, &ids, tickets, page, (asked, walked))
+            .await?;
         // The page among the stretch, else among all matches in order when they are few.
         let (among, offset) = match found {
             Some(found) => (found, 0),
@@ -277,23 +258,37 @@ where
         q: &TicketQuery,
         page: PageRequest,
     ) -> StoreResult<Option<Page<Ticket>>> {
-        let Some(Current { ids, in_scope, .. }) = self.current(field, text, q, None, scope).await?
+        let Some(Current {
+            ids,
+            upto: tickets,
+            in_scope,
+            ..
+        }) = self.current(field, text, q, None, scope).await?
         else {
             return Ok(None);
         };
         let in_scope: Vec<i64> = from_json(in_scope.as_deref().unwrap_or("[]"))?;
-        let matching: Vec<i64> = in_scope
+        let mut matching: Vec<i64> = in_scope
             .into_iter()
             .filter(|id| ids.binary_search(id).is_ok())
             .collect();
         let count = matching.len() as u64;
         // In creation order a scope's ids came in the page's order: the page is known.
+        // Else the page from a stretch of the ordering where the matches are dense enough,
+        // else from all of them, read by id.
         let (among, offset) = if scope != TicketScope::All && by_creation(q.ordering) {
             let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
             let page_ids = matching.into_iter().skip(offset);
             (page_ids.take(page.size() as usize).collect(), 0)
         } else {
-            (matching, page.offset())
+            matching.sort_unstable();
+            match self
+                .page_by_stretch(q, &matching, tickets, page, (0, None))
+                .await?
+            {
+                Some(found) => (found, 0),
+                None => (matching, page.offset()),
+            }
         };
         Ok(Some(Page {
             items: self.tickets_by_id(among, q, page.size(), offset).await?,
@@ -408,6 +403,40 @@ where
             walked,
             in_scope,
         }))
+    }
+
+    /// The ids of the page among `ids` (ascending, of about `tickets` tickets) from a stretch
+    /// of the query's ordering: `read`, the stretch already read and how long it was asked
+    /// for, if it holds the page, else one as long as the page needs at the density of `ids`
+    /// ([`stretch`]) if it holds it. `None` where neither does: the matches are too few for
+    /// a stretch to hold the page, or crowded in one part of the ordering.
+    async fn page_by_stretch(
+        &self,
+        q: &TicketQuery,
+        ids: &[i64],
+        tickets: i64,
+        page: PageRequest,
+        read: (u64, Option<String>),
+    ) -> StoreResult<Option<Vec<i64>>> {
+        let (asked, walked) = read;
+        if let Some(walked) = walked
+            && let Some(found) = page_in(&from_json::<Vec<i64>>(&walked)?, asked, ids, page)
+        {
+            return Ok(Some(found));
+        }
+        let want = page.offset().saturating_add(u64::from(page.size()));
+        let Some(asked) = stretch(want, ids.len(), tickets).filter(|&l| l > asked) else {
+            return Ok(None);
+        };
+        let mut qb = QueryBuilder::new("SELECT ");
+        push_stretch::<D>(&mut qb, q, asked);
+        let walked: Option<String> = qb
+            .build_query_scalar()
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db::<D>)?;
+        let walked = from_json::<Vec<i64>>(walked.as_deref().unwrap_or("[]"))?;
+        Ok(page_in(&walked, asked, ids, page))
     }
 
     /// The tickets of `ids` in the query's order, `size` of them after `offset`.

@@ -45,16 +45,34 @@ where
     assert_eq!(user.map(|u| u.id), Some(ada.id));
 }
 
-/// Compares every page and count of searches (`search` and `title`, texts that match often,
-/// rarely, never) in four scopes (everyone's tickets, user 2's, agent 4's assigned and
-/// involving) with a scan of the tickets, in every ordering and on pages near and past the
-/// end; then two of them combined with each other filter (a status, a priority, nobody or
-/// one assignee, a creator, a breach or none) in four orderings. The adapters' tests seed
-/// tickets whose texts hold "printer", "scanner", "toner" and "Ticket 1" (some closed, some
-/// breached), change them between rounds from another connection, and call this each round:
-/// remembered matches must follow every change.
-pub async fn searches_match_a_scan<D: Dialect>(store: &SqlStore<D>, round: &str)
-where
+/// Searches (`search` and `title`, texts that match often, rarely, never) for
+/// [`lists_match_a_scan`]: the adapters' tests seed tickets whose texts hold "printer",
+/// "scanner", "toner" and "Ticket 1" (some closed, some breached).
+pub const SEARCHES: &[(&str, &str)] = &[
+    ("search", "printer"),
+    ("search", "PRINTER"),
+    ("search", "scanner"),
+    ("search", "toner"),
+    ("search", "no such words"),
+    ("title", "Ticket 1"),
+];
+
+/// No text, for [`lists_match_a_scan`]: every filter alone and some together.
+pub const NO_TEXT: &[(&str, &str)] = &[("none", "")];
+
+/// Compares every page and count of lists of `queries` (`search`, `title` or `none`, and the
+/// text: [`SEARCHES`], [`NO_TEXT`]) in four scopes (everyone's tickets, user 2's, agent 4's
+/// assigned and involving) with a scan of the tickets: each text alone in every ordering and
+/// on pages near and past the end; "printer", "Ticket 1" and no text with each other filter (a
+/// status, a priority, nobody or one assignee, a creator, a breach or none, and some of them
+/// together) in five orderings on the first pages. The adapters' search tests change the
+/// tickets between rounds from another connection and call this each round: remembered
+/// matches must follow every change.
+pub async fn lists_match_a_scan<D: Dialect>(
+    store: &SqlStore<D>,
+    round: &str,
+    queries: &[(&str, &str)],
+) where
     SqlStore<D>: Store,
     i64: Value<D::Db>,
     String: Value<D::Db>,
@@ -62,14 +80,6 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: sqlx::Executor<'c, Database = D::Db>,
     usize: sqlx::ColumnIndex<<D::Db as Database>::Row>,
 {
-    let queries = [
-        ("search", "printer"),
-        ("search", "PRINTER"),
-        ("search", "scanner"),
-        ("search", "toner"),
-        ("search", "no such words"),
-        ("title", "Ticket 1"),
-    ];
     let scopes = [
         (TicketScope::All, "1 = 1"),
         (TicketScope::CreatedBy(UserId(2)), "created_by = 2"),
@@ -81,8 +91,11 @@ where
     ];
     let pages = [(1, 20), (3, 20), (2, 100), (40, 20), (400, 20)];
     let all = TicketQuery::default;
-    for (field, text) in queries {
-        let combined = matches!((field, text), ("search", "printer") | ("title", "Ticket 1"));
+    for &(field, text) in queries {
+        let combined = matches!(
+            (field, text),
+            ("search", "printer") | ("title", "Ticket 1") | ("none", _)
+        );
         let filters: Vec<(TicketQuery, &str)> = if combined {
             vec![
                 (all(), "1 = 1"),
@@ -125,6 +138,22 @@ where
                 ),
                 (
                     TicketQuery {
+                        status: Some(Status::Open),
+                        assigned_to: Some(AssigneeFilter::Nobody),
+                        ..all()
+                    },
+                    "status = 'open' AND assigned_to IS NULL",
+                ),
+                (
+                    TicketQuery {
+                        status: Some(Status::Closed),
+                        assigned_to: Some(AssigneeFilter::User(UserId(4))),
+                        ..all()
+                    },
+                    "status = 'closed' AND assigned_to = 4",
+                ),
+                (
+                    TicketQuery {
                         breached: Some(true),
                         ..all()
                     },
@@ -151,6 +180,7 @@ where
                 &[
                     TicketOrdering::CreatedAtDesc,
                     TicketOrdering::PriorityDesc,
+                    TicketOrdering::Priority,
                     TicketOrdering::DueAt,
                     TicketOrdering::UpdatedAt,
                 ][..]
@@ -158,12 +188,15 @@ where
             // The scan: the pattern lowercased on both sides (the test's texts are ASCII).
             let scan = |qb: &mut QueryBuilder<D::Db>| {
                 let pattern = format!("%{}%", text.to_lowercase());
-                qb.push(" FROM tickets WHERE (lower(title) LIKE ")
-                    .push_bind(pattern.clone());
-                if field == "search" {
-                    qb.push(" OR lower(description) LIKE ").push_bind(pattern);
+                qb.push(" FROM tickets WHERE ");
+                if field != "none" {
+                    qb.push("(lower(title) LIKE ").push_bind(pattern.clone());
+                    if field == "search" {
+                        qb.push(" OR lower(description) LIKE ").push_bind(pattern);
+                    }
+                    qb.push(") AND ");
                 }
-                qb.push(format_args!(") AND {in_scope} AND {filtered}"));
+                qb.push(format_args!("{in_scope} AND {filtered}"));
             };
             let mut count = QueryBuilder::new("SELECT count(*)");
             scan(&mut count);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use helpdesk_sql::testing::SOME_CLOSED_AND_BREACHED;
+use helpdesk_sql::testing::{NO_TEXT, SEARCHES, SOME_CLOSED_AND_BREACHED};
 use helpdesk_sqlite::SqliteStore;
 use sqlx::{Connection, SqliteConnection};
 
@@ -53,7 +53,7 @@ async fn seed(conn: &mut SqliteConnection) {
 
 /// Compares every searched page and count of the store with a scan of the tickets.
 async fn check(store: &SqliteStore, round: &str) {
-    helpdesk_sql::testing::searches_match_a_scan(store, round).await;
+    helpdesk_sql::testing::lists_match_a_scan(store, round, SEARCHES).await;
 }
 
 #[tokio::test]
@@ -117,6 +117,16 @@ async fn searches_match_a_scan_through_new_tickets_edits_and_deletions() {
     .unwrap();
     check(&store, "after reassignments").await;
 
+    conn.close().await.unwrap();
+    store.close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn filters_match_a_scan_in_every_scope_and_ordering() {
+    let (store, mut conn, dir) = common::database("filters").await;
+    seed(&mut conn).await;
+    helpdesk_sql::testing::lists_match_a_scan(&store, "filters", NO_TEXT).await;
     conn.close().await.unwrap();
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();

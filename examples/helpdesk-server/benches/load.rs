@@ -496,6 +496,23 @@ fn single_requests(server: &Server, admin: &str, agent: &str, user: &str, option
         ),
         ("agent", agent, "status=open"),
         ("agent", agent, "priority=high&ordering=-updated_at"),
+        // Combinations: the triage views, and searches narrowed by another filter.
+        ("admin", admin, "breached=false"),
+        ("admin", admin, "assigned_to=none"),
+        ("admin", admin, "assigned_to=none&ordering=-priority"),
+        ("admin", admin, "assigned_to=none&ordering=due_at"),
+        ("admin", admin, "assigned_to=none&priority=high"),
+        ("admin", admin, "status=open&assigned_to=5"),
+        ("admin", admin, "status=open&ordering=-priority"),
+        ("agent", agent, "status=open&ordering=-priority"),
+        ("admin", admin, "search=printer&status=open"),
+        ("admin", admin, "search=printer&priority=high"),
+        ("admin", admin, "search=printer&assigned_to=3"),
+        ("admin", admin, "search=printer&created_by=30"),
+        ("admin", admin, "search=printer&breached=true"),
+        ("admin", admin, "search=printer&breached=false"),
+        ("agent", agent, "search=printer&status=open"),
+        ("user", user, "search=printer&status=open"),
     ] {
         cases.push((
             format!("{who}: ?{query}"),
