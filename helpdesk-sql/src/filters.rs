@@ -256,13 +256,25 @@ pub(crate) fn without_text(q: &TicketQuery) -> TicketQuery {
 
 /// Whether everyone's tickets that pass the query's filters other than text are a range of
 /// an index (a status, a priority, a creator, an assignee or nobody, a breach): every filter
-/// but `breached=false` alone, which passes nearly every ticket.
+/// but `breached=false` alone, which passes nearly every ticket ([`unbreached_alone`]).
 pub(crate) fn filters_by_index(q: &TicketQuery) -> bool {
     q.status.is_some()
         || q.priority.is_some()
         || q.assigned_to.is_some()
         || q.created_by.is_some()
         || q.breached == Some(true)
+}
+
+/// Whether the query filters by `breached=false` alone besides its text: everyone's tickets
+/// that pass it are nearly all of them, and the remembered matches less the breached ones
+/// (a partial index) answer it.
+pub(crate) fn unbreached_alone(q: &TicketQuery) -> bool {
+    without_text(q)
+        == TicketQuery {
+            breached: Some(false),
+            ordering: q.ordering,
+            ..TicketQuery::default()
+        }
 }
 
 /// Whether the query filters by nothing.

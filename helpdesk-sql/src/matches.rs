@@ -48,7 +48,7 @@ use sqlx::{
 use crate::error::store_error as db;
 use crate::filters::{
     TicketText, by_creation, filters_by_index, one_text, only_text, order_by, push_filtered_rows,
-    sort_keys, without_text,
+    sort_keys, unbreached_alone, without_text,
 };
 use crate::rows::{TicketRow, convert, from_json, ticket_columns};
 use crate::{Dialect, SqlStore, Value, sql};
@@ -205,7 +205,7 @@ where
             return Ok(None);
         };
         if scope != TicketScope::All || !only_text(q) {
-            if scope == TicketScope::All && !filters_by_index(q) {
+            if scope == TicketScope::All && !filters_by_index(q) && !unbreached_alone(q) {
                 return Ok(None);
             }
             return self.list_matching_in(scope, field, text, q, page).await;
@@ -267,11 +267,20 @@ where
         else {
             return Ok(None);
         };
-        let in_scope: Vec<i64> = from_json(in_scope.as_deref().unwrap_or("[]"))?;
-        let mut matching: Vec<i64> = in_scope
-            .into_iter()
-            .filter(|id| ids.binary_search(id).is_ok())
-            .collect();
+        let mut in_scope: Vec<i64> = from_json(in_scope.as_deref().unwrap_or("[]"))?;
+        let mut matching: Vec<i64> = if scope == TicketScope::All && unbreached_alone(q) {
+            // `in_scope` holds the breached tickets (`current`): the matches less those.
+            in_scope.sort_unstable();
+            ids.iter()
+                .copied()
+                .filter(|id| in_scope.binary_search(id).is_err())
+                .collect()
+        } else {
+            in_scope
+                .into_iter()
+                .filter(|id| ids.binary_search(id).is_ok())
+                .collect()
+        };
         let count = matching.len() as u64;
         // In creation order a scope's ids came in the page's order: the page is known.
         // Else the page from a stretch of the ordering where the matches are dense enough,
@@ -321,7 +330,15 @@ where
         let extra = |qb: &mut QueryBuilder<D::Db>| {
             qb.push(", ");
             push_stretch::<D>(qb, q, asked);
-            let others = without_text(q);
+            let others = if scope == TicketScope::All && unbreached_alone(q) {
+                // The few the query leaves out, which `list_matching_in` takes away.
+                TicketQuery {
+                    breached: Some(true),
+                    ..without_text(q)
+                }
+            } else {
+                without_text(q)
+            };
             if scope == TicketScope::All && only_text(q) {
                 qb.push(", NULL");
             } else if scope != TicketScope::All && by_creation(q.ordering) {
