@@ -30,8 +30,10 @@
 //! A search within a user's or an agent's tickets, or combined with other filters, reads the
 //! same remembered matches and, in the same statement, the ids of the tickets in scope that
 //! pass the other filters (from the indexes of the filters or of the scope's sides): the count
-//! is how many of those match, and the page is read by id among them. Everyone's tickets
-//! filtered by `breached=false` alone (nearly all of them) ask the index instead.
+//! is how many of those match, and the page comes from a stretch of the ordering where they
+//! are dense enough, else is read by id among them. Everyone's tickets filtered by
+//! `breached=false` alone (nearly all of them) are the matches less the breached tickets,
+//! read from their partial index.
 //!
 //! What is held is bounded: at most [`ENTRIES`] searches and [`IDS`] ids in all (2 MiB), the
 //! least recently used going first; a search matching more than [`IDS`] is not remembered.
@@ -248,8 +250,10 @@ where
 
     /// A page of the tickets in `scope` filtered by one text and perhaps more: the remembered
     /// matches among the ids of the tickets in scope that pass the other filters (read from
-    /// the index of a filter or a side), both as of one statement, then the page's tickets by
-    /// id. `None` where the dialect cannot list matches by id.
+    /// the index of a filter or a side; for `breached=false` alone, the matches less the
+    /// breached tickets), both as of one statement, then the page's ids from a stretch of the
+    /// ordering ([`Self::page_by_stretch`]) or among all of them, and its tickets by id.
+    /// `None` where the dialect cannot list matches by id.
     async fn list_matching_in(
         &self,
         scope: TicketScope,
