@@ -269,12 +269,36 @@ pub(crate) fn filters_by_index(q: &TicketQuery) -> bool {
 /// that pass it are nearly all of them, and the remembered matches less the breached ones
 /// (a partial index) answer it.
 pub(crate) fn unbreached_alone(q: &TicketQuery) -> bool {
-    without_text(q)
-        == TicketQuery {
-            breached: Some(false),
-            ordering: q.ordering,
-            ..TicketQuery::default()
-        }
+    filters_only(&without_text(q), UNBREACHED)
+}
+
+/// Nobody assigned, and no target breached: filters that pass most tickets, counted as all
+/// of them less the others.
+const NOBODY: TicketQuery = TicketQuery {
+    assigned_to: Some(AssigneeFilter::Nobody),
+    ..NO_FILTER
+};
+const UNBREACHED: TicketQuery = TicketQuery {
+    breached: Some(false),
+    ..NO_FILTER
+};
+const NO_FILTER: TicketQuery = TicketQuery {
+    search: None,
+    title: None,
+    status: None,
+    priority: None,
+    assigned_to: None,
+    created_by: None,
+    breached: None,
+    ordering: TicketOrdering::CreatedAtDesc,
+};
+
+/// Whether the query filters by exactly what `filter` does, in whatever order.
+fn filters_only(q: &TicketQuery, filter: TicketQuery) -> bool {
+    *q == TicketQuery {
+        ordering: q.ordering,
+        ..filter
+    }
 }
 
 /// Whether the query filters by nothing.
@@ -307,23 +331,10 @@ where
     // them, counted as all of them less the others (the assigned ones from the users'
     // tallies, the breached ones from their partial index). PostgreSQL counted 33,333
     // unassigned tickets of 100,000 in 7 ms; SQLite 100,000 unbreached in 15 to 20 ms.
-    let alone = |filter: TicketQuery| {
-        scope == TicketScope::All
-            && *q
-                == TicketQuery {
-                    ordering: q.ordering,
-                    ..filter
-                }
-    };
-    let others = if alone(TicketQuery {
-        assigned_to: Some(AssigneeFilter::Nobody),
-        ..TicketQuery::default()
-    }) {
+    let alone = |filter| scope == TicketScope::All && filters_only(q, filter);
+    let others = if alone(NOBODY) {
         "(SELECT coalesce(sum(n), 0) FROM ticket_tallies WHERE side = 'assigned')"
-    } else if alone(TicketQuery {
-        breached: Some(false),
-        ..TicketQuery::default()
-    }) {
+    } else if alone(UNBREACHED) {
         "(SELECT count(*) FROM tickets t \
          WHERE t.update_breached_at IS NOT NULL OR t.resolve_breached_at IS NOT NULL)"
     } else {
@@ -551,9 +562,9 @@ fn push_first<D: Dialect>(
     for (k, &side) in sides.iter().enumerate() {
         qb.push(if k == 0 { "" } else { " UNION " });
         if by_each_priority(q) {
-            let (in_creation_order, direction) = match q.ordering {
-                TicketOrdering::PriorityDesc => (order_by(TicketOrdering::CreatedAtDesc), " DESC"),
-                _ => (order_by(TicketOrdering::CreatedAt), ""),
+            let direction = match q.ordering {
+                TicketOrdering::PriorityDesc => " DESC",
+                _ => "",
             };
             // Led by the creator or assignee the side or a filter fixes, which changes nothing
             // but the plan: PostgreSQL then walks that user's (or nobody's) index, whose
@@ -561,21 +572,16 @@ fn push_first<D: Dialect>(
             // the end reading every ticket (a priority none of them has: 27 ms).
             let lead = match (side, q.assigned_to, q.created_by) {
                 (TicketScope::AssignedTo(_), ..) | (TicketScope::All, Some(_), _) => {
-                    Some("t.assigned_to")
+                    format!("t.assigned_to{direction}, ")
                 }
                 (TicketScope::CreatedBy(_), ..) | (TicketScope::All, None, Some(_)) => {
-                    Some("t.created_by")
+                    format!("t.created_by{direction}, ")
                 }
-                _ => None,
+                _ => String::new(),
             };
-            let in_creation_order = match lead {
-                Some(lead) => in_creation_order.replacen(
-                    " ORDER BY ",
-                    &format!(" ORDER BY {lead}{direction}, "),
-                    1,
-                ),
-                None => in_creation_order.to_owned(),
-            };
+            // Each priority's tickets in creation order, as `order_by` breaks its ties.
+            let in_creation_order =
+                format!(" ORDER BY {lead}t.created_at{direction}, t.id{direction}");
             // In a subquery of the side's own: the sides' `UNION` must see every branch.
             qb.push("SELECT * FROM (");
             for (p, priority) in Priority::ALL.iter().enumerate() {
@@ -659,13 +665,8 @@ fn push_two_plans<DB: Database>(
 /// assignee's index for it and read and sorted all 33,333: 30 ms), and orders them by
 /// `updated_at` or `due_at` (see [`push_walk_or_sort`]).
 fn walks_in_order(q: &TicketQuery) -> bool {
-    let nobody_alone = *q
-        == TicketQuery {
-            assigned_to: Some(AssigneeFilter::Nobody),
-            ordering: q.ordering,
-            ..TicketQuery::default()
-        };
-    ((q.status.is_some() || q.priority.is_some()) && by_status_or_priority_alone(q) || nobody_alone)
+    ((q.status.is_some() || q.priority.is_some()) && by_status_or_priority_alone(q)
+        || filters_only(q, NOBODY))
         && matches!(
             q.ordering,
             TicketOrdering::UpdatedAt
