@@ -42,6 +42,7 @@
 //! and position, and the column types used by the schema (`i64`, `i32`, `i16`, `bool`, text,
 //! bytes) encode and decode. Both sqlx drivers satisfy it.
 
+use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -108,6 +109,9 @@ pub struct SqlStore<D: Dialect> {
     matches: Arc<matches::Matches>,
     /// The last counts of each scope's report (see the `reports` module).
     report: Arc<reports::Remembered>,
+    /// A value of the adapter's that lives as long as the store's last clone (see
+    /// [`SqlStore::with_companion`]).
+    companion: Option<Arc<dyn Any + Send + Sync>>,
     dialect: PhantomData<D>,
 }
 
@@ -120,6 +124,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             inserts: self.inserts.clone(),
             matches: self.matches.clone(),
             report: self.report.clone(),
+            companion: self.companion.clone(),
             dialect: PhantomData,
         }
     }
@@ -151,8 +156,16 @@ impl<D: Dialect> SqlStore<D> {
             inserts: batch::Inserts::default(),
             matches: Arc::default(),
             report: Arc::default(),
+            companion: None,
             dialect: PhantomData,
         }
+    }
+
+    /// Keeps `value` until the store's last clone is dropped, for adapters: the sender of a
+    /// channel whose closing stops a background task of theirs, say (SQLite's checkpointer).
+    pub fn with_companion(mut self, value: impl Any + Send + Sync) -> Self {
+        self.companion = Some(Arc::new(value));
+        self
     }
 
     /// Looks sessions up through a pool of their own, so that authenticating a request never
