@@ -51,6 +51,7 @@ macro_rules! store_conformance_tests {
             user_updates_write_only_their_fields,
             throttle_hits_are_counted_in_windows_and_forgotten,
             concurrent_hits_each_count,
+            concurrent_hits_of_several_keys_each_count,
             tickets_change_only_at_the_expected_version,
             deleting_a_ticket_takes_its_records_along,
             ticket_lists_apply_scope_filters_ordering_and_pages,
@@ -522,6 +523,43 @@ pub async fn concurrent_hits_each_count(store: S) {
         (1..=40).collect::<Vec<u32>>(),
         "every hit sees its own count"
     );
+}
+
+/// Hits of several keys at once, one of them in a window that is over and one in a window
+/// still on, each count in their key's window as if counted one after the other.
+pub async fn concurrent_hits_of_several_keys_each_count(store: S) {
+    let (ended, ongoing, new) = (
+        ThrottleKey([4; 32]),
+        ThrottleKey([5; 32]),
+        ThrottleKey([6; 32]),
+    );
+    for _ in 0..3 {
+        store.hit(ended, at(0), at(10)).await.unwrap();
+        store.hit(ongoing, at(0), at(60)).await.unwrap();
+    }
+    let hits = (0..60).map(|i| {
+        let store = store.clone();
+        let key = [ended, ongoing, new][i % 3];
+        tokio::spawn(async move { (key, store.hit(key, at(20), at(35)).await.unwrap()) })
+    });
+    let mut counts: Vec<(ThrottleKey, u32, DateTime<Utc>)> = Vec::new();
+    for hit in hits {
+        let (key, hits) = hit.await.unwrap();
+        counts.push((key, hits.count, hits.until));
+    }
+    for (key, first, until) in [(ended, 1, at(35)), (ongoing, 4, at(60)), (new, 1, at(35))] {
+        let mut of_key: Vec<u32> = counts
+            .iter()
+            .filter(|(k, _, u)| *k == key && *u == until)
+            .map(|(_, count, _)| *count)
+            .collect();
+        of_key.sort_unstable();
+        assert_eq!(
+            of_key,
+            (first..first + 20).collect::<Vec<u32>>(),
+            "every hit of {key:?} sees its own count, in its window"
+        );
+    }
 }
 
 pub async fn tickets_change_only_at_the_expected_version(store: S) {

@@ -1,15 +1,18 @@
-//! Group commit of new tickets: tickets raised at the same moment are written by one task in
-//! one transaction, a few statements for all of them, instead of a transaction each queueing
-//! for the writer connection. Every caller is answered only after the commit, so an
-//! acknowledged ticket is a stored ticket, as before.
+//! Group commit: what concurrent requests write at the same moment is written by one task in
+//! one transaction, instead of a transaction each queueing for the writer connection. New
+//! tickets are written this way, a few statements for all of them, and so are the hits of the
+//! rate limits (one per ticket raised and per sign-in), a statement per key. Every caller is
+//! answered only after the commit, so an acknowledged ticket is a stored ticket and a counted
+//! hit a stored hit, as before.
 
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use helpdesk_core::Ticket;
-use helpdesk_core::store::{StoreError, StoreResult, TicketDraft};
+use helpdesk_core::store::{Hits, StoreError, StoreResult, ThrottleKey, TicketDraft};
 use tokio::sync::{mpsc, oneshot};
 
-/// Tickets written in one transaction at most.
+/// Jobs written in one transaction at most.
 pub(crate) const MAX_BATCH: usize = 64;
 
 /// One ticket waiting to be written, and where its answer goes.
@@ -19,14 +22,36 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<StoreResult<Ticket>>,
 }
 
-/// The queue of the task that writes new tickets; the task starts with the first ticket (on
-/// the runtime of its caller) and again if its runtime has gone.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Inserts(Arc<Mutex<Option<mpsc::Sender<Job>>>>);
+/// One hit of a throttle key waiting to be counted (see `ThrottleStore::hit`), and where its
+/// answer goes.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    pub(crate) key: ThrottleKey,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) new_window_ends: DateTime<Utc>,
+    pub(crate) reply: oneshot::Sender<StoreResult<Hits>>,
+}
 
-impl Inserts {
+/// The queue of a task that writes jobs `J` in groups; the task starts with the first job (on
+/// the runtime of its caller) and again if its runtime has gone.
+#[derive(Debug)]
+pub(crate) struct Queue<J>(Arc<Mutex<Option<mpsc::Sender<J>>>>);
+
+impl<J> Default for Queue<J> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<J> Clone for Queue<J> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<J> Queue<J> {
     /// The queue, starting its task with `start` if there is none running.
-    pub(crate) fn queue(&self, start: impl FnOnce(mpsc::Receiver<Job>)) -> mpsc::Sender<Job> {
+    pub(crate) fn queue(&self, start: impl FnOnce(mpsc::Receiver<J>)) -> mpsc::Sender<J> {
         let mut slot = self
             .0
             .lock()
@@ -44,7 +69,7 @@ impl Inserts {
 }
 
 /// The jobs waiting now, up to [`MAX_BATCH`], after `first`.
-pub(crate) fn gather(first: Job, jobs: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+pub(crate) fn gather<J>(first: J, jobs: &mut mpsc::Receiver<J>) -> Vec<J> {
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         match jobs.try_recv() {
@@ -64,9 +89,22 @@ pub(crate) fn chunk_sizes(n: usize) -> impl Iterator<Item = usize> {
         .filter(move |size| n & size != 0)
 }
 
+/// `error` again, for each caller of a group that failed as a whole: the same variant, its
+/// message as the source.
+pub(crate) fn each(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::UniqueViolation { constraint } => StoreError::UniqueViolation {
+            constraint: constraint.clone(),
+        },
+        StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),
+        StoreError::Backend(source) => StoreError::backend(source.to_string()),
+        other => StoreError::backend(other.to_string()),
+    }
+}
+
 /// What a caller gets when the writing task is gone (its runtime shut down).
 pub(crate) fn gone() -> StoreError {
-    StoreError::Unavailable("the ticket writer stopped".into())
+    StoreError::Unavailable("the group writer stopped".into())
 }
 
 #[cfg(test)]

@@ -87,9 +87,9 @@ impl<DB: Database, T> Value<DB> for T where
 ///
 /// Reads go through `reader`, writes through `writer`; they are the same pool on PostgreSQL
 /// and two pools on SQLite (read-only connections, and exactly one writer connection).
-/// New tickets are written in groups by a task that starts on the Tokio runtime of the first
-/// insert: use a store on one runtime, as its sqlx pools expect (a second runtime's inserts
-/// would wait while that runtime is not running).
+/// New tickets, and the hits of the rate limits, are written in groups by tasks that start on
+/// the Tokio runtime of the first write: use a store on one runtime, as its sqlx pools expect
+/// (a second runtime's writes would wait while that runtime is not running).
 /// Adapters construct it; hosts call `connect` on the adapter's alias:
 ///
 /// ```no_run
@@ -103,8 +103,9 @@ pub struct SqlStore<D: Dialect> {
     writer: Pool<D::Db>,
     /// Session lookups only, so sign-ins never queue behind long reads.
     auth: Pool<D::Db>,
-    /// The task that writes new tickets in groups.
-    inserts: batch::Inserts,
+    /// The tasks that write new tickets, and count rate limits' hits, in groups.
+    inserts: batch::Queue<batch::Job>,
+    hits: batch::Queue<batch::Hit>,
     /// What searches of everyone's tickets matched (see the `matches` module).
     matches: Arc<matches::Matches>,
     /// The last counts of each scope's report (see the `reports` module).
@@ -122,6 +123,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             writer: self.writer.clone(),
             auth: self.auth.clone(),
             inserts: self.inserts.clone(),
+            hits: self.hits.clone(),
             matches: self.matches.clone(),
             report: self.report.clone(),
             companion: self.companion.clone(),
@@ -153,7 +155,8 @@ impl<D: Dialect> SqlStore<D> {
             auth: reader.clone(),
             reader,
             writer,
-            inserts: batch::Inserts::default(),
+            inserts: batch::Queue::default(),
+            hits: batch::Queue::default(),
             matches: Arc::default(),
             report: Arc::default(),
             companion: None,

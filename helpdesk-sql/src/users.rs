@@ -2,13 +2,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use helpdesk_core::store::StoreResult;
 use helpdesk_core::store::{
     Hits, SessionStore, ThrottleKey, TokenHash, UserDraft, UserStore, UserUpdate, like_contains,
 };
+use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{Page, PageRequest, User, UserId, UserQuery};
-use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, QueryBuilder, Type};
+use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::batch;
 use crate::error::store_error as db;
 use crate::filters::push_page;
 use crate::rows::{UserRow, as_count, convert, user_columns};
@@ -333,34 +335,18 @@ where
         at: DateTime<Utc>,
         new_window_ends: DateTime<Utc>,
     ) -> StoreResult<Hits> {
-        // One statement decides, so concurrent hits of one key each see their own count; it
-        // needs no transaction of its own.
-        let (count, until): (i32, D::Time) = sqlx::query_as(
-            "INSERT INTO throttle (key, ends_at, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key) DO UPDATE SET \
-               hits = CASE WHEN throttle.ends_at <= $3 THEN 1 ELSE throttle.hits + 1 END, \
-               ends_at = CASE WHEN throttle.ends_at <= $3 THEN $2 ELSE throttle.ends_at END \
-             RETURNING hits, ends_at",
-        )
-        .bind(key.0.to_vec())
-        .bind(D::encode_time(new_window_ends))
-        .bind(D::encode_time(at))
-        .fetch_one(&self.writer)
-        .await
-        .map_err(db::<D>)?;
-        // Ended windows are deleted whenever a window starts: as often as keys come and go,
-        // not on every hit.
-        if count == 1 {
-            sqlx::query("DELETE FROM throttle WHERE ends_at <= $1")
-                .bind(D::encode_time(at))
-                .execute(&self.writer)
-                .await
-                .map_err(db::<D>)?;
-        }
-        Ok(Hits {
-            count: u32::try_from(count).unwrap_or_default(),
-            until: D::decode_time(until)?,
-        })
+        let (reply, answer) = oneshot::channel();
+        let queue = self.hits.queue(|jobs| {
+            tokio::spawn(count_hits::<D>(self.writer.clone(), jobs));
+        });
+        let hit = batch::Hit {
+            key,
+            at,
+            new_window_ends,
+            reply,
+        };
+        queue.send(hit).await.map_err(|_| batch::gone())?;
+        answer.await.map_err(|_| batch::gone())?
     }
 
     async fn forget_hits(&self, key: ThrottleKey) -> StoreResult<()> {
@@ -371,4 +357,104 @@ where
             .map_err(db::<D>)?;
         Ok(())
     }
+}
+
+/// The task behind [`hit`](SessionStore::hit): counts the hits waiting at each moment in
+/// one transaction, until every store clone is gone.
+async fn count_hits<D: Dialect>(writer: Pool<D::Db>, mut jobs: mpsc::Receiver<batch::Hit>)
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    i32: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+{
+    while let Some(first) = jobs.recv().await {
+        let batch = batch::gather(first, &mut jobs);
+        match count_batch::<D>(&writer, &batch).await {
+            Ok(counts) => {
+                for (hit, count) in batch.into_iter().zip(counts) {
+                    let _ = hit.reply.send(Ok(count));
+                }
+            }
+            Err(error) => {
+                for hit in batch {
+                    let _ = hit.reply.send(Err(batch::each(&error)));
+                }
+            }
+        }
+    }
+}
+
+/// Counts `hits` in one transaction, one statement for each key's hits together (many
+/// of them are one account's or one address's): each hit's count, in their order, as
+/// if counted one after the other. A key's hits are counted at the latest of their times,
+/// so hits that straddle the end of a window all count in the next one.
+async fn count_batch<D: Dialect>(
+    writer: &Pool<D::Db>,
+    hits: &[batch::Hit],
+) -> StoreResult<Vec<Hits>>
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    i32: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+{
+    let mut keys: Vec<(&ThrottleKey, Vec<usize>)> = Vec::new();
+    for (i, hit) in hits.iter().enumerate() {
+        match keys.iter_mut().find(|(key, _)| **key == hit.key) {
+            Some((_, of_key)) => of_key.push(i),
+            None => keys.push((&hit.key, vec![i])),
+        }
+    }
+    let mut counts = vec![None; hits.len()];
+    let mut window_started = false;
+    let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+    for (key, of_key) in &keys {
+        let Some(latest) = of_key.iter().map(|&i| &hits[i]).max_by_key(|hit| hit.at) else {
+            continue;
+        };
+        let n = i32::try_from(of_key.len()).unwrap_or(i32::MAX);
+        // One statement decides, so concurrent writers each see their own count.
+        let (total, until): (i32, D::Time) = sqlx::query_as(
+            "INSERT INTO throttle (key, ends_at, hits) VALUES ($1, $2, $4) \
+             ON CONFLICT (key) DO UPDATE SET \
+               hits = CASE WHEN throttle.ends_at <= $3 THEN excluded.hits \
+                      ELSE throttle.hits + excluded.hits END, \
+               ends_at = CASE WHEN throttle.ends_at <= $3 THEN $2 ELSE throttle.ends_at END \
+             RETURNING hits, ends_at",
+        )
+        .bind(key.0.to_vec())
+        .bind(D::encode_time(latest.new_window_ends))
+        .bind(D::encode_time(latest.at))
+        .bind(n)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db::<D>)?;
+        window_started |= total == n;
+        let until = D::decode_time(until)?;
+        for (k, &i) in of_key.iter().enumerate() {
+            let before = i32::try_from(of_key.len() - k).unwrap_or(i32::MAX);
+            counts[i] = Some(Hits {
+                count: u32::try_from(total - before + 1).unwrap_or_default(),
+                until,
+            });
+        }
+    }
+    // Ended windows are deleted whenever a window starts: as often as keys come and go,
+    // not on every hit.
+    if window_started {
+        let at = hits.iter().map(|hit| hit.at).min().unwrap_or_default();
+        sqlx::query("DELETE FROM throttle WHERE ends_at <= $1")
+            .bind(D::encode_time(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db::<D>)?;
+    }
+    tx.commit().await.map_err(db::<D>)?;
+    counts
+        .into_iter()
+        .map(|count| count.ok_or_else(|| StoreError::backend("a hit was not counted")))
+        .collect()
 }
