@@ -28,12 +28,17 @@ pub struct TicketOut {
     pub status: Status,
     pub created_by: i64,
     pub assigned_to: Option<i64>,
+    #[serde(serialize_with = "time::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::write")]
     pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::write_optional")]
     pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "time::write_optional")]
     pub escalated_at: Option<DateTime<Utc>>,
     /// The earliest service-level deadline still to be met (see `sla`), or null: when the
     /// ticket escalates if nobody acts.
+    #[serde(serialize_with = "time::write_optional")]
     pub due_at: Option<DateTime<Utc>>,
     /// Grows by one on every change; also the `ETag`.
     pub version: i64,
@@ -46,17 +51,23 @@ pub struct TicketOut {
 pub struct SlaOut {
     /// When staff must act; null while the update clock does not run (waiting, resolved,
     /// closed, or escalated by the resolution target).
+    #[serde(serialize_with = "time::write_optional")]
     pub update_due_at: Option<DateTime<Utc>>,
     /// When the ticket must be resolved; null without a resolution target or while paused.
+    #[serde(serialize_with = "time::write_optional")]
     pub resolve_due_at: Option<DateTime<Utc>>,
     /// When the warning of the update deadline goes out; null if none will (no
     /// `warn_at_percent`, clock stopped, breached, or already sent for this deadline).
+    #[serde(serialize_with = "time::write_optional")]
     pub update_warn_at: Option<DateTime<Utc>>,
     /// When the warning of the resolution deadline goes out; null if none will.
+    #[serde(serialize_with = "time::write_optional")]
     pub resolve_warn_at: Option<DateTime<Utc>>,
     /// When staff first commented or changed the status; null until then.
+    #[serde(serialize_with = "time::write_optional")]
     pub first_response_at: Option<DateTime<Utc>>,
     /// Since when the ticket waits on the customer; null unless `waiting`.
+    #[serde(serialize_with = "time::write_optional")]
     pub waiting_since: Option<DateTime<Utc>>,
     /// Seconds spent waiting on the customer, over the waits that have ended.
     pub paused_seconds: i64,
@@ -72,8 +83,10 @@ pub struct SlaOut {
 pub struct BreachOut {
     pub target: Target,
     /// The deadline.
+    #[serde(serialize_with = "time::write")]
     pub due_at: DateTime<Utc>,
     /// When the sweep found it passed.
+    #[serde(serialize_with = "time::write")]
     pub at: DateTime<Utc>,
 }
 
@@ -135,6 +148,7 @@ pub struct CommentOut {
     pub ticket_id: i64,
     pub author_id: i64,
     pub body: String,
+    #[serde(serialize_with = "time::write")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -146,6 +160,62 @@ impl From<Comment> for CommentOut {
             author_id: c.author_id.0,
             body: c.body,
             created_at: c.created_at,
+        }
+    }
+}
+
+/// Instants as chrono's `serde` writes them (RFC 3339 in UTC with `Z`, fractional seconds only
+/// when there are some), formatted in one go and written as one string. chrono's own writes
+/// each piece through `serde_json`'s escaping writer: with up to eleven instants a ticket, that
+/// was about a tenth of the server's time answering a page of tickets.
+mod time {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::Serializer;
+
+    pub(super) fn write<S: Serializer>(at: &DateTime<Utc>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+
+    pub(super) fn write_optional<S: Serializer>(
+        at: &Option<DateTime<Utc>>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => write(at, to),
+            None => to.serialize_none(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use chrono::{DateTime, TimeZone, Utc};
+
+        #[derive(serde::Serialize)]
+        struct Ours(#[serde(serialize_with = "super::write")] DateTime<Utc>);
+
+        #[test]
+        fn instants_are_written_as_chronos_serde_writes_them() {
+            let second = Utc.with_ymd_and_hms(2026, 11, 29, 7, 5, 9).unwrap();
+            for nanos in [
+                0,
+                1,
+                120,
+                1_000,
+                45_000,
+                1_000_000,
+                7_000_000,
+                123_456_789,
+                999_999_999,
+            ] {
+                for at in [second, DateTime::UNIX_EPOCH, DateTime::<Utc>::MIN_UTC] {
+                    let at = at + chrono::Duration::nanoseconds(nanos);
+                    assert_eq!(
+                        serde_json::to_string(&Ours(at)).unwrap(),
+                        serde_json::to_string(&at).unwrap(),
+                        "{at:?}"
+                    );
+                }
+            }
         }
     }
 }
