@@ -401,20 +401,23 @@ where
     i32: Value<D::Db>,
     Vec<u8>: Value<D::Db>,
 {
-    let mut keys: Vec<(&ThrottleKey, Vec<usize>)> = Vec::new();
+    // Each key with its latest hit and the positions of all its hits.
+    let mut keys: Vec<(&batch::Hit, Vec<usize>)> = Vec::new();
     for (i, hit) in hits.iter().enumerate() {
-        match keys.iter_mut().find(|(key, _)| **key == hit.key) {
-            Some((_, of_key)) => of_key.push(i),
-            None => keys.push((&hit.key, vec![i])),
+        match keys.iter_mut().find(|(latest, _)| latest.key == hit.key) {
+            Some((latest, of_key)) => {
+                if hit.at > latest.at {
+                    *latest = hit;
+                }
+                of_key.push(i);
+            }
+            None => keys.push((hit, vec![i])),
         }
     }
     let mut counts = vec![None; hits.len()];
     let mut window_started = false;
     let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
-    for (key, of_key) in &keys {
-        let Some(latest) = of_key.iter().map(|&i| &hits[i]).max_by_key(|hit| hit.at) else {
-            continue;
-        };
+    for (latest, of_key) in &keys {
         let n = i32::try_from(of_key.len()).unwrap_or(i32::MAX);
         // One statement decides, so concurrent writers each see their own count.
         let (total, until): (i32, D::Time) = sqlx::query_as(
@@ -425,7 +428,7 @@ where
                ends_at = CASE WHEN throttle.ends_at <= $3 THEN $2 ELSE throttle.ends_at END \
              RETURNING hits, ends_at",
         )
-        .bind(key.0.to_vec())
+        .bind(latest.key.0.to_vec())
         .bind(D::encode_time(latest.new_window_ends))
         .bind(D::encode_time(latest.at))
         .bind(n)

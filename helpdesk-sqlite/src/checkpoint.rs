@@ -4,7 +4,7 @@
 //! the database file. SQLite's default runs it inside the commit that takes the log past
 //! 1,000 pages, on the connection that commits: here the one writer, so every write queued
 //! behind it waited too (the sweep of 10,000 tickets spent about 140 ms of 550 in its commit's
-//! checkpoint; raising tickets under load had its slowest answers there). The store runs
+//! checkpoint, and tickets raised under load waited behind such commits). The store runs
 //! `PRAGMA wal_checkpoint(PASSIVE)` every [`INTERVAL`] on a connection of its own instead: a
 //! passive checkpoint takes no lock a writer or a reader waits for, and copies what no reader
 //! still needs. The writer checkpoints itself only past [`WRITER_PAGES`], should this one
@@ -12,7 +12,8 @@
 
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::oneshot;
 use tokio::time::MissedTickBehavior;
 
@@ -29,10 +30,7 @@ pub(crate) async fn start(
     options: SqliteConnectOptions,
     writer: &SqlitePool,
 ) -> sqlx::Result<oneshot::Sender<()>> {
-    let pool = crate::pool_options()
-        .max_connections(1)
-        .connect_with(options)
-        .await?;
+    let mut connection: SqliteConnection = options.connect().await?;
     let (stop, mut stopped) = oneshot::channel::<()>();
     let mut closed = writer.close_event();
     tokio::spawn(async move {
@@ -47,10 +45,10 @@ pub(crate) async fn start(
             // A failure (another process checkpointing the same file, say) leaves the pages
             // for the next tick, or for the writer past its limit.
             let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
+                .execute(&mut connection)
                 .await;
         }
-        pool.close().await;
+        let _ = connection.close().await;
     });
     Ok(stop)
 }
