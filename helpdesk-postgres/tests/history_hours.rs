@@ -1,11 +1,12 @@
-//! Everyone's last-7-days report sums counts of events per hour on PostgreSQL
-//! (`history_hours`), rows of changes that every 64th statement folds, and counts only the
-//! events of the hour its window starts in: the report must equal a count of the events, for
-//! windows starting on, just before and just after an hour (before 1970 too), from the
-//! migration that first counts them on, through new tickets, a sweep, SQL edits of events,
-//! deletions of tickets, writers racing each other, and a fold while another transaction's
-//! events are not committed yet. Runs when `HELPDESK_TEST_POSTGRES_URL` is set (CI sets it);
-//! otherwise reported as ignored.
+//! The last-7-days report sums counts of events per hour on PostgreSQL, everyone's
+//! (`history_hours`) and each user's by side (`history_scope_hours`), rows of changes that
+//! every 64th statement folds, and counts only the events of the hour its window starts in:
+//! every scope's report must equal a count of the events, for windows starting on, just before
+//! and just after an hour (before 1970 too), from the migrations that first count them on,
+//! through new tickets, a sweep, SQL edits of events, changes of tickets' creators and
+//! assignees, deletions of tickets, writers racing each other, and a fold while another
+//! transaction's events are not committed yet. Runs when `HELPDESK_TEST_POSTGRES_URL` is set
+//! (CI sets it); otherwise reported as ignored.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Utc};
@@ -28,10 +29,12 @@ fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap()
 }
 
-/// A fresh schema with the migrations before `history_hours`, a user, and 600 open tickets
-/// raised every 600 s from before 1970 on, each with its `created` event, every third
-/// resolved 1,234 s later, every fourth taken in progress, every fifth escalated an hour
-/// later, every seventh commented on. Its URL.
+/// A fresh schema with the migrations before `history_hours`, a user (2), two agents (3, 4),
+/// and 600 open tickets raised every 600 s from before 1970 on, each with its `created`
+/// event, every third resolved 1,234 s later, every fourth taken in progress, every fifth
+/// escalated an hour later, every seventh commented on. Every fifth is raised by agent 3,
+/// the others by the user; a quarter are held by agent 3, a quarter by agent 4, some by
+/// their creator, the rest by nobody. Its URL.
 async fn seeded_before_the_hours() -> String {
     let base = std::env::var("HELPDESK_TEST_POSTGRES_URL").unwrap();
     helpdesk_postgres::fresh_schema_before(
@@ -40,13 +43,19 @@ async fn seeded_before_the_hours() -> String {
         "INSERT INTO users (id, email, password_hash, first_name, last_name, role, created_at, \
          updated_at) OVERRIDING SYSTEM VALUE VALUES \
          (1, 'admin@example.com', 'x', 'A', 'A', 'admin', now(), now()), \
-         (2, 'user@example.com', 'x', 'U', 'U', 'user', now(), now()); \
+         (2, 'user@example.com', 'x', 'U', 'U', 'user', now(), now()), \
+         (3, 'agent3@example.com', 'x', 'A', 'A', 'agent', now(), now()), \
+         (4, 'agent4@example.com', 'x', 'A', 'A', 'agent', now(), now()); \
          INSERT INTO tickets (id, title, description, priority, status, created_by, \
-                              created_at, updated_at, clock_started_at) \
+                              assigned_to, created_at, updated_at, clock_started_at) \
          OVERRIDING SYSTEM VALUE \
-         SELECT i, 'Ticket', '', i % 3, 'open', 2, to_timestamp(i * 600 - 100000), \
-                to_timestamp(i * 600 - 100000), to_timestamp(i * 600 - 100000) \
-         FROM generate_series(1, 600) AS i; \
+         SELECT i, 'Ticket', '', i % 3, 'open', c.by, \
+                CASE i % 4 WHEN 1 THEN 3 WHEN 2 THEN 4 WHEN 3 THEN \
+                    CASE WHEN i % 3 = 0 THEN c.by END END, \
+                to_timestamp(i * 600 - 100000), to_timestamp(i * 600 - 100000), \
+                to_timestamp(i * 600 - 100000) \
+         FROM generate_series(1, 600) AS i \
+         CROSS JOIN LATERAL (SELECT CASE WHEN i % 5 = 0 THEN 3 ELSE 2 END) AS c (by); \
          INSERT INTO history (ticket_id, kind, from_value, to_value, at, priority) \
          SELECT i, e.kind, NULL, e.to_value, to_timestamp(i * 600 - 100000 + e.after), \
                 CASE WHEN e.kind = 'escalated' THEN i % 3 END \
@@ -60,37 +69,69 @@ async fn seeded_before_the_hours() -> String {
          ) AS e (kind, to_value, after, happened) \
          WHERE e.happened; \
          SELECT setval(pg_get_serial_sequence('tickets', 'id'), 600); \
-         SELECT setval(pg_get_serial_sequence('users', 'id'), 2)",
+         SELECT setval(pg_get_serial_sequence('users', 'id'), 4)",
     )
     .await
     .unwrap()
 }
 
-/// Asserts that everyone's report from each of [`SINCE`] equals a count of the events.
+/// The scopes checked, each with its condition on the event's ticket `t`.
+const SCOPES: [(TicketScope, &str); 10] = [
+    (TicketScope::All, "true"),
+    (TicketScope::CreatedBy(UserId(2)), "t.created_by = 2"),
+    (TicketScope::CreatedBy(UserId(3)), "t.created_by = 3"),
+    (TicketScope::AssignedTo(UserId(2)), "t.assigned_to = 2"),
+    (TicketScope::AssignedTo(UserId(3)), "t.assigned_to = 3"),
+    (TicketScope::AssignedTo(UserId(4)), "t.assigned_to = 4"),
+    (
+        TicketScope::Involving(UserId(2)),
+        "2 IN (t.created_by, t.assigned_to)",
+    ),
+    (
+        TicketScope::Involving(UserId(3)),
+        "3 IN (t.created_by, t.assigned_to)",
+    ),
+    (
+        TicketScope::Involving(UserId(4)),
+        "4 IN (t.created_by, t.assigned_to)",
+    ),
+    (
+        TicketScope::Involving(UserId(5)),
+        "5 IN (t.created_by, t.assigned_to)",
+    ),
+];
+
+/// Asserts that each of [`SCOPES`]' report from each of [`SINCE`] equals a count of the
+/// events.
 async fn reports_match_a_count(store: &PgStore, conn: &mut PgConnection, round: &str) {
-    for since in SINCE {
-        let (opened, resolved, escalated): (i64, i64, i64) = sqlx::query_as(
-            "SELECT count(*) FILTER (WHERE kind = 'created'), \
-                    count(*) FILTER (WHERE kind = 'status_changed' AND to_value = 'resolved'), \
-                    count(*) FILTER (WHERE kind = 'escalated') \
-             FROM history WHERE at >= $1",
-        )
-        .bind(at(since))
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-        let report = store.report(TicketScope::All, at(since)).await.unwrap();
-        assert_eq!(
-            (report.opened, report.resolved, report.escalated),
-            (opened as u64, resolved as u64, escalated as u64),
-            "{round}: from {since}"
-        );
+    for (scope, condition) in SCOPES {
+        for since in SINCE {
+            let (opened, resolved, escalated): (i64, i64, i64) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FILTER (WHERE h.kind = 'created'), \
+                        count(*) FILTER (WHERE h.kind = 'status_changed' \
+                                           AND h.to_value = 'resolved'), \
+                        count(*) FILTER (WHERE h.kind = 'escalated') \
+                 FROM history h JOIN tickets t ON t.id = h.ticket_id \
+                 WHERE h.at >= $1 AND {condition}"
+                )))
+                .bind(at(since))
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            let report = store.report(scope, at(since)).await.unwrap();
+            assert_eq!(
+                (report.opened, report.resolved, report.escalated),
+                (opened as u64, resolved as u64, escalated as u64),
+                "{round}: {scope:?} from {since}"
+            );
+        }
     }
 }
 
-/// How many rows of changes wait to be folded.
-async fn changes(conn: &mut PgConnection) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM history_hour_changes")
+/// How many rows of changes wait to be folded in `table`.
+async fn changes(conn: &mut PgConnection, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(conn)
         .await
         .unwrap()
@@ -125,6 +166,21 @@ async fn everyones_report_from_hours_follows_every_write() {
     }
     reports_match_a_count(&store, &mut conn, "after new tickets").await;
 
+    // A statement that adds many rows of changes (an event in each of 630 hours) folds them
+    // at once rather than leaving them to be read by every report until the 64th statement.
+    conn.execute(
+        "INSERT INTO history (ticket_id, kind, at) \
+         SELECT id, 'escalated', to_timestamp(id * 3600 - 1000000) FROM tickets",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        changes(&mut conn, "history_scope_hour_changes").await,
+        0,
+        "a statement with many changes folds them"
+    );
+    reports_match_a_count(&store, &mut conn, "after a bulk insert").await;
+
     // By another connection: events changed in kind, moved across hours, deleted with
     // their tickets, and left as they were.
     conn.execute(
@@ -138,6 +194,28 @@ async fn everyones_report_from_hours_follows_every_write() {
     .await
     .unwrap();
     reports_match_a_count(&store, &mut conn, "after edits and deletions").await;
+
+    // Tickets change hands, creators, both, or nothing that matters; one is reassigned in
+    // the transaction that resolves it, before and after its event.
+    conn.execute(
+        "UPDATE tickets SET assigned_to = 4 WHERE id BETWEEN 1 AND 40 AND assigned_to = 3; \
+         UPDATE tickets SET assigned_to = NULL WHERE id BETWEEN 41 AND 70; \
+         UPDATE tickets SET assigned_to = created_by WHERE id BETWEEN 71 AND 110; \
+         UPDATE tickets SET created_by = 3 WHERE id BETWEEN 111 AND 150; \
+         UPDATE tickets SET created_by = 2, assigned_to = 3 WHERE id BETWEEN 151 AND 190; \
+         UPDATE tickets SET title = 'Renamed' WHERE id BETWEEN 261 AND 290; \
+         BEGIN; \
+         UPDATE tickets SET assigned_to = 4 WHERE id = 291; \
+         INSERT INTO history (ticket_id, kind, to_value, at) \
+         VALUES (291, 'status_changed', 'resolved', to_timestamp(5000)); \
+         INSERT INTO history (ticket_id, kind, to_value, at) \
+         VALUES (292, 'status_changed', 'resolved', to_timestamp(5000)); \
+         UPDATE tickets SET assigned_to = 3 WHERE id = 292; \
+         COMMIT",
+    )
+    .await
+    .unwrap();
+    reports_match_a_count(&store, &mut conn, "after changes of hands").await;
 
     conn.execute(
         "UPDATE tickets SET due_at = to_timestamp(0), update_due_at = to_timestamp(0) \
@@ -154,11 +232,13 @@ async fn everyones_report_from_hours_follows_every_write() {
     reports_match_a_count(&store, &mut conn, "after a sweep").await;
 
     conn.execute("SELECT history_hours_fold()").await.unwrap();
-    assert_eq!(
-        changes(&mut conn).await,
-        0,
-        "a fold leaves no change behind"
-    );
+    for table in ["history_hour_changes", "history_scope_hour_changes"] {
+        assert_eq!(
+            changes(&mut conn, table).await,
+            0,
+            "a fold leaves no change behind in {table}"
+        );
+    }
     reports_match_a_count(&store, &mut conn, "after a fold").await;
 
     conn.close().await.unwrap();
@@ -202,22 +282,41 @@ async fn folds_keep_events_not_committed_and_racing_writers_add_up() {
 
     // Eight writers on connections of their own, each writing 50 events a statement at a
     // time (the store would merge concurrent tickets into fewer statements), so that folds
-    // run among them and some find the lock taken.
-    let writers: Vec<_> = (0..8)
+    // run among them and some find the lock taken; each event in a transaction that first
+    // writes its ticket, as the store's writes do. Four more hand the same tickets around
+    // meanwhile, so that events are written while their tickets change hands.
+    let writers: Vec<_> = (0..12)
         .map(|w| {
             let url = url.clone();
             tokio::spawn(async move {
                 let mut conn = PgConnection::connect(&url).await.unwrap();
                 for k in 0..50_i64 {
-                    sqlx::query(
-                        "INSERT INTO history (ticket_id, kind, to_value, at) \
-                         VALUES ($1, 'status_changed', 'resolved', $2)",
-                    )
+                    let mut tx = conn.begin().await.unwrap();
+                    // Writers 8 to 11 give ticket `1 + k` to agent 3, agent 4 or nobody.
+                    sqlx::query(if w < 8 {
+                        "UPDATE tickets SET version = version + 1 WHERE id = $1 AND $2 >= 0"
+                    } else {
+                        "UPDATE tickets SET assigned_to = (ARRAY[3, 4])[($2 % 3)::int + 1], \
+                                            version = version + 1 \
+                         WHERE id = $1"
+                    })
                     .bind(1 + k)
-                    .bind(at(w * 5_000 + k * 600))
-                    .execute(&mut conn)
+                    .bind(w + k)
+                    .execute(&mut *tx)
                     .await
                     .unwrap();
+                    if w < 8 {
+                        sqlx::query(
+                            "INSERT INTO history (ticket_id, kind, to_value, at) \
+                             VALUES ($1, 'status_changed', 'resolved', $2)",
+                        )
+                        .bind(1 + k)
+                        .bind(at(w * 5_000 + k * 600))
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    }
+                    tx.commit().await.unwrap();
                 }
                 conn.close().await.unwrap();
             })
@@ -229,7 +328,7 @@ async fn folds_keep_events_not_committed_and_racing_writers_add_up() {
     reports_match_a_count(&store, &mut conn, "after racing writers").await;
     // Each of the 400 left a row of changes; a fold takes those committed before it, and
     // one that finds the lock taken leaves them to the next.
-    let left = changes(&mut conn).await;
+    let left = changes(&mut conn, "history_hour_changes").await;
     assert!(
         left < 300,
         "folds ran among the writers: {left} changes left"

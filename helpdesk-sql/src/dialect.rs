@@ -139,9 +139,12 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// Whether the schema keeps `history_hours (hour, kind, n)`: how many events of each kind
     /// the last-7-days report counts (`created`, `resolved`, `escalated`) each hour since 1970
     /// holds, kept by triggers as rows of changes like the tallies, with the SQL functions
-    /// `history_hour(at)` and `history_counted(kind, to_value)`. Everyone's report then sums
-    /// the hours after the one its window starts in and counts the events of that one alone.
-    /// PostgreSQL; SQLite remembers its reports instead ([`Self::IDS_IN_COMMIT_ORDER`]).
+    /// `history_hour(at)` and `history_counted(kind, to_value)`; and `history_scope_hours
+    /// (user_id, side, hour, kind, n)`, the same for each user's tickets by side (`raised`,
+    /// `assigned`, `both`, as the tallies), whose rows a change of a ticket's creator or
+    /// assignee moves. Every scope's report then sums the hours after the one its window
+    /// starts in and counts the events of that one alone. PostgreSQL; SQLite remembers its
+    /// reports instead ([`Self::IDS_IN_COMMIT_ORDER`]).
     const HISTORY_HOURS: bool;
 
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a
