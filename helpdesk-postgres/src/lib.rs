@@ -22,7 +22,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use helpdesk_core::store::StoreResult;
+use helpdesk_core::store::{StoreResult, like_contains};
 use helpdesk_core::{Error, Result};
 use helpdesk_sql::{Dialect, SqlStore, TicketText, push_like_text, store_error};
 use sqlx::error::DatabaseError;
@@ -109,44 +109,49 @@ impl Dialect for PgDialect {
         since: Option<(i64, &str)>,
         extra: &dyn Fn(&mut QueryBuilder<Postgres>),
     ) -> bool {
-        let epoch = since.map_or(-1, |(epoch, _)| epoch);
-        let snapshot = since.map(|(_, snapshot)| snapshot);
-        // `xmin:xmax:xip,...`: transactions from `xmin` on may be unseen.
-        let xmin = snapshot
-            .and_then(|s| s.split_once(':'))
-            .map(|(xmin, _)| xmin);
-        let (snapshot, xmin) = (snapshot.map(str::to_owned), xmin.map(str::to_owned));
-        // Scalar subqueries and `LIMIT 1` keep the estimates at one row: a join with the
-        // counter table, which has no statistics, was estimated at millions of rows and
-        // compiled (JIT) for 19 ms.
-        qb.push("WITH old (s) AS (SELECT CAST(")
-            .push_bind(snapshot)
-            .push(
-                " AS pg_snapshot)), \
-                 changed (id) AS (SELECT t.id FROM tickets t WHERE t.text_xid >= CAST(",
-            )
-            .push_bind(xmin)
-            .push(
-                " AS xid8) AND NOT pg_visible_in_snapshot(t.text_xid, (SELECT s FROM old))), \
-                 state (n, fresh) AS (SELECT n, (SELECT s FROM old) IS NULL OR n <> ",
-            )
-            .push_bind(epoch)
-            .push(
-                " FROM ticket_text_edits LIMIT 1) \
-                 SELECT n, pg_current_snapshot()::text, CASE WHEN fresh THEN '[]' \
-                 ELSE (SELECT coalesce(json_agg(id), '[]')::text FROM changed) END, \
-                 CASE WHEN fresh THEN (SELECT coalesce(json_agg(t.id), '[]')::text \
-                 FROM tickets t WHERE 1 = 1",
+        let Some((epoch, snapshot)) = since else {
+            // The first time: every match, from the trigram indexes, planned for the text.
+            qb.push(
+                "SELECT (SELECT n FROM ticket_text_edits LIMIT 1), pg_current_snapshot()::text, \
+                 '[]', (SELECT coalesce(json_agg(t.id), '[]')::text FROM tickets t WHERE 1 = 1",
             );
-        push_like_text(qb, field, text, "ILIKE");
-        qb.push(
-            ") ELSE (SELECT coalesce(json_agg(t.id), '[]')::text FROM tickets t \
-             WHERE t.id IN (SELECT id FROM changed)",
-        );
-        push_like_text(qb, field, text, "ILIKE");
-        qb.push(") END, (SELECT coalesce(max(id), 0) FROM tickets)");
+            push_like_text(qb, field, text, "ILIKE");
+            qb.push("), (SELECT coalesce(max(id), 0) FROM tickets)");
+            extra(qb);
+            return true;
+        };
+        // Then what changed since the snapshot, in a statement whose plan does not depend on
+        // its values, so that PostgreSQL settles on one plan for it rather than planning it
+        // for each request (0.7 to 1.2 ms of planning against 0.3 of execution): every value
+        // is read through `old`, which no plan sees into, and the text is matched in an
+        // aggregate's filter. Another epoch answers `NULL`: every match is read again by the
+        // first statement. (Transactions from the snapshot's `xmin` on may be unseen by it.)
+        let matches = match field {
+            TicketText::Anywhere => {
+                "t.title ILIKE o.p ESCAPE '\\' OR t.description ILIKE o.p ESCAPE '\\'"
+            }
+            TicketText::Title => "t.title ILIKE o.p ESCAPE '\\'",
+        };
+        qb.push("WITH old (s, epoch, p) AS (SELECT CAST(")
+            .push_bind(snapshot.to_owned())
+            .push(" AS pg_snapshot), CAST(")
+            .push_bind(epoch)
+            .push(" AS bigint), CAST(")
+            .push_bind(like_contains(text))
+            .push(format_args!(
+                " AS text)), \
+                 changed (id) AS (SELECT t.id FROM tickets t \
+                 WHERE t.text_xid >= (SELECT pg_snapshot_xmin(s) FROM old) \
+                 AND NOT pg_visible_in_snapshot(t.text_xid, (SELECT s FROM old))) \
+                 SELECT n, pg_current_snapshot()::text, \
+                 (SELECT coalesce(json_agg(id), '[]')::text FROM changed), \
+                 CASE WHEN n = (SELECT epoch FROM old) THEN \
+                 (SELECT coalesce(json_agg(t.id) FILTER (WHERE {matches}), '[]')::text \
+                 FROM tickets t CROSS JOIN old o WHERE t.id IN (SELECT id FROM changed)) END, \
+                 (SELECT coalesce(max(id), 0) FROM tickets)"
+            ));
         extra(qb);
-        qb.push(" FROM state");
+        qb.push(" FROM (SELECT n FROM ticket_text_edits LIMIT 1) AS state");
         true
     }
 

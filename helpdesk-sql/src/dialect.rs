@@ -210,7 +210,9 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// 3. `dropped`, a JSON array of the ids whose text may have changed since `since`, to
     ///    be forgotten before `added` is added;
     /// 4. `added`, a JSON array of the ids among those and among the tickets new since
-    ///    `since` that match now: every match where `since` is `None` or holds another epoch;
+    ///    `since` that match now: every match where `since` is `None` or holds another epoch,
+    ///    or `NULL` for another epoch where the dialect reads every match only with `None`
+    ///    (the store then asks again so);
     /// 5. `upto`, the largest ticket id;
     ///
     /// then whatever `extra` pushes (each column after `, `), all from one snapshot.

@@ -174,7 +174,7 @@ type Row = (
     i64,
     String,
     String,
-    String,
+    Option<String>,
     i64,
     Option<String>,
     Option<String>,
@@ -363,17 +363,26 @@ where
                 qb.push(") AS t)");
             }
         };
-        let mut qb = QueryBuilder::new("");
-        let since = known.as_ref().map(|k| (k.epoch, k.mark.as_str()));
-        if !D::push_text_changes(&mut qb, field, text, since, &extra) {
-            return Ok(None);
-        }
-        let row: Row = qb
-            .build_query_as()
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db::<D>)?;
-        let (epoch, mark, dropped, added, upto, walked, in_scope) = row;
+        let mut since = known.as_ref().map(|k| (k.epoch, k.mark.as_str()));
+        let (epoch, mark, dropped, added, upto, walked, in_scope) = loop {
+            let mut qb = QueryBuilder::new("");
+            if !D::push_text_changes(&mut qb, field, text, since, &extra) {
+                return Ok(None);
+            }
+            let row: Row = qb
+                .build_query_as()
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db::<D>)?;
+            match row {
+                // Another epoch, and every match is read only from nothing.
+                (_, _, _, None, ..) if since.is_some() => since = None,
+                (epoch, mark, dropped, added, upto, walked, in_scope) => {
+                    let added = added.unwrap_or_default();
+                    break (epoch, mark, dropped, added, upto, walked, in_scope);
+                }
+            }
+        };
         let mut added: Vec<i64> = from_json(&added)?;
         let ids: Arc<[i64]> = match known {
             Some(known) if known.epoch == epoch && known.mark == mark => {
