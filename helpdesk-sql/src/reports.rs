@@ -148,8 +148,8 @@ where
 {
     /// The counts of `scope`'s report from `since` on, as [`COUNTS`]: from the last ones
     /// where the dialect's ids commit in order and they serve (see the module docs); elsewhere
-    /// everyone's from the counts per hour where the schema keeps them
-    /// ([`Dialect::HISTORY_HOURS`]); counted again otherwise.
+    /// from the counts per hour where the schema keeps them ([`Dialect::HISTORY_HOURS`]);
+    /// counted again otherwise.
     pub(crate) async fn report_counts(
         &self,
         scope: TicketScope,
