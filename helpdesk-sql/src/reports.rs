@@ -229,36 +229,54 @@ where
                 format!("CAST(coalesce(sum(n) FILTER (WHERE kind = '{kind}'), 0) AS BIGINT)")
             })
             .join(", ");
-        let mut qb = QueryBuilder::new(format!("SELECT {sums} FROM (SELECT kind, "));
-        // A user's sides: an agent's tickets are those raised and those held, less those both.
-        let (user, sides) = match scope {
-            TicketScope::All => (None, ""),
-            TicketScope::CreatedBy(id) => (Some(id), "'raised'"),
-            TicketScope::AssignedTo(id) => (Some(id), "'assigned'"),
-            TicketScope::Involving(id) => (Some(id), "'raised', 'assigned', 'both'"),
+        // Every value is read through `v`, which no plan sees into, and a ticket is tested by
+        // a subquery per event rather than `EXISTS` (which a plan for any user makes a join
+        // with all of the user's tickets): the plan is then the same for any values, and
+        // PostgreSQL keeps one instead of planning each request (an agent's report: 0.6 to
+        // 0.9 ms of planning against 0.3 ms of execution; with one plan, 0.5 ms in all).
+        let mut qb = QueryBuilder::new("WITH v (u, hour, since, next) AS (SELECT ");
+        let user = match scope {
+            TicketScope::All => None,
+            TicketScope::CreatedBy(id)
+            | TicketScope::AssignedTo(id)
+            | TicketScope::Involving(id) => Some(id),
         };
-        match user {
-            None => {
-                qb.push("n FROM history_hours WHERE hour > ");
-            }
-            Some(id) => {
-                qb.push(
-                    "CASE WHEN side = 'both' THEN -n ELSE n END FROM history_scope_hours \
-                     WHERE user_id = ",
-                )
-                .push_bind(id.0)
-                .push(format_args!(" AND side IN ({sides}) AND hour > "));
-            }
-        }
-        qb.push_bind(hour)
-            .push(
-                " UNION ALL SELECT history_counted(h.kind, h.to_value), 1 FROM history h \
-                 WHERE h.at >= ",
-            )
+        qb.push_bind(user.map_or(0, |id| id.0))
+            .push(", ")
+            .push_bind(hour)
+            .push(", ")
             .push_bind(D::encode_time(since))
-            .push(" AND h.at < ")
-            .push_bind(D::encode_time(next));
-        push_in_scope(&mut qb, scope);
+            .push(", ")
+            .push_bind(D::encode_time(next))
+            .push(format_args!(") SELECT {sums} FROM (SELECT kind, "));
+        // A user's sides: an agent's tickets are those raised and those held, less those both.
+        let (sides, in_scope) = match scope {
+            TicketScope::All => ("", ""),
+            TicketScope::CreatedBy(_) => ("'raised'", "t.created_by = v.u"),
+            TicketScope::AssignedTo(_) => ("'assigned'", "t.assigned_to = v.u"),
+            TicketScope::Involving(_) => (
+                "'raised', 'assigned', 'both'",
+                "t.created_by = v.u OR t.assigned_to = v.u",
+            ),
+        };
+        if user.is_none() {
+            qb.push("n FROM history_hours WHERE hour > (SELECT hour FROM v)");
+        } else {
+            qb.push(format_args!(
+                "CASE WHEN side = 'both' THEN -n ELSE n END FROM history_scope_hours \
+                 WHERE user_id = (SELECT u FROM v) AND side IN ({sides}) \
+                 AND hour > (SELECT hour FROM v)"
+            ));
+        }
+        qb.push(
+            " UNION ALL SELECT history_counted(h.kind, h.to_value), 1 FROM history h \
+             WHERE h.at >= (SELECT since FROM v) AND h.at < (SELECT next FROM v)",
+        );
+        if user.is_some() {
+            qb.push(format_args!(
+                " AND (SELECT {in_scope} FROM tickets t, v WHERE t.id = h.ticket_id)"
+            ));
+        }
         qb.push(") AS c (kind, n)");
         let (opened, resolved, escalated): (i64, i64, i64) = qb
             .build_query_as()
