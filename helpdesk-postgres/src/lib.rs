@@ -24,7 +24,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{StoreResult, like_contains};
 use helpdesk_core::{Error, Result};
-use helpdesk_sql::{Dialect, SqlStore, TicketText, push_like_text, store_error};
+use helpdesk_sql::{Dialect, SqlStore, TicketText, push_like_text, push_text_like, store_error};
 use sqlx::error::DatabaseError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, QueryBuilder};
@@ -126,19 +126,13 @@ impl Dialect for PgDialect {
         // is read through `old`, which no plan sees into, and the text is matched in an
         // aggregate's filter. Another epoch answers `NULL`: every match is read again by the
         // first statement. (Transactions from the snapshot's `xmin` on may be unseen by it.)
-        let matches = match field {
-            TicketText::Anywhere => {
-                "t.title ILIKE o.p ESCAPE '\\' OR t.description ILIKE o.p ESCAPE '\\'"
-            }
-            TicketText::Title => "t.title ILIKE o.p ESCAPE '\\'",
-        };
         qb.push("WITH old (s, epoch, p) AS (SELECT CAST(")
             .push_bind(snapshot.to_owned())
             .push(" AS pg_snapshot), CAST(")
             .push_bind(epoch)
             .push(" AS bigint), CAST(")
             .push_bind(like_contains(text))
-            .push(format_args!(
+            .push(
                 " AS text)), \
                  changed (id) AS (SELECT t.id FROM tickets t \
                  WHERE t.text_xid >= (SELECT pg_snapshot_xmin(s) FROM old) \
@@ -146,10 +140,16 @@ impl Dialect for PgDialect {
                  SELECT n, pg_current_snapshot()::text, \
                  (SELECT coalesce(json_agg(id), '[]')::text FROM changed), \
                  CASE WHEN n = (SELECT epoch FROM old) THEN \
-                 (SELECT coalesce(json_agg(t.id) FILTER (WHERE {matches}), '[]')::text \
-                 FROM tickets t CROSS JOIN old o WHERE t.id IN (SELECT id FROM changed)) END, \
-                 (SELECT coalesce(max(id), 0) FROM tickets)"
-            ));
+                 (SELECT coalesce(json_agg(t.id) FILTER (WHERE true",
+            );
+        push_text_like(qb, field, "ILIKE", &|qb| {
+            qb.push("o.p");
+        });
+        qb.push(
+            "), '[]')::text FROM tickets t CROSS JOIN old o \
+             WHERE t.id IN (SELECT id FROM changed)) END, \
+             (SELECT coalesce(max(id), 0) FROM tickets)",
+        );
         extra(qb);
         qb.push(" FROM (SELECT n FROM ticket_text_edits LIMIT 1) AS state");
         true

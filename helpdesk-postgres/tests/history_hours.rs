@@ -293,18 +293,19 @@ async fn folds_keep_events_not_committed_and_racing_writers_add_up() {
                 for k in 0..50_i64 {
                     let mut tx = conn.begin().await.unwrap();
                     // Writers 8 to 11 give ticket `1 + k` to agent 3, agent 4 or nobody.
-                    sqlx::query(if w < 8 {
-                        "UPDATE tickets SET version = version + 1 WHERE id = $1 AND $2 >= 0"
+                    let ticket = if w < 8 {
+                        sqlx::query("UPDATE tickets SET version = version + 1 WHERE id = $1")
+                            .bind(1 + k)
                     } else {
-                        "UPDATE tickets SET assigned_to = (ARRAY[3, 4])[($2 % 3)::int + 1], \
-                                            version = version + 1 \
-                         WHERE id = $1"
-                    })
-                    .bind(1 + k)
-                    .bind(w + k)
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
+                        sqlx::query(
+                            "UPDATE tickets SET assigned_to = (ARRAY[3, 4])[($2 % 3)::int + 1], \
+                                                version = version + 1 \
+                             WHERE id = $1",
+                        )
+                        .bind(1 + k)
+                        .bind(w + k)
+                    };
+                    ticket.execute(&mut *tx).await.unwrap();
                     if w < 8 {
                         sqlx::query(
                             "INSERT INTO history (ticket_id, kind, to_value, at) \

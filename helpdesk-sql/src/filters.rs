@@ -62,18 +62,32 @@ where
     String: for<'q> Encode<'q, DB> + Type<DB>,
 {
     let pattern = like_contains(text);
+    push_text_like(qb, field, like, &|qb| {
+        qb.push_bind(pattern.clone());
+    });
+}
+
+/// ` AND <the ticket's text matches a pattern>` with `like`, where `pattern` pushes the
+/// pattern (a bind, or an expression of the statement's own) at each column that `field`
+/// names: [`push_like_text`] with a [`like_contains`] pattern bound.
+pub fn push_text_like<DB: Database>(
+    qb: &mut QueryBuilder<DB>,
+    field: TicketText,
+    like: &str,
+    pattern: &dyn Fn(&mut QueryBuilder<DB>),
+) {
     match field {
         TicketText::Anywhere => {
-            qb.push(format_args!(" AND (t.title {like} "))
-                .push_bind(pattern.clone())
-                .push(format_args!(" ESCAPE '\\' OR t.description {like} "))
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
+            qb.push(format_args!(" AND (t.title {like} "));
+            pattern(qb);
+            qb.push(format_args!(" ESCAPE '\\' OR t.description {like} "));
+            pattern(qb);
+            qb.push(" ESCAPE '\\')");
         }
         TicketText::Title => {
-            qb.push(format_args!(" AND t.title {like} "))
-                .push_bind(pattern)
-                .push(" ESCAPE '\\'");
+            qb.push(format_args!(" AND t.title {like} "));
+            pattern(qb);
+            qb.push(" ESCAPE '\\'");
         }
     }
 }

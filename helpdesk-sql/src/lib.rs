@@ -70,7 +70,7 @@ mod webhooks;
 
 pub use dialect::Dialect;
 pub use error::store_error;
-pub use filters::{TicketText, push_like_text};
+pub use filters::{TicketText, push_like_text, push_text_like};
 
 /// A column type the store binds and reads on `DB`.
 pub trait Value<DB: Database>:
