@@ -22,6 +22,12 @@ use tokio::net::TcpListener;
 mod ops;
 mod serve;
 
+/// mimalloc rather than the system allocator: under load the server allocates and frees
+/// small buffers on every request from several threads, where glibc's allocator spent about
+/// 7 % of the server's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "helpdesk-server",
