@@ -65,7 +65,7 @@ pub const NO_TEXT: &[(&str, &str)] = &[("none", "")];
 /// assigned and involving) with a scan of the tickets: each text alone in every ordering and
 /// on pages near and past the end; "printer", "Ticket 1" and no text with each other filter (a
 /// status, a priority, nobody or one assignee, a creator, a breach or none, and some of them
-/// together) in five orderings on the first pages. The adapters' search tests change the
+/// together) in six orderings on the first pages. The adapters' search tests change the
 /// tickets between rounds from another connection and call this each round: remembered
 /// matches must follow every change.
 pub async fn lists_match_a_scan<D: Dialect>(
@@ -120,6 +120,14 @@ pub async fn lists_match_a_scan<D: Dialect>(
                         ..all()
                     },
                     "assigned_to IS NULL",
+                ),
+                (
+                    TicketQuery {
+                        assigned_to: Some(AssigneeFilter::Nobody),
+                        priority: Some(Priority::Medium),
+                        ..all()
+                    },
+                    "assigned_to IS NULL AND priority = 1",
                 ),
                 (
                     TicketQuery {
@@ -179,6 +187,7 @@ pub async fn lists_match_a_scan<D: Dialect>(
             } else {
                 &[
                     TicketOrdering::CreatedAtDesc,
+                    TicketOrdering::CreatedAt,
                     TicketOrdering::PriorityDesc,
                     TicketOrdering::Priority,
                     TicketOrdering::DueAt,

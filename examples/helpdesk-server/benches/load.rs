@@ -502,6 +502,7 @@ fn single_requests(server: &Server, admin: &str, agent: &str, user: &str, option
         ("admin", admin, "assigned_to=none&ordering=-priority"),
         ("admin", admin, "assigned_to=none&ordering=due_at"),
         ("admin", admin, "assigned_to=none&priority=high"),
+        ("admin", admin, "assigned_to=none&priority=low"),
         ("admin", admin, "status=open&assigned_to=5"),
         ("admin", admin, "status=open&ordering=-priority"),
         ("agent", agent, "status=open&ordering=-priority"),
