@@ -45,10 +45,6 @@ const STATEMENT_TIMEOUT: &str = "10s";
 /// How long a request waits for a free connection before it is answered `503`.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Connections of the write pool, beside the read pool: the group writers of new tickets and
-/// of rate-limit hits take one each, and the sweep, the outbox and other writes the rest.
-const WRITERS: u32 = 4;
-
 /// Every port of `helpdesk-core` on one PostgreSQL database. Cheap to clone.
 pub type PgStore = SqlStore<PgDialect>;
 
@@ -204,15 +200,9 @@ impl Dialect for PgDialect {
     }
 }
 
-/// Connects with options of your own (a `search_path`, TLS, ...) and a read pool of
+/// Connects with options of your own (a `search_path`, TLS, ...) and a pool of
 /// `max_connections`, and applies the migrations. [`PgStore::connect`] with a URL (and a pool
 /// of 10) is the usual way.
-///
-/// Writes go through 4 connections of their own and session lookups through 2, so that
-/// neither waits behind the reads queued for the read pool: an instance opens up to
-/// `max_connections + 6`. (Sharing one pool, new tickets under a mix of 80 % reads waited
-/// for a connection twice, behind every read queued before them: 42 ms at the median
-/// instead of 14 when they were all the load.)
 pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<PgStore> {
     // No statement runs longer than this: a runaway search fails instead of holding a
     // connection (and its locks) for everyone else.
@@ -234,11 +224,9 @@ pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Re
         .connect_with(options.clone())
         .await
         .map_err(db)?;
-    let lazy = |connections| {
-        PgPoolOptions::new()
-            .max_connections(connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.clone())
-    };
-    Ok(PgStore::from_pools(pool, lazy(WRITERS)).with_auth_pool(lazy(2)))
+    let auth = PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options);
+    Ok(PgStore::from_pools(pool.clone(), pool).with_auth_pool(auth))
 }

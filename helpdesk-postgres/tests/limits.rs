@@ -46,12 +46,3 @@ async fn a_statement_over_its_time_limit_is_unavailable_not_a_failure() {
 async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
     helpdesk_sql::testing::sessions_do_not_wait_for_reads(store().await).await;
 }
-
-#[cfg_attr(
-    not(helpdesk_postgres_tests),
-    ignore = "set HELPDESK_TEST_POSTGRES_URL to run the PostgreSQL tests"
-)]
-#[tokio::test]
-async fn tickets_are_raised_while_every_read_connection_is_busy() {
-    helpdesk_sql::testing::writes_do_not_wait_for_reads(store().await).await;
-}

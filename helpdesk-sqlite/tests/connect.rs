@@ -43,36 +43,16 @@ async fn a_new_database_file_is_private_to_its_owner() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Runs `check` on a store over a new database file (whose pools are those of a file, not of
-/// an in-memory database), then removes it.
-#[allow(clippy::unwrap_used)] // a test's setup, as in the tests themselves
-async fn on_a_file<F: Future<Output = ()>>(name: &str, check: impl FnOnce(SqliteStore) -> F) {
-    let dir = std::env::temp_dir().join(format!("helpdesk-{name}-{}", std::process::id()));
+#[tokio::test]
+async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
+    let dir = std::env::temp_dir().join(format!("helpdesk-auth-pool-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("helpdesk.db").display());
     let store = SqliteStore::connect(&url).await.unwrap();
-    check(store.clone()).await;
+    helpdesk_sql::testing::sessions_do_not_wait_for_reads(store.clone()).await;
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test]
-async fn sessions_are_looked_up_while_every_read_connection_is_busy() {
-    on_a_file(
-        "auth-pool",
-        helpdesk_sql::testing::sessions_do_not_wait_for_reads,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn tickets_are_raised_while_every_read_connection_is_busy() {
-    on_a_file(
-        "write-pool",
-        helpdesk_sql::testing::writes_do_not_wait_for_reads,
-    )
-    .await;
 }
 
 /// The query planner needs statistics to read an agent's tickets from the right index (6 ms
