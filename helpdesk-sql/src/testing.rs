@@ -174,6 +174,15 @@ pub async fn lists_match_a_scan<D: Dialect>(
                     },
                     "update_breached_at IS NULL AND resolve_breached_at IS NULL",
                 ),
+                (
+                    TicketQuery {
+                        breached: Some(false),
+                        status: Some(Status::Closed),
+                        ..all()
+                    },
+                    "update_breached_at IS NULL AND resolve_breached_at IS NULL \
+                     AND status = 'closed'",
+                ),
             ]
         } else {
             vec![(all(), "1 = 1")]
