@@ -75,6 +75,7 @@ macro_rules! store_conformance_tests {
             concurrent_writers_all_succeed,
             tickets_raised_together_are_each_stored_and_answered,
             comments_are_stored_with_their_event_and_optional_clock_restart,
+            comments_written_together_are_each_stored_and_answered,
             report_counts_events_in_scope_and_time,
             sla_report_counts_per_priority_in_scope_and_window,
             outbox_claims_retries_and_fails,
@@ -2251,6 +2252,119 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
     };
     let stored = store.insert_ticket(&fine).await.unwrap();
     assert!((stored.created_at - fine.created_at).num_milliseconds() == 0);
+}
+
+pub async fn comments_written_together_are_each_stored_and_answered(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let mut tickets = Vec::new();
+    for (i, priority) in [Priority::Low, Priority::Medium, Priority::High]
+        .into_iter()
+        .enumerate()
+    {
+        tickets.push(ticket(&store, &ada, &format!("together {i}"), priority, 0, 60).await);
+    }
+    let restart = ClockRestart {
+        at: at(5),
+        due_by_rank: [Some(at(1005)), Some(at(245)), Some(at(65))],
+        warn_by_rank: [None; 3],
+        first_response_seconds: Some(300),
+    };
+    // A change planned on a version that is gone by the time it is written.
+    let stale = change(&tickets[0], |n| n.status = Status::InProgress, vec![]);
+    let stale = TicketChange {
+        expected_version: tickets[0].version + 100,
+        ..stale
+    };
+    // 150 comments at once: stores may write comments that arrive together in one
+    // transaction, but each must be answered as if written alone. Every 50th is on a ticket
+    // that does not exist, the 77th by an account that does not exist (refused), the 96th a
+    // change of its ticket at a stale version (nothing stored); ada's say nothing to the
+    // clock, the agent's restart it.
+    let writes: Vec<_> = (0..150usize)
+        .map(|i| {
+            let (store, stale) = (store.clone(), stale.clone());
+            let ticket_id = if i % 50 == 49 {
+                TicketId(999_999)
+            } else {
+                tickets[i % 3].id
+            };
+            let author_id = match i {
+                77 => UserId(999_999),
+                _ if i % 2 == 0 => agent.id,
+                _ => ada.id,
+            };
+            let draft = CommentDraft {
+                ticket_id,
+                author_id,
+                body: format!("comment number {i}"),
+                created_at: at(5),
+            };
+            tokio::spawn(async move {
+                let effect = match i {
+                    96 => CommentEffect::Change(&stale),
+                    _ if i % 2 == 0 => CommentEffect::Restart(&restart),
+                    _ => CommentEffect::None,
+                };
+                let stored = store.insert_comment(&draft, effect).await;
+                (i, draft, stored)
+            })
+        })
+        .collect();
+    let mut stored_on = [0u64; 3];
+    let mut ids = Vec::new();
+    for write in writes {
+        let (i, draft, stored) = write.await.unwrap();
+        match i {
+            77 => assert!(stored.is_err(), "a comment by nobody is refused"),
+            96 => assert_eq!(stored.unwrap(), None, "a stale change stores nothing"),
+            _ if i % 50 == 49 => assert_eq!(stored.unwrap(), None, "no such ticket"),
+            _ => {
+                let c = stored.unwrap().expect("stored");
+                assert_eq!(
+                    (c.ticket_id, c.author_id, &c.body, c.created_at),
+                    (
+                        draft.ticket_id,
+                        draft.author_id,
+                        &draft.body,
+                        draft.created_at
+                    ),
+                    "each caller gets its own comment"
+                );
+                stored_on[i % 3] += 1;
+                ids.push(c.id);
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 145);
+    for (t, stored) in tickets.iter().zip(stored_on) {
+        let comments = store.list_comments(t.id, page(1, 100)).await.unwrap();
+        assert_eq!(comments.count, stored);
+        let history = store.list_history(t.id, page(1, 100)).await.unwrap();
+        let commented: Vec<String> = history
+            .items
+            .iter()
+            .filter(|e| e.kind == HistoryKind::Commented)
+            .filter_map(|e| e.to.clone())
+            .collect();
+        let mut expected: Vec<String> = comments.items.iter().map(|c| c.id.to_string()).collect();
+        expected.sort();
+        let mut commented = commented;
+        commented.sort();
+        assert_eq!(commented, expected, "one event for each comment stored");
+        let after = store.ticket(t.id).await.unwrap().unwrap();
+        assert_eq!(
+            (after.clock_started_at, after.status),
+            (at(5), Status::Open),
+            "the agent's comments restarted the clock; the stale change changed nothing"
+        );
+        assert_eq!(
+            after.due_at,
+            restart.due_by_rank[t.priority.rank() as usize]
+        );
+    }
 }
 
 pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(store: S) {

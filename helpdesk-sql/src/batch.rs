@@ -1,15 +1,21 @@
 //! Group commit: what concurrent requests write at the same moment is written by one task in
 //! one transaction, instead of a transaction each queueing for the writer connection. New
-//! tickets are written this way, a few statements for all of them, and so are the hits of the
-//! rate limits (one per ticket raised and per sign-in), a statement per key. Every caller is
+//! tickets are written this way, a few statements for all of them; so are comments (a
+//! statement each for what they do to their tickets, a few for the rest), and the hits of the rate limits (one per ticket raised, per comment and per
+//! sign-in), a statement per key. Every caller is
 //! answered only after the commit, so an acknowledged ticket is a stored ticket and a counted
 //! hit a stored hit, as before.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use helpdesk_core::Ticket;
-use helpdesk_core::store::{Hits, StoreError, StoreResult, ThrottleKey, TicketDraft};
+use helpdesk_core::store::{
+    ClockRestart, CommentDraft, Hits, StoreError, StoreResult, ThrottleKey, TicketChange,
+    TicketDraft,
+};
+use helpdesk_core::{Comment, Ticket};
 use tokio::sync::{mpsc, oneshot};
 
 /// Jobs written in one transaction at most.
@@ -20,6 +26,23 @@ pub(crate) const MAX_BATCH: usize = 64;
 pub(crate) struct Job {
     pub(crate) draft: TicketDraft,
     pub(crate) reply: oneshot::Sender<StoreResult<Ticket>>,
+}
+
+/// One comment waiting to be written, what it does to its ticket, and where its answer goes
+/// (`None`: there is no such ticket, or not at the version a change expects).
+#[derive(Debug)]
+pub(crate) struct CommentJob {
+    pub(crate) draft: CommentDraft,
+    pub(crate) effect: Effect,
+    pub(crate) reply: oneshot::Sender<StoreResult<Option<Comment>>>,
+}
+
+/// An owned [`CommentEffect`](helpdesk_core::store::CommentEffect), to be written later.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    None,
+    Restart(ClockRestart),
+    Change(Box<TicketChange>),
 }
 
 /// One hit of a throttle key waiting to be counted (see `ThrottleStore::hit`), and where its
@@ -78,6 +101,94 @@ pub(crate) fn gather<J>(first: J, jobs: &mut mpsc::Receiver<J>) -> Vec<J> {
         }
     }
     batch
+}
+
+/// Writes a group of jobs `J` with a `C` (the writer pool), answering each in their order.
+pub(crate) trait Write<C, J: Reply>:
+    for<'a> Fn(
+    &'a C,
+    &'a [&'a J],
+) -> Pin<Box<dyn Future<Output = StoreResult<Vec<J::Answer>>> + Send + 'a>>
+{
+}
+
+impl<C, J: Reply, F> Write<C, J> for F where
+    F: for<'a> Fn(
+        &'a C,
+        &'a [&'a J],
+    ) -> Pin<Box<dyn Future<Output = StoreResult<Vec<J::Answer>>> + Send + 'a>>
+{
+}
+
+/// A job that can be answered.
+pub(crate) trait Reply {
+    /// What a job that succeeds is answered with.
+    type Answer;
+
+    /// Sends the answer to whoever waits for it, if they still do.
+    fn reply(self, answer: StoreResult<Self::Answer>);
+}
+
+impl Reply for Job {
+    type Answer = Ticket;
+
+    fn reply(self, answer: StoreResult<Ticket>) {
+        let _ = self.reply.send(answer);
+    }
+}
+
+impl Reply for CommentJob {
+    type Answer = Option<Comment>;
+
+    fn reply(self, answer: StoreResult<Option<Comment>>) {
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Writes `batch` with `write` and `with`, which answers each job in their order, and replies. If the
+/// group fails, nothing of it was written: each job is written again on its own, so that one
+/// bad job fails alone (a job alone fails with its own error).
+pub(crate) async fn write_each<C, J: Reply>(with: &C, batch: Vec<J>, write: impl Write<C, J>) {
+    let all: Vec<&J> = batch.iter().collect();
+    match write(with, &all).await {
+        Ok(answers) => {
+            for (job, answer) in batch.into_iter().zip(answers) {
+                job.reply(Ok(answer));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                job.reply(Err(error));
+            }
+        }
+        Err(_) => {
+            for job in batch {
+                let answer = write(with, &[&job]).await.and_then(|mut answers| {
+                    answers
+                        .pop()
+                        .ok_or_else(|| StoreError::backend("the write answered nothing"))
+                });
+                job.reply(answer);
+            }
+        }
+    }
+}
+
+/// Checks that the rows a multi-row insert returned, sorted by id, are those of `chunk` in
+/// its order (ids are handed out in the order of the rows; the rows may come back in any).
+pub(crate) fn same_order<T, U>(
+    stored: &[T],
+    chunk: &[U],
+    same: impl Fn(&T, &U) -> bool,
+    what: &str,
+) -> StoreResult<()> {
+    if stored.len() == chunk.len() && stored.iter().zip(chunk).all(|(s, c)| same(s, c)) {
+        Ok(())
+    } else {
+        Err(StoreError::backend(format!(
+            "inserted {what} came back out of order"
+        )))
+    }
 }
 
 /// Splits `n` into powers of two, largest first, so that statements for any batch come from

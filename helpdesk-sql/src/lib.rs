@@ -103,8 +103,9 @@ pub struct SqlStore<D: Dialect> {
     writer: Pool<D::Db>,
     /// Session lookups only, so sign-ins never queue behind long reads.
     auth: Pool<D::Db>,
-    /// The tasks that write new tickets, and count rate limits' hits, in groups.
+    /// The tasks that write new tickets and comments, and count rate limits' hits, in groups.
     inserts: batch::Queue<batch::Job>,
+    comments: batch::Queue<batch::CommentJob>,
     hits: batch::Queue<batch::Hit>,
     /// What searches of everyone's tickets matched (see the `matches` module).
     matches: Arc<matches::Matches>,
@@ -123,6 +124,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             writer: self.writer.clone(),
             auth: self.auth.clone(),
             inserts: self.inserts.clone(),
+            comments: self.comments.clone(),
             hits: self.hits.clone(),
             matches: self.matches.clone(),
             report: self.report.clone(),
@@ -156,6 +158,7 @@ impl<D: Dialect> SqlStore<D> {
             reader,
             writer,
             inserts: batch::Queue::default(),
+            comments: batch::Queue::default(),
             hits: batch::Queue::default(),
             matches: Arc::default(),
             report: Arc::default(),

@@ -225,20 +225,31 @@ where
         ticket: TicketId,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        for e in events {
-            sqlx::query(
-                "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(ticket.0)
-            .bind(e.actor_id.map(|a| a.0))
-            .bind(e.kind.as_str())
-            .bind(e.from.clone())
-            .bind(e.to.clone())
-            .bind(D::encode_time(e.at))
-            .execute(&mut **tx)
-            .await
-            .map_err(db::<D>)?;
+        let events: Vec<(TicketId, &NewEvent)> = events.iter().map(|e| (ticket, e)).collect();
+        Self::insert_event_rows(tx, &events).await
+    }
+
+    /// Records `events`, each of its ticket, a statement for each chunk of them.
+    async fn insert_event_rows(
+        tx: &mut Transaction<'static, D::Db>,
+        events: &[(TicketId, &NewEvent)],
+    ) -> StoreResult<()> {
+        let mut rest = events;
+        for size in batch::chunk_sizes(events.len()) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) ",
+            );
+            qb.push_values(chunk, |mut row, (ticket, e)| {
+                row.push_bind(ticket.0)
+                    .push_bind(e.actor_id.map(|a| a.0))
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.from.clone())
+                    .push_bind(e.to.clone())
+                    .push_bind(D::encode_time(e.at));
+            });
+            qb.build().execute(&mut **tx).await.map_err(db::<D>)?;
         }
         Ok(())
     }
@@ -803,43 +814,20 @@ where
     async fn write_batches(writer: Pool<D::Db>, mut jobs: mpsc::Receiver<batch::Job>) {
         while let Some(first) = jobs.recv().await {
             let batch = batch::gather(first, &mut jobs);
-            let drafts: Vec<&TicketDraft> = batch.iter().map(|job| &job.draft).collect();
-            match Self::insert_batch(&writer, &drafts).await {
-                Ok(tickets) => {
-                    for (job, ticket) in batch.into_iter().zip(tickets) {
-                        let _ = job.reply.send(Ok(ticket));
-                    }
-                }
-                // A ticket alone fails with its own error.
-                Err(error) if batch.len() == 1 => {
-                    if let Some(job) = batch.into_iter().next() {
-                        let _ = job.reply.send(Err(error));
-                    }
-                }
-                // Nothing was written: each ticket again on its own, so that one bad draft
-                // fails alone.
-                Err(_) => {
-                    for job in batch {
-                        let answer = Self::insert_batch(&writer, &[&job.draft]).await;
-                        let _ = job.reply.send(answer.and_then(|mut t| {
-                            t.pop()
-                                .ok_or_else(|| StoreError::backend("no ticket returned"))
-                        }));
-                    }
-                }
-            }
+            batch::write_each(&writer, batch, |w, jobs| {
+                Box::pin(Self::insert_batch(w, jobs))
+            })
+            .await;
         }
     }
 
     /// Writes `drafts` and their `created` events in one transaction; the tickets in the
     /// order of the drafts.
-    async fn insert_batch(
-        writer: &Pool<D::Db>,
-        drafts: &[&TicketDraft],
-    ) -> StoreResult<Vec<Ticket>> {
+    async fn insert_batch(writer: &Pool<D::Db>, jobs: &[&batch::Job]) -> StoreResult<Vec<Ticket>> {
+        let drafts: Vec<&TicketDraft> = jobs.iter().map(|job| &job.draft).collect();
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
         let mut tickets = Vec::with_capacity(drafts.len());
-        let mut rest = drafts;
+        let mut rest = &drafts[..];
         for size in batch::chunk_sizes(drafts.len()) {
             let (chunk, after) = rest.split_at(size);
             rest = after;
@@ -880,44 +868,156 @@ where
                     && t.created_by == d.created_by
                     && (t.created_at - d.created_at).num_milliseconds() == 0
             };
-            if stored.len() != chunk.len() || !stored.iter().zip(chunk).all(|(t, d)| same(t, d)) {
-                return Err(StoreError::backend(
-                    "inserted tickets came back out of order",
-                ));
-            }
-            let mut qb = QueryBuilder::new(
-                "INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, at) ",
-            );
-            qb.push_values(&stored, |mut row, t| {
-                row.push_bind(t.id.0)
-                    .push_bind(t.created_by.0)
-                    .push_bind(HistoryKind::Created.as_str())
-                    .push_bind(None::<String>)
-                    .push_bind(t.status.to_string())
-                    .push_bind(D::encode_time(t.created_at));
-            });
-            qb.build().execute(&mut *tx).await.map_err(db::<D>)?;
+            batch::same_order(&stored, chunk, same, "tickets")?;
             tickets.extend(stored);
         }
+        let created: Vec<NewEvent> = tickets
+            .iter()
+            .map(|t| NewEvent {
+                actor_id: Some(t.created_by),
+                kind: HistoryKind::Created,
+                from: None,
+                to: Some(t.status.to_string()),
+                at: t.created_at,
+            })
+            .collect();
+        let rows: Vec<(TicketId, &NewEvent)> = tickets.iter().map(|t| t.id).zip(&created).collect();
+        Self::insert_event_rows(&mut tx, &rows).await?;
         let subscribers = Self::subscribers(&mut tx).await?;
         if subscribers.want(EventType::TicketCreated) {
             let events: Vec<Event> = tickets
                 .iter()
-                .filter_map(|t| {
-                    let created = NewEvent {
-                        actor_id: Some(t.created_by),
-                        kind: HistoryKind::Created,
-                        from: None,
-                        to: Some(t.status.to_string()),
-                        at: t.created_at,
-                    };
-                    Event::of_history(t, &created)
-                })
+                .zip(&created)
+                .filter_map(|(t, e)| Event::of_history(t, e))
                 .collect();
             Self::queue_events(&mut tx, &subscribers, &events).await?;
         }
         tx.commit().await.map_err(db::<D>)?;
         Ok(tickets)
+    }
+
+    /// The task behind [`insert_comment`](CommentStore::insert_comment): writes the comments
+    /// waiting at each moment in one transaction, until every store clone is gone.
+    async fn write_comment_batches(
+        writer: Pool<D::Db>,
+        mut jobs: mpsc::Receiver<batch::CommentJob>,
+    ) {
+        while let Some(first) = jobs.recv().await {
+            let batch = batch::gather(first, &mut jobs);
+            batch::write_each(&writer, batch, |w, jobs| {
+                Box::pin(Self::comment_batch(w, jobs))
+            })
+            .await;
+        }
+    }
+
+    /// Writes comments in one transaction, each with what it does to its ticket and its
+    /// `commented` event: the comments in the order of the jobs, `None` for each whose ticket
+    /// is gone or not at the version its change expects (nothing of that one is written).
+    async fn comment_batch(
+        writer: &Pool<D::Db>,
+        jobs: &[&batch::CommentJob],
+    ) -> StoreResult<Vec<Option<Comment>>> {
+        let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+        let subscribers = Self::subscribers(&mut tx).await?;
+        let mut found = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let ticket = job.draft.ticket_id;
+            let exists = match &job.effect {
+                batch::Effect::Restart(r) => Self::restart_clock(&mut tx, ticket, r).await?,
+                batch::Effect::Change(change) => {
+                    Self::apply_change(&mut tx, change, &subscribers).await?
+                }
+                batch::Effect::None => {
+                    let keep = format!("SELECT 1 FROM tickets WHERE id = $1{}", D::KEEP);
+                    sqlx::query(sql(keep))
+                        .bind(ticket.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db::<D>)?
+                        .is_some()
+                }
+            };
+            found.push(exists);
+        }
+        let kept: Vec<&batch::CommentJob> = jobs
+            .iter()
+            .zip(&found)
+            .filter_map(|(job, &exists)| exists.then_some(*job))
+            .collect();
+        let mut comments = Vec::with_capacity(kept.len());
+        let mut rest = &kept[..];
+        for size in batch::chunk_sizes(kept.len()) {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            let mut qb =
+                QueryBuilder::new("INSERT INTO comments (ticket_id, author_id, body, created_at) ");
+            qb.push_values(chunk, |mut row, job| {
+                row.push_bind(job.draft.ticket_id.0)
+                    .push_bind(job.draft.author_id.0)
+                    .push_bind(job.draft.body.clone())
+                    .push_bind(D::encode_time(job.draft.created_at));
+            });
+            qb.push(concat!(" RETURNING ", comment_columns!()));
+            let rows: Vec<CommentRow<D::Time>> = qb
+                .build_query_as()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db::<D>)?;
+            // Ids are handed out in the order of the rows; the returned rows may come in any.
+            let mut stored = convert(rows, CommentRow::into_comment::<D>)?;
+            stored.sort_by_key(|c| c.id);
+            let same = |c: &Comment, job: &&batch::CommentJob| {
+                c.ticket_id == job.draft.ticket_id
+                    && c.author_id == job.draft.author_id
+                    && c.body == job.draft.body
+            };
+            batch::same_order(&stored, chunk, same, "comments")?;
+            comments.extend(stored);
+        }
+        let events: Vec<NewEvent> = comments
+            .iter()
+            .map(|c| NewEvent {
+                actor_id: Some(c.author_id),
+                kind: HistoryKind::Commented,
+                from: None,
+                to: Some(c.id.to_string()),
+                at: c.created_at,
+            })
+            .collect();
+        let rows: Vec<(TicketId, &NewEvent)> =
+            comments.iter().map(|c| c.ticket_id).zip(&events).collect();
+        Self::insert_event_rows(&mut tx, &rows).await?;
+        if subscribers.want(EventType::CommentCreated) {
+            let mut events = Vec::with_capacity(comments.len());
+            for (job, comment) in kept.iter().zip(&comments) {
+                // The ticket as the comment left it: the change's, or read (the clock
+                // restarted).
+                let ticket = match &job.effect {
+                    batch::Effect::Change(change) => change.ticket.clone(),
+                    _ => {
+                        let row: TicketRow<D::Time> = sqlx::query_as(concat!(
+                            "SELECT ",
+                            ticket_columns!(),
+                            " FROM tickets WHERE id = $1"
+                        ))
+                        .bind(comment.ticket_id.0)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db::<D>)?;
+                        row.into_ticket::<D>()?
+                    }
+                };
+                events.push(Event::comment_created(&ticket, comment));
+            }
+            Self::queue_events(&mut tx, &subscribers, &events).await?;
+        }
+        tx.commit().await.map_err(db::<D>)?;
+        let mut comments = comments.into_iter();
+        Ok(found
+            .into_iter()
+            .map(|exists| if exists { comments.next() } else { None })
+            .collect())
     }
 
     /// A page of a ticket's rows from `table` (comments or history), oldest first, with the count.
@@ -1377,69 +1477,21 @@ where
         d: &CommentDraft,
         effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>> {
-        let mut tx = self.write().await?;
-        let subscribers = Self::subscribers(&mut tx).await?;
-        let exists = match effect {
-            CommentEffect::Restart(r) => Self::restart_clock(&mut tx, d.ticket_id, r).await?,
-            CommentEffect::Change(change) => {
-                Self::apply_change(&mut tx, change, &subscribers).await?
-            }
-            CommentEffect::None => {
-                let keep = format!("SELECT 1 FROM tickets WHERE id = $1{}", D::KEEP);
-                sqlx::query(sql(keep))
-                    .bind(d.ticket_id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db::<D>)?
-                    .is_some()
-            }
+        let (reply, answer) = oneshot::channel();
+        let queue = self.comments.queue(|jobs| {
+            tokio::spawn(Self::write_comment_batches(self.writer.clone(), jobs));
+        });
+        let job = batch::CommentJob {
+            draft: d.clone(),
+            effect: match effect {
+                CommentEffect::None => batch::Effect::None,
+                CommentEffect::Restart(restart) => batch::Effect::Restart(*restart),
+                CommentEffect::Change(change) => batch::Effect::Change(Box::new(change.clone())),
+            },
+            reply,
         };
-        if !exists {
-            return Ok(None);
-        }
-        let row: CommentRow<D::Time> = sqlx::query_as(concat!(
-            "INSERT INTO comments (ticket_id, author_id, body, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING ",
-            comment_columns!()
-        ))
-        .bind(d.ticket_id.0)
-        .bind(d.author_id.0)
-        .bind(&d.body)
-        .bind(D::encode_time(d.created_at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db::<D>)?;
-        let comment = row.into_comment::<D>()?;
-        let event = NewEvent {
-            actor_id: Some(d.author_id),
-            kind: HistoryKind::Commented,
-            from: None,
-            to: Some(comment.id.to_string()),
-            at: d.created_at,
-        };
-        Self::insert_events(&mut tx, d.ticket_id, &[event]).await?;
-        if subscribers.want(EventType::CommentCreated) {
-            // The ticket as the comment left it: the change's, or read (the clock restarted).
-            let ticket = match effect {
-                CommentEffect::Change(change) => change.ticket.clone(),
-                _ => {
-                    let row: TicketRow<D::Time> = sqlx::query_as(concat!(
-                        "SELECT ",
-                        ticket_columns!(),
-                        " FROM tickets WHERE id = $1"
-                    ))
-                    .bind(d.ticket_id.0)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db::<D>)?;
-                    row.into_ticket::<D>()?
-                }
-            };
-            let event = Event::comment_created(&ticket, &comment);
-            Self::queue_events(&mut tx, &subscribers, &[event]).await?;
-        }
-        tx.commit().await.map_err(db::<D>)?;
-        Ok(Some(comment))
+        queue.send(job).await.map_err(|_| batch::gone())?;
+        answer.await.map_err(|_| batch::gone())?
     }
 
     async fn list_comments(

@@ -3,6 +3,8 @@
 --   HD_PATHS        space-separated paths; each read picks one at random
 --   HD_WRITE_TOKEN  bearer token of the writes (POST /api/tickets/)
 --   HD_WRITE_SHARE  share of requests that are writes, 0 to 1
+--   HD_WRITES       what the writes are: "tickets" (POST /api/tickets/, the default) or
+--                   "comments" (a comment on one of HD_PATHS, ticket paths, at random)
 -- `done` prints one JSON line that the benchmark reads.
 
 local token = os.getenv("HD_TOKEN")
@@ -14,6 +16,8 @@ for path in string.gmatch(os.getenv("HD_PATHS") or "", "%S+") do
 end
 local body = '{"title": "Printer on floor 3 jams", '
   .. '"description": "Every print job stops with a paper jam.", "priority": "medium"}'
+local comments = os.getenv("HD_WRITES") == "comments"
+local comment = '{"body": "Restarted the print spooler; please try again."}'
 local read_headers = { ["Authorization"] = "Bearer " .. token }
 local write_headers = {
   ["Authorization"] = "Bearer " .. write_token,
@@ -27,6 +31,10 @@ if #paths == 1 and write_share == 0 then
 else
   function request()
     if write_share > 0 and math.random() < write_share then
+      if comments then
+        local path = paths[math.random(#paths)] .. "comments/"
+        return wrk.format("POST", path, write_headers, comment)
+      end
       return wrk.format("POST", "/api/tickets/", write_headers, body)
     end
     return wrk.format("GET", paths[math.random(#paths)], read_headers)

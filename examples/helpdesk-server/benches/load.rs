@@ -313,8 +313,9 @@ impl Server {
         let child = Command::new(SERVER)
             .env("HELPDESK_DATABASE_URL", url)
             .env("HELPDESK_BIND", format!("127.0.0.1:{port}"))
-            // A load test raises thousands of tickets from one account.
+            // A load test raises thousands of tickets and comments from one account.
             .env("HELPDESK_TICKETS_PER_HOUR", "4000000000")
+            .env("HELPDESK_COMMENTS_PER_HOUR", "4000000000")
             // The sweep is timed on its own, at the end.
             .env("HELPDESK_SWEEP_INTERVAL", "1000days")
             .stdout(log("server.out"))
@@ -580,7 +581,8 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
         .map(|k| format!("/api/tickets/{}/ ", 1 + (k * 7919) % options.tickets))
         .collect();
     // (name, read token, read paths, write token, write share); the writing scenarios last,
-    // so that the others see the seeded data set.
+    // so that the others see the seeded data set. S10's writes are comments on the paths'
+    // tickets (the others' are new tickets).
     let scenarios: Vec<(&str, &str, String, &str, f64)> = vec![
         (
             "S1 admin ?status=open&priority=high",
@@ -599,7 +601,7 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
         (
             "S3 ticket detail (admin, 1,000 ids)",
             admin,
-            details,
+            details.clone(),
             admin,
             0.0,
         ),
@@ -645,6 +647,13 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
             user,
             0.2,
         ),
+        (
+            "S10 admin comments on tickets (1,000 ids)",
+            admin,
+            details,
+            admin,
+            1.0,
+        ),
     ];
     println!(
         "\n### Under load (wrk, {} threads, {} connections, {} s each)\n",
@@ -676,6 +685,14 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
             .env("HD_PATHS", paths)
             .env("HD_WRITE_TOKEN", write_token)
             .env("HD_WRITE_SHARE", share.to_string())
+            .env(
+                "HD_WRITES",
+                if name.starts_with("S10") {
+                    "comments"
+                } else {
+                    "tickets"
+                },
+            )
             .output()
             .expect("wrk runs (Debian: apt-get install wrk)");
         let stdout = String::from_utf8_lossy(&output.stdout);
