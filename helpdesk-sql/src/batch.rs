@@ -1,10 +1,10 @@
 //! Group commit: what concurrent requests write at the same moment is written by one task in
 //! one transaction, instead of a transaction each queueing for the writer connection. New
 //! tickets are written this way, a few statements for all of them; so are comments (a
-//! statement each for what they do to their tickets, a few for the rest), and the hits of the rate limits (one per ticket raised, per comment and per
-//! sign-in), a statement per key. Every caller is
-//! answered only after the commit, so an acknowledged ticket is a stored ticket and a counted
-//! hit a stored hit, as before.
+//! statement each for what they do to their tickets, a few for the rest), and the hits of the
+//! rate limits (one per ticket raised, per comment and per sign-in), a statement per key.
+//! Every caller is answered only after the commit, so an acknowledged ticket or comment is a
+//! stored one and a counted hit a stored hit, as before.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -145,9 +145,9 @@ impl Reply for CommentJob {
     }
 }
 
-/// Writes `batch` with `write` and `with`, which answers each job in their order, and replies. If the
-/// group fails, nothing of it was written: each job is written again on its own, so that one
-/// bad job fails alone (a job alone fails with its own error).
+/// Writes `batch` with `write` (given `with`), which answers each job in their order, and
+/// replies. If the group fails, nothing of it was written: each job is written again on its
+/// own, so that one bad job fails alone (a job alone fails with its own error).
 pub(crate) async fn write_each<C, J: Reply>(with: &C, batch: Vec<J>, write: impl Write<C, J>) {
     let all: Vec<&J> = batch.iter().collect();
     match write(with, &all).await {
