@@ -72,9 +72,22 @@ impl<J> Clone for Queue<J> {
     }
 }
 
-impl<J> Queue<J> {
+impl<J: Send> Queue<J> {
+    /// Queues the job `job` builds around its reply channel, starting the queue's task with
+    /// `start` if none is running, and waits for the answer.
+    pub(crate) async fn ask<T: Send>(
+        &self,
+        start: impl FnOnce(mpsc::Receiver<J>) + Send,
+        job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> J + Send,
+    ) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        let queue = self.queue(start);
+        queue.send(job(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
     /// The queue, starting its task with `start` if there is none running.
-    pub(crate) fn queue(&self, start: impl FnOnce(mpsc::Receiver<J>)) -> mpsc::Sender<J> {
+    fn queue(&self, start: impl FnOnce(mpsc::Receiver<J>)) -> mpsc::Sender<J> {
         let mut slot = self
             .0
             .lock()
@@ -103,22 +116,8 @@ pub(crate) fn gather<J>(first: J, jobs: &mut mpsc::Receiver<J>) -> Vec<J> {
     batch
 }
 
-/// Writes a group of jobs `J` with a `C` (the writer pool), answering each in their order.
-pub(crate) trait Write<C, J: Reply>:
-    for<'a> Fn(
-    &'a C,
-    &'a [&'a J],
-) -> Pin<Box<dyn Future<Output = StoreResult<Vec<J::Answer>>> + Send + 'a>>
-{
-}
-
-impl<C, J: Reply, F> Write<C, J> for F where
-    F: for<'a> Fn(
-        &'a C,
-        &'a [&'a J],
-    ) -> Pin<Box<dyn Future<Output = StoreResult<Vec<J::Answer>>> + Send + 'a>>
-{
-}
+/// What writing a group of jobs comes to: each job's answer, in their order.
+pub(crate) type Written<'a, T> = Pin<Box<dyn Future<Output = StoreResult<Vec<T>>> + Send + 'a>>;
 
 /// A job that can be answered.
 pub(crate) trait Reply {
@@ -148,7 +147,11 @@ impl Reply for CommentJob {
 /// Writes `batch` with `write` (given `with`), which answers each job in their order, and
 /// replies. If the group fails, nothing of it was written: each job is written again on its
 /// own, so that one bad job fails alone (a job alone fails with its own error).
-pub(crate) async fn write_each<C, J: Reply>(with: &C, batch: Vec<J>, write: impl Write<C, J>) {
+pub(crate) async fn write_each<C, J: Reply>(
+    with: &C,
+    batch: Vec<J>,
+    write: impl for<'a> Fn(&'a C, &'a [&'a J]) -> Written<'a, J::Answer>,
+) {
     let all: Vec<&J> = batch.iter().collect();
     match write(with, &all).await {
         Ok(answers) => {
@@ -191,13 +194,21 @@ pub(crate) fn same_order<T, U>(
     }
 }
 
-/// Splits `n` into powers of two, largest first, so that statements for any batch come from
-/// a handful of shapes the connection keeps prepared (45 = 32 + 8 + 4 + 1).
-pub(crate) fn chunk_sizes(n: usize) -> impl Iterator<Item = usize> {
+/// `items` in chunks whose lengths are powers of two, largest first, so that multi-row
+/// statements for any batch come from a handful of shapes the connection keeps prepared
+/// (45 = 32 + 8 + 4 + 1).
+pub(crate) fn chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let n = items.len();
+    let mut rest = items;
     (0..usize::BITS)
         .rev()
         .map(|bit| 1usize << bit)
         .filter(move |size| n & size != 0)
+        .map(move |size| {
+            let (chunk, after) = rest.split_at(size);
+            rest = after;
+            chunk
+        })
 }
 
 /// `error` again, for each caller of a group that failed as a whole: the same variant, its
@@ -225,10 +236,13 @@ mod tests {
     #[test]
     fn chunks_are_powers_of_two_that_add_up() {
         for n in 1..=MAX_BATCH {
-            let sizes: Vec<usize> = chunk_sizes(n).collect();
+            let items: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = chunks(&items).collect();
+            let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
             assert_eq!(sizes.iter().sum::<usize>(), n);
             assert!(sizes.iter().all(|s| s.is_power_of_two()));
             assert!(sizes.windows(2).all(|w| w[0] > w[1]));
+            assert_eq!(chunks.concat(), items, "every item once, in order");
         }
     }
 }

@@ -8,7 +8,7 @@ use helpdesk_core::store::{
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{Page, PageRequest, User, UserId, UserQuery};
 use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::batch;
 use crate::error::store_error as db;
@@ -335,18 +335,17 @@ where
         at: DateTime<Utc>,
         new_window_ends: DateTime<Utc>,
     ) -> StoreResult<Hits> {
-        let (reply, answer) = oneshot::channel();
-        let queue = self.hits.queue(|jobs| {
+        let start = |jobs| {
             tokio::spawn(count_hits::<D>(self.writer.clone(), jobs));
-        });
-        let hit = batch::Hit {
-            key,
-            at,
-            new_window_ends,
-            reply,
         };
-        queue.send(hit).await.map_err(|_| batch::gone())?;
-        answer.await.map_err(|_| batch::gone())?
+        self.hits
+            .ask(start, |reply| batch::Hit {
+                key,
+                at,
+                new_window_ends,
+                reply,
+            })
+            .await
     }
 
     async fn forget_hits(&self, key: ThrottleKey) -> StoreResult<()> {

@@ -287,6 +287,59 @@ async fn subscriptions_get_only_their_events_and_changes_that_write_nothing_queu
 }
 
 #[tokio::test]
+async fn comments_written_together_each_send_their_own_ticket_and_comment() {
+    let env = env().await;
+    let (receiver, base) = receiver().await;
+    let hd = &env.helpdesk;
+    hd.create_webhook(
+        &env.admin,
+        subscription(&format!("{base}/hook"), &["comment.created"]),
+    )
+    .await
+    .unwrap();
+    let mut tickets = Vec::new();
+    for title in ["VPN", "Printer", "Laptop"] {
+        let new = NewTicket::new(title, "", Priority::High).unwrap();
+        tickets.push(hd.create_ticket(&env.user, new).await.unwrap());
+    }
+    // Sent at once, so that the store writes them in groups: the admin's restart the
+    // tickets' clocks, the user's change nothing.
+    let writes: Vec<_> = (0..60)
+        .map(|i| {
+            let (hd, ticket) = (hd.clone(), tickets[i % 3].id);
+            let author = if i % 2 == 0 { env.admin } else { env.user };
+            tokio::spawn(async move {
+                let body = NewComment::new(&format!("comment {i}")).unwrap();
+                hd.add_comment(&author, ticket, body).await.unwrap()
+            })
+        })
+        .collect();
+    let mut comments = Vec::new();
+    for write in writes {
+        comments.push(write.await.unwrap());
+    }
+    for _ in 0..20 {
+        if receiver.requests().len() >= comments.len() {
+            break;
+        }
+        deliver(&env).await;
+    }
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), comments.len(), "one event for each comment");
+    for comment in &comments {
+        let body = bodies
+            .iter()
+            .find(|b| b["data"]["comment"]["id"] == comment.id.0)
+            .unwrap();
+        assert_eq!(body["data"]["comment"]["body"], comment.body.as_str());
+        assert_eq!(
+            body["data"]["ticket"]["id"], comment.ticket_id.0,
+            "each event carries the ticket of its own comment"
+        );
+    }
+}
+
+#[tokio::test]
 async fn failures_are_retried_with_backoff_until_the_receiver_accepts() {
     let env = env().await;
     let (receiver, base) = receiver().await;
