@@ -76,6 +76,7 @@ macro_rules! store_conformance_tests {
             tickets_raised_together_are_each_stored_and_answered,
             comments_are_stored_with_their_event_and_optional_clock_restart,
             comments_written_together_are_each_stored_and_answered,
+            changes_written_together_are_each_applied_and_answered,
             report_counts_events_in_scope_and_time,
             sla_report_counts_per_priority_in_scope_and_window,
             outbox_claims_retries_and_fails,
@@ -2365,6 +2366,102 @@ pub async fn comments_written_together_are_each_stored_and_answered(store: S) {
             restart.due_by_rank[t.priority.rank() as usize]
         );
     }
+}
+
+pub async fn changes_written_together_are_each_applied_and_answered(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let mut tickets = Vec::new();
+    for i in 0..10 {
+        tickets.push(ticket(&store, &ada, &format!("together {i}"), Priority::Low, 0, 60).await);
+    }
+    let lone = ticket(&store, &ada, "alone", Priority::Low, 0, 60).await;
+    // 124 changes at once: stores may write changes that arrive together in one transaction,
+    // but each must be answered as if written alone. Each ticket gets a chain of twelve, the
+    // k-th expecting the version the first k leave (one that arrives before its predecessor
+    // finds the version not yet there and changes nothing); besides, one assigns a ticket to
+    // an account that does not exist (refused) and three change a ticket that does not exist.
+    let chained = |i: usize| {
+        let (t, k) = (&tickets[i % 10], (i / 10) as i64);
+        let mut before = t.clone();
+        before.version = t.version + k;
+        let c = change(
+            &before,
+            |n| {
+                n.title = format!("ticket {} change {k}", i % 10);
+                n.priority = Priority::ALL[i % 3];
+                n.assigned_to = Some(agent.id);
+                n.updated_at = at(5);
+            },
+            vec![NewEvent {
+                actor_id: Some(agent.id),
+                kind: HistoryKind::Assigned,
+                from: None,
+                to: Some(format!("change {k}")),
+                at: at(5),
+            }],
+        );
+        (Some((i % 10, k)), c)
+    };
+    let mut writes: Vec<(Option<(usize, i64)>, TicketChange)> = (0..120).map(chained).collect();
+    let refused = change(&lone, |n| n.assigned_to = Some(UserId(999_999)), vec![]);
+    writes.insert(7, (None, refused.clone()));
+    for at in [30, 70, 110] {
+        let mut missing = change(&tickets[0], |n| n.title = "nowhere".into(), vec![]);
+        missing.ticket.id = TicketId(999_999);
+        writes.insert(at, (None, missing));
+    }
+    let writes: Vec<_> = writes
+        .into_iter()
+        .map(|(chain, c)| {
+            let store = store.clone();
+            tokio::spawn(async move { (chain, store.update_ticket(&c).await, c) })
+        })
+        .collect();
+    let mut applied: Vec<Vec<(i64, Ticket)>> = vec![Vec::new(); 10];
+    for write in writes {
+        match write.await.unwrap() {
+            (Some((t, k)), answer, c) => {
+                if answer.unwrap() {
+                    applied[t].push((k, c.ticket));
+                }
+            }
+            (None, answer, c) if c.ticket.id == lone.id => {
+                assert!(answer.is_err(), "an assignment to nobody is refused")
+            }
+            (None, answer, _) => assert!(!answer.unwrap(), "no such ticket"),
+        }
+    }
+    for (t, mut applied) in tickets.iter().zip(applied) {
+        applied.sort_by_key(|(k, _)| *k);
+        let ks: Vec<i64> = applied.iter().map(|(k, _)| *k).collect();
+        assert!(!ks.is_empty(), "the first change of each ticket is applied");
+        assert_eq!(
+            ks,
+            (0..ks.len() as i64).collect::<Vec<_>>(),
+            "a change is applied only after the one before it"
+        );
+        let after = store.ticket(t.id).await.unwrap().unwrap();
+        let last = &applied[applied.len() - 1].1;
+        assert_eq!(&after, last, "the ticket is its last applied change's");
+        assert_eq!(
+            after.version,
+            t.version + ks.len() as i64,
+            "one version each"
+        );
+        let events: Vec<String> = events_of(&store, t.id, HistoryKind::Assigned)
+            .await
+            .into_iter()
+            .map(|(to, _)| to)
+            .collect();
+        let expected: Vec<String> = ks.iter().map(|k| format!("change {k}")).collect();
+        assert_eq!(events, expected, "each applied change's event, in order");
+    }
+    assert_eq!(
+        store.ticket(lone.id).await.unwrap(),
+        Some(lone),
+        "refused: unchanged"
+    );
 }
 
 pub async fn comments_are_stored_with_their_event_and_optional_clock_restart(store: S) {

@@ -1,11 +1,13 @@
 //! Group commit: what concurrent requests write at the same moment is written by one task in
 //! one transaction, instead of a transaction each queueing for the writer connection. New
 //! tickets are written this way, a few statements for all of them; so are comments (a
-//! statement each for what they do to their tickets, a few for the rest), and the hits of the
-//! rate limits (one per ticket raised, per comment and per sign-in), a statement per key.
-//! Every caller is answered only after the commit, so an acknowledged ticket or comment is a
-//! stored one and a counted hit a stored hit, as before.
+//! statement each for what they do to their tickets, a few for the rest), changes of tickets
+//! (edits, status changes, assignments: their statements each, one commit), and the hits of
+//! the rate limits (one per ticket raised, per comment and per sign-in), a statement per key.
+//! Every caller is answered only after the commit, so an acknowledged ticket, comment or change
+//! is a stored one and a counted hit a stored hit, as before.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -35,6 +37,14 @@ pub(crate) struct CommentJob {
     pub(crate) draft: CommentDraft,
     pub(crate) effect: Effect,
     pub(crate) reply: oneshot::Sender<StoreResult<Option<Comment>>>,
+}
+
+/// One change of a ticket waiting to be written (see `TicketStore::update_ticket`), and where
+/// its answer goes (`false`: the ticket is gone, or not at the version the change expects).
+#[derive(Debug)]
+pub(crate) struct ChangeJob {
+    pub(crate) change: TicketChange,
+    pub(crate) reply: oneshot::Sender<StoreResult<bool>>,
 }
 
 /// An owned [`CommentEffect`](helpdesk_core::store::CommentEffect), to be written later.
@@ -86,6 +96,25 @@ impl<J: Send> Queue<J> {
         answer.await.map_err(|_| gone())?
     }
 
+    /// Queues the job `job` builds around its reply channel for the task that writes this
+    /// queue's jobs in groups with `write` (see [`write_groups`]), starting it on `with` if none
+    /// is running, and waits for the answer.
+    pub(crate) async fn write<C: Clone + Send + Sync + 'static>(
+        &self,
+        with: &C,
+        write: for<'a> fn(&'a C, &'a [&'a J]) -> Written<'a, J::Answer>,
+        job: impl FnOnce(oneshot::Sender<StoreResult<J::Answer>>) -> J + Send,
+    ) -> StoreResult<J::Answer>
+    where
+        J: Reply + Sync + 'static,
+        J::Answer: Send,
+    {
+        let start = |jobs| {
+            tokio::spawn(write_groups(with.clone(), jobs, write));
+        };
+        self.ask(start, job).await
+    }
+
     /// The queue, starting its task with `start` if there is none running.
     fn queue(&self, start: impl FnOnce(mpsc::Receiver<J>)) -> mpsc::Sender<J> {
         let mut slot = self
@@ -101,6 +130,19 @@ impl<J: Send> Queue<J> {
                 queue
             }
         }
+    }
+}
+
+/// The loop of a queue's task: writes the jobs waiting at each moment as one group with
+/// [`write_each`], until every sender (every store clone) is gone.
+pub(crate) async fn write_groups<C, J: Reply>(
+    with: C,
+    mut jobs: mpsc::Receiver<J>,
+    write: impl for<'a> Fn(&'a C, &'a [&'a J]) -> Written<'a, J::Answer>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let batch = gather(first, &mut jobs);
+        write_each(&with, batch, &write).await;
     }
 }
 
@@ -140,6 +182,14 @@ impl Reply for CommentJob {
     type Answer = Option<Comment>;
 
     fn reply(self, answer: StoreResult<Option<Comment>>) {
+        let _ = self.reply.send(answer);
+    }
+}
+
+impl Reply for ChangeJob {
+    type Answer = bool;
+
+    fn reply(self, answer: StoreResult<bool>) {
         let _ = self.reply.send(answer);
     }
 }
@@ -211,6 +261,22 @@ pub(crate) fn chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
         })
 }
 
+/// The positions of `keys` in rounds in which no key appears twice, each round in order, so
+/// that a group writing one row twice writes it in two statements, in the order asked:
+/// `[a, b, a, c, a]` is `[[0, 1, 3], [2], [4]]`.
+pub(crate) fn distinct_rounds<K: Ord + Copy>(keys: &[K]) -> Vec<Vec<usize>> {
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut seen: BTreeMap<K, usize> = BTreeMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let round = seen.entry(*key).and_modify(|r| *r += 1).or_insert(0);
+        match rounds.get_mut(*round) {
+            Some(positions) => positions.push(i),
+            None => rounds.push(vec![i]),
+        }
+    }
+    rounds
+}
+
 /// `error` again, for each caller of a group that failed as a whole: the same variant, its
 /// message as the source.
 pub(crate) fn each(error: &StoreError) -> StoreError {
@@ -244,5 +310,14 @@ mod tests {
             assert!(sizes.windows(2).all(|w| w[0] > w[1]));
             assert_eq!(chunks.concat(), items, "every item once, in order");
         }
+    }
+
+    #[test]
+    fn rounds_hold_each_key_once_and_keep_its_order() {
+        assert_eq!(
+            distinct_rounds(&['a', 'b', 'a', 'c', 'a', 'b']),
+            vec![vec![0, 1, 3], vec![2, 5], vec![4]]
+        );
+        assert!(distinct_rounds::<u8>(&[]).is_empty());
     }
 }

@@ -87,8 +87,8 @@ impl<DB: Database, T> Value<DB> for T where
 ///
 /// Reads go through `reader`, writes through `writer`; they are the same pool on PostgreSQL
 /// and two pools on SQLite (read-only connections, and exactly one writer connection).
-/// New tickets, and the hits of the rate limits, are written in groups by tasks that start on
-/// the Tokio runtime of the first write: use a store on one runtime, as its sqlx pools expect
+/// New tickets, comments, changes of tickets and the hits of the rate limits are written in
+/// groups by tasks that start on the Tokio runtime of the first write: use a store on one runtime, as its sqlx pools expect
 /// (a second runtime's writes would wait while that runtime is not running).
 /// Adapters construct it; hosts call `connect` on the adapter's alias:
 ///
@@ -103,9 +103,11 @@ pub struct SqlStore<D: Dialect> {
     writer: Pool<D::Db>,
     /// Session lookups only, so sign-ins never queue behind long reads.
     auth: Pool<D::Db>,
-    /// The tasks that write new tickets and comments, and count rate limits' hits, in groups.
+    /// The tasks that write new tickets, comments and changes of tickets, and count rate
+    /// limits' hits, in groups.
     inserts: batch::Queue<batch::Job>,
     comments: batch::Queue<batch::CommentJob>,
+    changes: batch::Queue<batch::ChangeJob>,
     hits: batch::Queue<batch::Hit>,
     /// What searches of everyone's tickets matched (see the `matches` module).
     matches: Arc<matches::Matches>,
@@ -125,6 +127,7 @@ impl<D: Dialect> Clone for SqlStore<D> {
             auth: self.auth.clone(),
             inserts: self.inserts.clone(),
             comments: self.comments.clone(),
+            changes: self.changes.clone(),
             hits: self.hits.clone(),
             matches: self.matches.clone(),
             report: self.report.clone(),
@@ -159,6 +162,7 @@ impl<D: Dialect> SqlStore<D> {
             writer,
             inserts: batch::Queue::default(),
             comments: batch::Queue::default(),
+            changes: batch::Queue::default(),
             hits: batch::Queue::default(),
             matches: Arc::default(),
             report: Arc::default(),

@@ -17,9 +17,8 @@ use helpdesk_core::{
 };
 use sqlx::{
     ColumnIndex, Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Row,
-    Transaction, Type,
+    Transaction, Type, query_builder::Separated,
 };
-use tokio::sync::mpsc;
 
 use crate::error::{priority, store_error as db};
 use crate::filters::{
@@ -220,15 +219,6 @@ where
     Option<Vec<u8>>: Value<D::Db>,
     Option<D::Time>: Value<D::Db>,
 {
-    async fn insert_events(
-        tx: &mut Transaction<'static, D::Db>,
-        ticket: TicketId,
-        events: &[NewEvent],
-    ) -> StoreResult<()> {
-        let events: Vec<(TicketId, &NewEvent)> = events.iter().map(|e| (ticket, e)).collect();
-        Self::insert_event_rows(tx, &events).await
-    }
-
     /// Records `events`, each of its ticket, a statement for each chunk of them.
     async fn insert_event_rows(
         tx: &mut Transaction<'static, D::Db>,
@@ -251,120 +241,184 @@ where
         Ok(())
     }
 
-    /// Restarts the update clock of a ticket (see [`ClockRestart`]); `false` if there is no
-    /// such ticket.
-    async fn restart_clock(
+    /// Restarts the update clocks of tickets (see [`ClockRestart`]), a statement for each
+    /// chunk of them: `false` for each whose ticket does not exist.
+    async fn restart_clocks(
         tx: &mut Transaction<'static, D::Db>,
-        ticket: TicketId,
-        r: &ClockRestart,
-    ) -> StoreResult<bool> {
-        let [low, medium, high] = r.due_by_rank.map(|due| due.map(D::encode_time));
-        let [warn_low, warn_medium, warn_high] = r.warn_by_rank.map(|at| at.map(D::encode_time));
-        let restart = format!(
-            "UPDATE tickets SET clock_started_at = $1, updated_at = $1, version = version + 1, \
+        restarts: &[(TicketId, &ClockRestart)],
+    ) -> StoreResult<Vec<bool>> {
+        let ids: Vec<TicketId> = restarts.iter().map(|(id, _)| *id).collect();
+        let set = format!(
+            "UPDATE tickets SET clock_started_at = v_at, updated_at = v_at, \
+             version = version + 1, \
              update_due_at = CASE WHEN {active} THEN {due} ELSE update_due_at END, \
              update_warn_at = CASE WHEN NOT {active} THEN update_warn_at \
                                    WHEN update_warned_due IS NOT DISTINCT FROM {due} THEN NULL \
                                    ELSE {warn} END, \
-             first_response_at = CASE WHEN $9 IS NULL THEN first_response_at \
-                                      ELSE coalesce(first_response_at, $1) END, \
-             first_response_seconds = coalesce(first_response_seconds, $9), \
+             first_response_at = CASE WHEN v_first IS NULL THEN first_response_at \
+                                      ELSE coalesce(first_response_at, v_at) END, \
+             first_response_seconds = coalesce(first_response_seconds, v_first), \
              update_breach_due = CASE WHEN {active} THEN NULL ELSE update_breach_due END, \
              update_breached_at = CASE WHEN {active} THEN NULL ELSE update_breached_at END, \
              due_at = CASE WHEN NOT {active} THEN due_at \
                            WHEN {resolve} IS NULL THEN {due} \
                            WHEN {due} IS NULL OR {resolve} < {due} THEN {resolve} \
                            ELSE {due} END \
-             WHERE id = $5",
+             FROM v WHERE tickets.id = v_id RETURNING tickets.id",
             active = "status IN ('open', 'in_progress')",
-            due = "(CASE priority WHEN 0 THEN $2 WHEN 1 THEN $3 ELSE $4 END)",
-            warn = "(CASE priority WHEN 0 THEN $6 WHEN 1 THEN $7 ELSE $8 END)",
+            due = "(CASE priority WHEN 0 THEN v_low WHEN 1 THEN v_medium ELSE v_high END)",
+            warn = "(CASE priority WHEN 0 THEN v_warn_low WHEN 1 THEN v_warn_medium \
+                    ELSE v_warn_high END)",
             resolve = unbreached_resolve!(),
         );
-        let updated = sqlx::query(sql(restart))
-            .bind(D::encode_time(r.at))
-            .bind(low)
-            .bind(medium)
-            .bind(high)
-            .bind(ticket.0)
-            .bind(warn_low)
-            .bind(warn_medium)
-            .bind(warn_high)
-            .bind(r.first_response_seconds)
-            .execute(&mut **tx)
-            .await
-            .map_err(db::<D>)?;
-        Ok(D::rows_affected(&updated) > 0)
+        let columns = "v_id, v_at, v_low, v_medium, v_high, v_warn_low, v_warn_medium, \
+                       v_warn_high, v_first";
+        Self::update_each(tx, &ids, columns, &set, |mut row, i| {
+            let (id, r) = restarts[i];
+            let [low, medium, high] = r.due_by_rank.map(|due| due.map(D::encode_time));
+            let [warn_low, warn_medium, warn_high] =
+                r.warn_by_rank.map(|at| at.map(D::encode_time));
+            row.push_bind(id.0)
+                .push_bind(D::encode_time(r.at))
+                .push_bind(low)
+                .push_bind(medium)
+                .push_bind(high)
+                .push_bind(warn_low)
+                .push_bind(warn_medium)
+                .push_bind(warn_high)
+                .push_bind(r.first_response_seconds);
+        })
+        .await
     }
 
-    /// Applies a ticket change in `tx`: the new state if the version is still the expected
-    /// one, its events and its pause; `false` (nothing written) if it is not.
-    async fn apply_change(
+    /// Applies ticket changes in `tx`, in their order: the new state of each whose version is
+    /// still the expected one (a statement for each chunk of them), their events and pauses,
+    /// their webhook events; `false` (nothing written) for each whose version is not, or
+    /// whose ticket does not exist.
+    async fn apply_changes(
         tx: &mut Transaction<'static, D::Db>,
-        change: &TicketChange,
+        changes: &[&TicketChange],
         subscribers: &Subscribers,
-    ) -> StoreResult<bool> {
-        let t = &change.ticket;
-        let sla = &t.sla;
-        let time = |at: Option<DateTime<Utc>>| at.map(D::encode_time);
-        let updated = sqlx::query(concat!(
-            "UPDATE tickets SET title = $1, description = $2, priority = $3, status = $4, \
-             assigned_to = $5, updated_at = $6, resolved_at = $7, escalated_at = $8, due_at = $9, \
-             clock_started_at = $10, version = version + 1, update_due_at = $11, \
-             resolve_due_at = $12, update_breach_due = $13, update_breached_at = $14, \
-             resolve_breach_due = $15, resolve_breached_at = $16, waiting_since = $17, \
-             paused_seconds = $18, sla_version = $19, \
-             remind_at = CASE WHEN $4 = 'escalated' THEN remind_at END, update_warn_at = ",
-            unless_warned!("update_warned_due", "$11", "$22"),
+    ) -> StoreResult<Vec<bool>> {
+        let ids: Vec<TicketId> = changes.iter().map(|c| c.ticket.id).collect();
+        let set = concat!(
+            "UPDATE tickets SET title = v_title, description = v_description, \
+             priority = v_priority, status = v_status, assigned_to = v_assigned_to, \
+             updated_at = v_updated_at, resolved_at = v_resolved_at, \
+             escalated_at = v_escalated_at, due_at = v_due_at, \
+             clock_started_at = v_clock_started_at, version = version + 1, \
+             update_due_at = v_update_due_at, resolve_due_at = v_resolve_due_at, \
+             update_breach_due = v_update_breach_due, update_breached_at = v_update_breached_at, \
+             resolve_breach_due = v_resolve_breach_due, \
+             resolve_breached_at = v_resolve_breached_at, waiting_since = v_waiting_since, \
+             paused_seconds = v_paused_seconds, sla_version = v_sla_version, \
+             remind_at = CASE WHEN v_status = 'escalated' THEN remind_at END, update_warn_at = ",
+            unless_warned!("update_warned_due", "v_update_due_at", "v_update_warn_at"),
             ", resolve_warn_at = ",
-            unless_warned!("resolve_warned_due", "$12", "$23"),
-            ", first_response_at = coalesce(first_response_at, $24), \
-             first_response_seconds = coalesce(first_response_seconds, $25) \
-             WHERE id = $20 AND version = $21"
-        ))
-        .bind(&t.title)
-        .bind(&t.description)
-        .bind(t.priority.rank())
-        .bind(t.status.as_str())
-        .bind(t.assigned_to.map(|a| a.0))
-        .bind(D::encode_time(t.updated_at))
-        .bind(time(t.resolved_at))
-        .bind(time(t.escalated_at))
-        .bind(time(t.due_at))
-        .bind(D::encode_time(t.clock_started_at))
-        .bind(time(sla.update_due_at))
-        .bind(time(sla.resolve_due_at))
-        .bind(time(sla.update_breach.map(|b| b.due_at)))
-        .bind(time(sla.update_breach.map(|b| b.at)))
-        .bind(time(sla.resolve_breach.map(|b| b.due_at)))
-        .bind(time(sla.resolve_breach.map(|b| b.at)))
-        .bind(time(sla.waiting_since))
-        .bind(sla.paused_seconds)
-        .bind(sla.policy_version)
-        .bind(t.id.0)
-        .bind(change.expected_version)
-        .bind(time(sla.update_warn_at))
-        .bind(time(sla.resolve_warn_at))
-        .bind(time(sla.first_response_at))
-        .bind(sla.first_response_seconds)
-        .execute(&mut **tx)
-        .await
-        .map_err(db::<D>)?;
-        if D::rows_affected(&updated) == 0 {
-            return Ok(false);
-        }
-        Self::insert_events(tx, t.id, &change.events).await?;
-        if let Some(pause) = &change.pause {
-            Self::move_pause(tx, t.id, pause).await?;
-        }
-        let events: Vec<Event> = change
-            .events
+            unless_warned!(
+                "resolve_warned_due",
+                "v_resolve_due_at",
+                "v_resolve_warn_at"
+            ),
+            ", first_response_at = coalesce(first_response_at, v_first_response_at), \
+             first_response_seconds = coalesce(first_response_seconds, v_first_response_seconds) \
+             FROM v WHERE tickets.id = v_id AND tickets.version = v_expected \
+             RETURNING tickets.id"
+        );
+        let columns = "v_id, v_expected, v_title, v_description, v_priority, v_status, \
+                       v_assigned_to, v_updated_at, v_resolved_at, v_escalated_at, v_due_at, \
+                       v_clock_started_at, v_update_due_at, v_resolve_due_at, \
+                       v_update_breach_due, v_update_breached_at, v_resolve_breach_due, \
+                       v_resolve_breached_at, v_waiting_since, v_paused_seconds, v_sla_version, \
+                       v_update_warn_at, v_resolve_warn_at, v_first_response_at, \
+                       v_first_response_seconds";
+        let applied = Self::update_each(tx, &ids, columns, set, |mut row, i| {
+            let (t, expected) = (&changes[i].ticket, changes[i].expected_version);
+            let sla = &t.sla;
+            let time = |at: Option<DateTime<Utc>>| at.map(D::encode_time);
+            row.push_bind(t.id.0)
+                .push_bind(expected)
+                .push_bind(t.title.clone())
+                .push_bind(t.description.clone())
+                .push_bind(t.priority.rank())
+                .push_bind(t.status.as_str())
+                .push_bind(t.assigned_to.map(|a| a.0))
+                .push_bind(D::encode_time(t.updated_at))
+                .push_bind(time(t.resolved_at))
+                .push_bind(time(t.escalated_at))
+                .push_bind(time(t.due_at))
+                .push_bind(D::encode_time(t.clock_started_at))
+                .push_bind(time(sla.update_due_at))
+                .push_bind(time(sla.resolve_due_at))
+                .push_bind(time(sla.update_breach.map(|b| b.due_at)))
+                .push_bind(time(sla.update_breach.map(|b| b.at)))
+                .push_bind(time(sla.resolve_breach.map(|b| b.due_at)))
+                .push_bind(time(sla.resolve_breach.map(|b| b.at)))
+                .push_bind(time(sla.waiting_since))
+                .push_bind(sla.paused_seconds)
+                .push_bind(sla.policy_version)
+                .push_bind(time(sla.update_warn_at))
+                .push_bind(time(sla.resolve_warn_at))
+                .push_bind(time(sla.first_response_at))
+                .push_bind(sla.first_response_seconds);
+        })
+        .await?;
+        let written: Vec<&TicketChange> = changes
             .iter()
-            .filter(|e| EventType::of_history(e.kind).is_some_and(|t| subscribers.want(t)))
-            .filter_map(|e| Event::of_history(t, e))
+            .zip(&applied)
+            .filter_map(|(c, &applied)| applied.then_some(*c))
+            .collect();
+        let events: Vec<(TicketId, &NewEvent)> = written
+            .iter()
+            .flat_map(|c| c.events.iter().map(|e| (c.ticket.id, e)))
+            .collect();
+        Self::insert_event_rows(tx, &events).await?;
+        for c in &written {
+            if let Some(pause) = &c.pause {
+                Self::move_pause(tx, c.ticket.id, pause).await?;
+            }
+        }
+        let events: Vec<Event> = written
+            .iter()
+            .flat_map(|c| {
+                c.events
+                    .iter()
+                    .filter(|e| EventType::of_history(e.kind).is_some_and(|t| subscribers.want(t)))
+                    .filter_map(|e| Event::of_history(&c.ticket, e))
+            })
             .collect();
         Self::queue_events(tx, subscribers, &events).await?;
-        Ok(true)
+        Ok(applied)
+    }
+
+    /// Runs `set`, an `UPDATE tickets ... FROM v WHERE tickets.id = v_id ... RETURNING
+    /// tickets.id`, with `v (columns)` the rows `push_row` pushes for the positions of `ids`: a
+    /// statement for each chunk of tickets that are all different (a ticket written twice is
+    /// written by two statements, in order). Whether each ticket's row was updated.
+    async fn update_each(
+        tx: &mut Transaction<'static, D::Db>,
+        ids: &[TicketId],
+        columns: &str,
+        set: &str,
+        mut push_row: impl FnMut(Separated<'_, D::Db, &'static str>, usize),
+    ) -> StoreResult<Vec<bool>> {
+        let mut updated = vec![false; ids.len()];
+        for round in batch::distinct_rounds(ids) {
+            for chunk in batch::chunks(&round) {
+                let mut qb = QueryBuilder::new(format!("WITH v ({columns}) AS ("));
+                qb.push_values(chunk, |row, &i| push_row(row, i));
+                qb.push(") ").push(set);
+                let returned: Vec<i64> = qb
+                    .build_query_scalar()
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db::<D>)?;
+                for &i in chunk {
+                    updated[i] = returned.contains(&ids[i].0);
+                }
+            }
+        }
+        Ok(updated)
     }
 
     /// Ends the ticket's current pause and/or starts one.
@@ -806,18 +860,6 @@ where
         Ok(as_count(n))
     }
 
-    /// The task behind [`insert_ticket`](TicketStore::insert_ticket): writes the tickets
-    /// waiting at each moment in one transaction, until every store clone is gone.
-    async fn write_batches(writer: Pool<D::Db>, mut jobs: mpsc::Receiver<batch::Job>) {
-        while let Some(first) = jobs.recv().await {
-            let batch = batch::gather(first, &mut jobs);
-            batch::write_each(&writer, batch, |w, jobs| {
-                Box::pin(Self::insert_batch(w, jobs))
-            })
-            .await;
-        }
-    }
-
     /// Writes `drafts` and their `created` events in one transaction; the tickets in the
     /// order of the drafts.
     async fn insert_batch(writer: &Pool<D::Db>, jobs: &[&batch::Job]) -> StoreResult<Vec<Ticket>> {
@@ -890,19 +932,18 @@ where
         Ok(tickets)
     }
 
-    /// The task behind [`insert_comment`](CommentStore::insert_comment): writes the comments
-    /// waiting at each moment in one transaction, until every store clone is gone.
-    async fn write_comment_batches(
-        writer: Pool<D::Db>,
-        mut jobs: mpsc::Receiver<batch::CommentJob>,
-    ) {
-        while let Some(first) = jobs.recv().await {
-            let batch = batch::gather(first, &mut jobs);
-            batch::write_each(&writer, batch, |w, jobs| {
-                Box::pin(Self::comment_batch(w, jobs))
-            })
-            .await;
-        }
+    /// Writes ticket changes in one transaction (see [`apply_changes`](Self::apply_changes)):
+    /// `false` for each whose ticket is gone or not at the version it expects.
+    async fn change_batch(
+        writer: &Pool<D::Db>,
+        jobs: &[&batch::ChangeJob],
+    ) -> StoreResult<Vec<bool>> {
+        let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+        let subscribers = Self::subscribers(&mut tx).await?;
+        let changes: Vec<&TicketChange> = jobs.iter().map(|job| &job.change).collect();
+        let applied = Self::apply_changes(&mut tx, &changes, &subscribers).await?;
+        tx.commit().await.map_err(db::<D>)?;
+        Ok(applied)
     }
 
     /// Writes comments in one transaction, each with what it does to its ticket and its
@@ -914,25 +955,48 @@ where
     ) -> StoreResult<Vec<Option<Comment>>> {
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
         let subscribers = Self::subscribers(&mut tx).await?;
-        let mut found = Vec::with_capacity(jobs.len());
-        for job in jobs {
+        // What each comment does to its ticket: the changes (a waiting ticket reopened), the
+        // clock restarts, then a check that the other comments' tickets exist, each kept
+        // until commit. The group is one serial order of its comments, each answered as if
+        // written alone.
+        let mut found = vec![false; jobs.len()];
+        let mut changes = (Vec::new(), Vec::new());
+        let mut restarts = (Vec::new(), Vec::new());
+        let mut plain = (Vec::new(), Vec::new());
+        for (i, job) in jobs.iter().enumerate() {
             let ticket = job.draft.ticket_id;
-            let exists = match &job.effect {
-                batch::Effect::Restart(r) => Self::restart_clock(&mut tx, ticket, r).await?,
-                batch::Effect::Change(change) => {
-                    Self::apply_change(&mut tx, change, &subscribers).await?
-                }
-                batch::Effect::None => {
-                    let keep = format!("SELECT 1 FROM tickets WHERE id = $1{}", D::KEEP);
-                    sqlx::query(sql(keep))
-                        .bind(ticket.0)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db::<D>)?
-                        .is_some()
-                }
+            match &job.effect {
+                batch::Effect::Change(change) => (changes.0.push(i), changes.1.push(&**change)),
+                batch::Effect::Restart(r) => (restarts.0.push(i), restarts.1.push((ticket, r))),
+                batch::Effect::None => (plain.0.push(i), plain.1.push(ticket.0)),
             };
-            found.push(exists);
+        }
+        let applied = Self::apply_changes(&mut tx, &changes.1, &subscribers).await?;
+        let restarted = Self::restart_clocks(&mut tx, &restarts.1).await?;
+        for (i, done) in changes.0.into_iter().zip(applied) {
+            found[i] = done;
+        }
+        for (i, done) in restarts.0.into_iter().zip(restarted) {
+            found[i] = done;
+        }
+        if !plain.1.is_empty() {
+            let mut ids = plain.1.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            let keep = format!(
+                "SELECT t.id FROM tickets t WHERE t.id >= $1 AND {}{}",
+                D::IN_IDS_2,
+                D::KEEP
+            );
+            let existing: Vec<i64> = sqlx::query_scalar(sql(keep))
+                .bind(ids[0])
+                .bind(D::encode_ids(&ids))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db::<D>)?;
+            for (i, id) in plain.0.into_iter().zip(plain.1) {
+                found[i] = existing.contains(&id);
+            }
         }
         let kept: Vec<&batch::CommentJob> = jobs
             .iter()
@@ -1069,14 +1133,15 @@ where
     Option<D::Time>: Value<D::Db>,
 {
     async fn insert_ticket(&self, d: &TicketDraft) -> StoreResult<Ticket> {
-        let start = |jobs| {
-            tokio::spawn(Self::write_batches(self.writer.clone(), jobs));
-        };
         self.inserts
-            .ask(start, |reply| batch::Job {
-                draft: d.clone(),
-                reply,
-            })
+            .write(
+                &self.writer,
+                |w, jobs| Box::pin(Self::insert_batch(w, jobs)),
+                |reply| batch::Job {
+                    draft: d.clone(),
+                    reply,
+                },
+            )
             .await
     }
 
@@ -1094,13 +1159,16 @@ where
     }
 
     async fn update_ticket(&self, change: &TicketChange) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let subscribers = Self::subscribers(&mut tx).await?;
-        if !Self::apply_change(&mut tx, change, &subscribers).await? {
-            return Ok(false);
-        }
-        tx.commit().await.map_err(db::<D>)?;
-        Ok(true)
+        self.changes
+            .write(
+                &self.writer,
+                |w, jobs| Box::pin(Self::change_batch(w, jobs)),
+                |reply| batch::ChangeJob {
+                    change: change.clone(),
+                    reply,
+                },
+            )
+            .await
     }
 
     async fn pauses(&self, id: TicketId) -> StoreResult<Vec<PauseRecord>> {
@@ -1470,20 +1538,21 @@ where
         d: &CommentDraft,
         effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>> {
-        let start = |jobs| {
-            tokio::spawn(Self::write_comment_batches(self.writer.clone(), jobs));
-        };
         let effect = match effect {
             CommentEffect::None => batch::Effect::None,
             CommentEffect::Restart(restart) => batch::Effect::Restart(*restart),
             CommentEffect::Change(change) => batch::Effect::Change(Box::new(change.clone())),
         };
         self.comments
-            .ask(start, |reply| batch::CommentJob {
-                draft: d.clone(),
-                effect,
-                reply,
-            })
+            .write(
+                &self.writer,
+                |w, jobs| Box::pin(Self::comment_batch(w, jobs)),
+                |reply| batch::CommentJob {
+                    draft: d.clone(),
+                    effect,
+                    reply,
+                },
+            )
             .await
     }
 

@@ -3,8 +3,9 @@
 --   HD_PATHS        space-separated paths; each read picks one at random
 --   HD_WRITE_TOKEN  bearer token of the writes (POST /api/tickets/)
 --   HD_WRITE_SHARE  share of requests that are writes, 0 to 1
---   HD_WRITES       what the writes are: "tickets" (POST /api/tickets/, the default) or
---                   "comments" (a comment on one of HD_PATHS, ticket paths, at random)
+--   HD_WRITES       what the writes are: "tickets" (POST /api/tickets/, the default),
+--                   "comments" (a comment on one of HD_PATHS, ticket paths, at random) or
+--                   "priorities" (a PATCH of one of HD_PATHS' priority, one of three at random)
 -- `done` prints one JSON line that the benchmark reads.
 
 local token = os.getenv("HD_TOKEN")
@@ -16,8 +17,11 @@ for path in string.gmatch(os.getenv("HD_PATHS") or "", "%S+") do
 end
 local body = '{"title": "Printer on floor 3 jams", '
   .. '"description": "Every print job stops with a paper jam.", "priority": "medium"}'
-local comments = os.getenv("HD_WRITES") == "comments"
+local writes = os.getenv("HD_WRITES") or "tickets"
 local comment = '{"body": "Restarted the print spooler; please try again."}'
+local priorities = {
+  '{"priority": "low"}', '{"priority": "medium"}', '{"priority": "high"}',
+}
 local read_headers = { ["Authorization"] = "Bearer " .. token }
 local write_headers = {
   ["Authorization"] = "Bearer " .. write_token,
@@ -31,9 +35,12 @@ if #paths == 1 and write_share == 0 then
 else
   function request()
     if write_share > 0 and math.random() < write_share then
-      if comments then
+      if writes == "comments" then
         local path = paths[math.random(#paths)] .. "comments/"
         return wrk.format("POST", path, write_headers, comment)
+      elseif writes == "priorities" then
+        local priority = priorities[math.random(#priorities)]
+        return wrk.format("PATCH", paths[math.random(#paths)], write_headers, priority)
       end
       return wrk.format("POST", "/api/tickets/", write_headers, body)
     end

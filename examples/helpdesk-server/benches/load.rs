@@ -582,7 +582,7 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
         .collect();
     // (name, read token, read paths, write token, write share); the writing scenarios last,
     // so that the others see the seeded data set. S10's writes are comments on the paths'
-    // tickets (the others' are new tickets).
+    // tickets, S11's changes of their priority (the others' are new tickets).
     let scenarios: Vec<(&str, &str, String, &str, f64)> = vec![
         (
             "S1 admin ?status=open&priority=high",
@@ -650,6 +650,13 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
         (
             "S10 admin comments on tickets (1,000 ids)",
             admin,
+            details.clone(),
+            admin,
+            1.0,
+        ),
+        (
+            "S11 admin changes tickets' priority (1,000 ids)",
+            admin,
             details,
             admin,
             1.0,
@@ -687,10 +694,10 @@ fn under_load(server: &Server, tokens: [&str; 4], options: &Options, dir: &Path)
             .env("HD_WRITE_SHARE", share.to_string())
             .env(
                 "HD_WRITES",
-                if name.starts_with("S10") {
-                    "comments"
-                } else {
-                    "tickets"
+                match name.split(' ').next() {
+                    Some("S10") => "comments",
+                    Some("S11") => "priorities",
+                    _ => "tickets",
                 },
             )
             .output()
