@@ -2230,7 +2230,19 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
         assert_eq!(store.ticket(t.id).await.unwrap(), Some(t.clone()));
         let history = store.list_history(t.id, page(1, 10)).await.unwrap();
         assert_eq!(history.count, 1);
-        assert_eq!(history.items[0].kind, HistoryKind::Created);
+        let e = &history.items[0];
+        assert_eq!(
+            (e.ticket_id, e.kind, e.actor_id, e.from.as_deref(), e.to.as_deref(), e.at),
+            (
+                t.id,
+                HistoryKind::Created,
+                Some(t.created_by),
+                None,
+                Some("open"),
+                t.created_at
+            ),
+            "each ticket's own created event"
+        );
         ids.push(t.id);
     }
     ids.sort();

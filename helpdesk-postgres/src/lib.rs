@@ -87,6 +87,7 @@ impl Dialect for PgDialect {
     const STATUS_DUE_INDEXES: bool = true;
     const IDS_IN_COMMIT_ORDER: bool = false;
     const HISTORY_HOURS: bool = true;
+    const INSERTS_IN_WITH: bool = true;
 
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {
         None

@@ -147,6 +147,11 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// reports instead ([`Self::IDS_IN_COMMIT_ORDER`]).
     const HISTORY_HOURS: bool;
 
+    /// Whether a `WITH` clause may hold an `INSERT ... RETURNING` whose rows the statement
+    /// inserts elsewhere too: PostgreSQL, which then writes a group of new tickets and their
+    /// `created` events in one round trip per chunk instead of two; not SQLite.
+    const INSERTS_IN_WITH: bool;
+
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a
     /// [`like_contains`](helpdesk_core::store::like_contains) pattern over the computed
     /// `name_email`. SQLite asks its FTS5 trigram index, PostgreSQL `ILIKE` on a trigram index.

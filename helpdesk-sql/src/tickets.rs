@@ -867,7 +867,12 @@ where
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
         let mut tickets = Vec::with_capacity(drafts.len());
         for chunk in batch::chunks(&drafts) {
-            let mut qb = QueryBuilder::new(
+            let mut qb = QueryBuilder::new(if D::INSERTS_IN_WITH {
+                "WITH t AS ("
+            } else {
+                ""
+            });
+            qb.push(
                 "INSERT INTO tickets (title, description, priority, status, created_by, \
                  created_at, updated_at, due_at, clock_started_at, update_due_at, \
                  resolve_due_at, sla_version, update_warn_at, resolve_warn_at) ",
@@ -890,6 +895,16 @@ where
                     .push_bind(d.sla.resolve_warn_at.map(D::encode_time));
             });
             qb.push(concat!(" RETURNING ", ticket_columns!()));
+            if D::INSERTS_IN_WITH {
+                // Their `created` events, as `created_event` makes them, in the same statement.
+                qb.push(concat!(
+                    "), e AS (INSERT INTO history (ticket_id, actor_id, kind, from_value, \
+                     to_value, at) SELECT id, created_by, 'created', NULL, status, created_at \
+                     FROM t) SELECT ",
+                    ticket_columns!(),
+                    " FROM t"
+                ));
+            }
             let rows: Vec<TicketRow<D::Time>> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)
@@ -907,18 +922,12 @@ where
             batch::same_order(&stored, chunk, same, "tickets")?;
             tickets.extend(stored);
         }
-        let created: Vec<NewEvent> = tickets
-            .iter()
-            .map(|t| NewEvent {
-                actor_id: Some(t.created_by),
-                kind: HistoryKind::Created,
-                from: None,
-                to: Some(t.status.to_string()),
-                at: t.created_at,
-            })
-            .collect();
-        let rows: Vec<(TicketId, &NewEvent)> = tickets.iter().map(|t| t.id).zip(&created).collect();
-        Self::insert_event_rows(&mut tx, &rows).await?;
+        let created: Vec<NewEvent> = tickets.iter().map(created_event).collect();
+        if !D::INSERTS_IN_WITH {
+            let rows: Vec<(TicketId, &NewEvent)> =
+                tickets.iter().map(|t| t.id).zip(&created).collect();
+            Self::insert_event_rows(&mut tx, &rows).await?;
+        }
         let subscribers = Self::subscribers(&mut tx).await?;
         if subscribers.want(EventType::TicketCreated) {
             let events: Vec<Event> = tickets
@@ -1494,6 +1503,17 @@ where
             report.of(priority(rank)?).median_first_response_seconds = Some(as_count(median));
         }
         Ok(report)
+    }
+}
+
+/// The `created` event of a new ticket: by its creator, to its status, at its creation.
+fn created_event(t: &Ticket) -> NewEvent {
+    NewEvent {
+        actor_id: Some(t.created_by),
+        kind: HistoryKind::Created,
+        from: None,
+        to: Some(t.status.to_string()),
+        at: t.created_at,
     }
 }
 

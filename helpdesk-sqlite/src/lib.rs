@@ -100,6 +100,7 @@ impl Dialect for SqliteDialect {
     const STATUS_DUE_INDEXES: bool = false;
     const IDS_IN_COMMIT_ORDER: bool = true;
     const HISTORY_HOURS: bool = false;
+    const INSERTS_IN_WITH: bool = false;
 
     fn rows_as_json(columns: &str, order_by: &str) -> Option<String> {
         Some(format!("json_group_array(json_array({columns}){order_by})"))
