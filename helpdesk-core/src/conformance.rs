@@ -2232,7 +2232,14 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
         assert_eq!(history.count, 1);
         let e = &history.items[0];
         assert_eq!(
-            (e.ticket_id, e.kind, e.actor_id, e.from.as_deref(), e.to.as_deref(), e.at),
+            (
+                e.ticket_id,
+                e.kind,
+                e.actor_id,
+                e.from.as_deref(),
+                e.to.as_deref(),
+                e.at
+            ),
             (
                 t.id,
                 HistoryKind::Created,
@@ -2356,17 +2363,30 @@ pub async fn comments_written_together_are_each_stored_and_answered(store: S) {
         let comments = store.list_comments(t.id, page(1, 100)).await.unwrap();
         assert_eq!(comments.count, stored);
         let history = store.list_history(t.id, page(1, 100)).await.unwrap();
-        let commented: Vec<String> = history
+        let mut commented: Vec<_> = history
             .items
             .iter()
             .filter(|e| e.kind == HistoryKind::Commented)
-            .filter_map(|e| e.to.clone())
+            .map(|e| (e.to.clone(), e.actor_id, e.from.clone(), e.at))
             .collect();
-        let mut expected: Vec<String> = comments.items.iter().map(|c| c.id.to_string()).collect();
+        let mut expected: Vec<_> = comments
+            .items
+            .iter()
+            .map(|c| {
+                (
+                    Some(c.id.to_string()),
+                    Some(c.author_id),
+                    None,
+                    c.created_at,
+                )
+            })
+            .collect();
         expected.sort();
-        let mut commented = commented;
         commented.sort();
-        assert_eq!(commented, expected, "one event for each comment stored");
+        assert_eq!(
+            commented, expected,
+            "one event for each comment stored, by its author"
+        );
         let after = store.ticket(t.id).await.unwrap().unwrap();
         assert_eq!(
             (after.clock_started_at, after.status),

@@ -148,8 +148,8 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     const HISTORY_HOURS: bool;
 
     /// Whether a `WITH` clause may hold an `INSERT ... RETURNING` whose rows the statement
-    /// inserts elsewhere too: PostgreSQL, which then writes a group of new tickets and their
-    /// `created` events in one round trip per chunk instead of two; not SQLite.
+    /// inserts elsewhere too: PostgreSQL, which then writes a group of new tickets or comments
+    /// and their events in one round trip per chunk instead of two; not SQLite.
     const INSERTS_IN_WITH: bool;
 
     /// ` AND <the account matches pattern>` for user search, where `pattern` is a

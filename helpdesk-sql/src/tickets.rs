@@ -1014,8 +1014,12 @@ where
             .collect();
         let mut comments = Vec::with_capacity(kept.len());
         for chunk in batch::chunks(&kept) {
-            let mut qb =
-                QueryBuilder::new("INSERT INTO comments (ticket_id, author_id, body, created_at) ");
+            let mut qb = QueryBuilder::new(if D::INSERTS_IN_WITH {
+                "WITH c AS ("
+            } else {
+                ""
+            });
+            qb.push("INSERT INTO comments (ticket_id, author_id, body, created_at) ");
             qb.push_values(chunk, |mut row, job| {
                 row.push_bind(job.draft.ticket_id.0)
                     .push_bind(job.draft.author_id.0)
@@ -1023,6 +1027,17 @@ where
                     .push_bind(D::encode_time(job.draft.created_at));
             });
             qb.push(concat!(" RETURNING ", comment_columns!()));
+            if D::INSERTS_IN_WITH {
+                // Their `commented` events, as `commented_event` makes them, in the same
+                // statement.
+                qb.push(concat!(
+                    "), e AS (INSERT INTO history (ticket_id, actor_id, kind, from_value, \
+                     to_value, at) SELECT ticket_id, author_id, 'commented', NULL, \
+                     CAST(id AS TEXT), created_at FROM c) SELECT ",
+                    comment_columns!(),
+                    " FROM c"
+                ));
+            }
             let rows: Vec<CommentRow<D::Time>> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)
@@ -1039,19 +1054,12 @@ where
             batch::same_order(&stored, chunk, same, "comments")?;
             comments.extend(stored);
         }
-        let events: Vec<NewEvent> = comments
-            .iter()
-            .map(|c| NewEvent {
-                actor_id: Some(c.author_id),
-                kind: HistoryKind::Commented,
-                from: None,
-                to: Some(c.id.to_string()),
-                at: c.created_at,
-            })
-            .collect();
-        let rows: Vec<(TicketId, &NewEvent)> =
-            comments.iter().map(|c| c.ticket_id).zip(&events).collect();
-        Self::insert_event_rows(&mut tx, &rows).await?;
+        if !D::INSERTS_IN_WITH {
+            let events: Vec<NewEvent> = comments.iter().map(commented_event).collect();
+            let rows: Vec<(TicketId, &NewEvent)> =
+                comments.iter().map(|c| c.ticket_id).zip(&events).collect();
+            Self::insert_event_rows(&mut tx, &rows).await?;
+        }
         if subscribers.want(EventType::CommentCreated) {
             // The tickets as the comments left them: a change's, or read, all in one statement
             // (their clocks restarted).
@@ -1514,6 +1522,17 @@ fn created_event(t: &Ticket) -> NewEvent {
         from: None,
         to: Some(t.status.to_string()),
         at: t.created_at,
+    }
+}
+
+/// The `commented` event of a new comment: by its author, to its id, at its creation.
+fn commented_event(c: &Comment) -> NewEvent {
+    NewEvent {
+        actor_id: Some(c.author_id),
+        kind: HistoryKind::Commented,
+        from: None,
+        to: Some(c.id.to_string()),
+        at: c.created_at,
     }
 }
 
