@@ -403,7 +403,12 @@ where
         mut push_row: impl FnMut(Separated<'_, D::Db, &'static str>, usize),
     ) -> StoreResult<Vec<bool>> {
         let mut updated = vec![false; ids.len()];
-        for round in batch::distinct_rounds(ids) {
+        for mut round in batch::distinct_rounds(ids) {
+            // Each ticket is in a round once, so its order is free: by id, the order in which
+            // PostgreSQL's sweep locks tickets too, so that two writers rarely each hold a
+            // ticket the other waits for (a deadlock fails a group, which is then written job
+            // by job).
+            round.sort_by_key(|&i| ids[i]);
             for chunk in batch::chunks(&round) {
                 let mut qb = QueryBuilder::new(format!("WITH v ({columns}) AS ("));
                 qb.push_values(chunk, |row, &i| push_row(row, i));
