@@ -1,11 +1,12 @@
 //! Group commit: what concurrent requests write at the same moment is written by one task in
 //! one transaction, instead of a transaction each queueing for the writer connection. New
-//! tickets are written this way, a few statements for all of them; so are comments (a
-//! statement each for what they do to their tickets, a few for the rest), changes of tickets
-//! (edits, status changes, assignments: their statements each, one commit), and the hits of
-//! the rate limits (one per ticket raised, per comment and per sign-in), a statement per key.
-//! Every caller is answered only after the commit, so an acknowledged ticket, comment or change
-//! is a stored one and a counted hit a stored hit, as before.
+//! tickets, comments and changes of tickets (edits, status changes, assignments) are written
+//! this way, a few statements for a whole group: multi-row inserts, and multi-row updates for
+//! what comments and changes do to their tickets (a ticket written twice in two, in order, see
+//! [`distinct_rounds`]); so are the hits of the rate limits (one per ticket raised, per
+//! comment and per sign-in), a statement per key. Every caller is answered only after the
+//! commit, so an acknowledged ticket, comment or change is a stored one and a counted hit a
+//! stored hit, as before.
 
 use std::collections::BTreeMap;
 use std::future::Future;
