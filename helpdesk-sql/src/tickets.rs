@@ -872,44 +872,33 @@ where
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
         let mut tickets = Vec::with_capacity(drafts.len());
         for chunk in batch::chunks(&drafts) {
-            let mut qb = QueryBuilder::new(if D::INSERTS_IN_WITH {
-                "WITH t AS ("
-            } else {
-                ""
-            });
-            qb.push(
-                "INSERT INTO tickets (title, description, priority, status, created_by, \
-                 created_at, updated_at, due_at, clock_started_at, update_due_at, \
-                 resolve_due_at, sla_version, update_warn_at, resolve_warn_at) ",
-            );
-            qb.push_values(chunk, |mut row, d| {
-                let created = D::encode_time(d.created_at);
-                row.push_bind(d.title.clone())
-                    .push_bind(d.description.clone())
-                    .push_bind(d.priority.rank())
-                    .push_bind("open")
-                    .push_bind(d.created_by.0)
-                    .push_bind(created)
-                    .push_bind(created)
-                    .push_bind(d.due_at.map(D::encode_time))
-                    .push_bind(created)
-                    .push_bind(d.sla.update_due_at.map(D::encode_time))
-                    .push_bind(d.sla.resolve_due_at.map(D::encode_time))
-                    .push_bind(d.sla.policy_version)
-                    .push_bind(d.sla.update_warn_at.map(D::encode_time))
-                    .push_bind(d.sla.resolve_warn_at.map(D::encode_time));
-            });
-            qb.push(concat!(" RETURNING ", ticket_columns!()));
-            if D::INSERTS_IN_WITH {
-                // Their `created` events, as `created_event` makes them, in the same statement.
-                qb.push(concat!(
-                    "), e AS (INSERT INTO history (ticket_id, actor_id, kind, from_value, \
-                     to_value, at) SELECT id, created_by, 'created', NULL, status, created_at \
-                     FROM t) SELECT ",
-                    ticket_columns!(),
-                    " FROM t"
-                ));
-            }
+            let insert = |qb: &mut QueryBuilder<D::Db>| {
+                qb.push(
+                    "INSERT INTO tickets (title, description, priority, status, created_by, \
+                     created_at, updated_at, due_at, clock_started_at, update_due_at, \
+                     resolve_due_at, sla_version, update_warn_at, resolve_warn_at) ",
+                );
+                qb.push_values(chunk, |mut row, d| {
+                    let created = D::encode_time(d.created_at);
+                    row.push_bind(d.title.clone())
+                        .push_bind(d.description.clone())
+                        .push_bind(d.priority.rank())
+                        .push_bind("open")
+                        .push_bind(d.created_by.0)
+                        .push_bind(created)
+                        .push_bind(created)
+                        .push_bind(d.due_at.map(D::encode_time))
+                        .push_bind(created)
+                        .push_bind(d.sla.update_due_at.map(D::encode_time))
+                        .push_bind(d.sla.resolve_due_at.map(D::encode_time))
+                        .push_bind(d.sla.policy_version)
+                        .push_bind(d.sla.update_warn_at.map(D::encode_time))
+                        .push_bind(d.sla.resolve_warn_at.map(D::encode_time));
+                });
+            };
+            // Their `created` events, as `created_event` makes them.
+            let events = "id, created_by, 'created', NULL, status, created_at";
+            let mut qb = insert_with_events::<D>(insert, ticket_columns!(), events);
             let rows: Vec<TicketRow<D::Time>> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)
@@ -1019,30 +1008,18 @@ where
             .collect();
         let mut comments = Vec::with_capacity(kept.len());
         for chunk in batch::chunks(&kept) {
-            let mut qb = QueryBuilder::new(if D::INSERTS_IN_WITH {
-                "WITH c AS ("
-            } else {
-                ""
-            });
-            qb.push("INSERT INTO comments (ticket_id, author_id, body, created_at) ");
-            qb.push_values(chunk, |mut row, job| {
-                row.push_bind(job.draft.ticket_id.0)
-                    .push_bind(job.draft.author_id.0)
-                    .push_bind(job.draft.body.clone())
-                    .push_bind(D::encode_time(job.draft.created_at));
-            });
-            qb.push(concat!(" RETURNING ", comment_columns!()));
-            if D::INSERTS_IN_WITH {
-                // Their `commented` events, as `commented_event` makes them, in the same
-                // statement.
-                qb.push(concat!(
-                    "), e AS (INSERT INTO history (ticket_id, actor_id, kind, from_value, \
-                     to_value, at) SELECT ticket_id, author_id, 'commented', NULL, \
-                     CAST(id AS TEXT), created_at FROM c) SELECT ",
-                    comment_columns!(),
-                    " FROM c"
-                ));
-            }
+            let insert = |qb: &mut QueryBuilder<D::Db>| {
+                qb.push("INSERT INTO comments (ticket_id, author_id, body, created_at) ");
+                qb.push_values(chunk, |mut row, job| {
+                    row.push_bind(job.draft.ticket_id.0)
+                        .push_bind(job.draft.author_id.0)
+                        .push_bind(job.draft.body.clone())
+                        .push_bind(D::encode_time(job.draft.created_at));
+                });
+            };
+            // Their `commented` events, as `commented_event` makes them.
+            let events = "ticket_id, author_id, 'commented', NULL, CAST(id AS TEXT), created_at";
+            let mut qb = insert_with_events::<D>(insert, comment_columns!(), events);
             let rows: Vec<CommentRow<D::Time>> = qb
                 .build_query_as()
                 .fetch_all(&mut *tx)
@@ -1517,6 +1494,31 @@ where
         }
         Ok(report)
     }
+}
+
+/// The multi-row `INSERT ... RETURNING columns` that `insert` pushes, and where the dialect
+/// allows it ([`Dialect::INSERTS_IN_WITH`]) in the same statement the history events that
+/// `events` selects from each inserted row (`ticket_id, actor_id, kind, from_value,
+/// to_value, at`); elsewhere the caller inserts the events itself.
+fn insert_with_events<D: Dialect>(
+    insert: impl FnOnce(&mut QueryBuilder<D::Db>),
+    columns: &str,
+    events: &str,
+) -> QueryBuilder<D::Db> {
+    let mut qb = QueryBuilder::new(if D::INSERTS_IN_WITH {
+        "WITH r AS ("
+    } else {
+        ""
+    });
+    insert(&mut qb);
+    qb.push(" RETURNING ").push(columns);
+    if D::INSERTS_IN_WITH {
+        qb.push(format_args!(
+            "), e AS (INSERT INTO history (ticket_id, actor_id, kind, from_value, to_value, \
+             at) SELECT {events} FROM r) SELECT {columns} FROM r"
+        ));
+    }
+    qb
 }
 
 /// The `created` event of a new ticket: by its creator, to its status, at its creation.
