@@ -16,8 +16,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::sla::{SlaPolicySpec, Target};
 use crate::store::{
-    ClockRestart, CommentDraft, CommentEffect, DeadlineUpdate, Hits, PauseChange, StoreError,
-    Sweep, ThrottleKey, TicketChange, TicketDraft, TokenHash, USERS_EMAIL, UserDraft, UserUpdate,
+    ClockRestart, CommentDraft, CommentEffect, DeadlineUpdate, Hits, PauseChange, Quota,
+    StoreError, Sweep, ThrottleKey, TicketChange, TicketDraft, TokenHash, USERS_EMAIL, UserDraft,
+    UserUpdate,
 };
 use crate::{
     Alert, AssigneeFilter, Breach, HistoryKind, NewEvent, NotificationBacklog, NotificationState,
@@ -74,6 +75,7 @@ macro_rules! store_conformance_tests {
             a_comment_can_carry_a_ticket_change,
             concurrent_writers_all_succeed,
             tickets_raised_together_are_each_stored_and_answered,
+            tickets_within_a_quota_are_stored_and_the_rest_refused,
             comments_are_stored_with_their_event_and_optional_clock_restart,
             comments_written_together_are_each_stored_and_answered,
             changes_written_together_are_each_applied_and_answered,
@@ -2272,6 +2274,98 @@ pub async fn tickets_raised_together_are_each_stored_and_answered(store: S) {
     };
     let stored = store.insert_ticket(&fine).await.unwrap();
     assert!((stored.created_at - fine.created_at).num_milliseconds() == 0);
+}
+
+/// Tickets raised at once against one quota: exactly as many as it allows are stored, every
+/// hit counts, refused or not, and the hit of a ticket that fails is not counted.
+pub async fn tickets_within_a_quota_are_stored_and_the_rest_refused(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let (key, other) = (ThrottleKey([7; 32]), ThrottleKey([8; 32]));
+    let quota = |key, m| Quota {
+        key,
+        limit: 5,
+        at: at(m),
+        new_window_ends: at(m + 59),
+    };
+    let draft = |i: i64, by: UserId| TicketDraft {
+        title: format!("quota {i}"),
+        description: String::new(),
+        priority: Priority::Medium,
+        created_by: by,
+        created_at: at(1),
+        due_at: Some(at(61)),
+        sla: update_due(at(61)),
+    };
+    let raise = |draft: TicketDraft, quota: Quota| {
+        let store = store.clone();
+        tokio::spawn(async move { store.insert_ticket_within(&draft, &quota).await })
+    };
+    let inserts: Vec<_> = (0..12)
+        .map(|i| raise(draft(i, ada.id), quota(key, 1)))
+        .collect();
+    let (mut stored, mut refused) = (Vec::new(), Vec::new());
+    for insert in inserts {
+        match insert.await.unwrap().unwrap() {
+            Ok(ticket) => stored.push(ticket),
+            Err(hits) => {
+                assert_eq!(hits.until, at(60), "the window's end");
+                refused.push(hits.count);
+            }
+        }
+    }
+    refused.sort_unstable();
+    assert_eq!(
+        refused,
+        (6..=12).collect::<Vec<u32>>(),
+        "each refusal's own count"
+    );
+    assert_eq!(stored.len(), 5, "as many as the quota allows");
+    for ticket in &stored {
+        assert_eq!(
+            store.ticket(ticket.id).await.unwrap().as_ref(),
+            Some(ticket)
+        );
+        let history = store.list_history(ticket.id, page(1, 10)).await.unwrap();
+        assert_eq!(history.count, 1, "its created event");
+    }
+    let all = store
+        .list_tickets(TicketScope::All, &TicketQuery::default(), page(1, 1))
+        .await
+        .unwrap();
+    assert_eq!(all.count, 5, "no refused ticket is stored");
+    assert_eq!(
+        store.hit(key, at(2), at(62)).await.unwrap().count,
+        13,
+        "refused hits count too"
+    );
+    // A ticket that cannot be stored (by nobody), raised with others of another key: it fails
+    // alone, and its hit is not counted.
+    let mixed: Vec<_> = (0..4)
+        .map(|i| {
+            let by = if i == 2 { UserId(999_999) } else { ada.id };
+            raise(draft(20 + i, by), quota(other, 1))
+        })
+        .collect();
+    let mut failed = 0;
+    for insert in mixed {
+        match insert.await.unwrap() {
+            Ok(Ok(_)) => {}
+            Ok(Err(hits)) => panic!("refused within the quota: {hits:?}"),
+            Err(_) => failed += 1,
+        }
+    }
+    assert_eq!(failed, 1);
+    assert_eq!(
+        store.hit(other, at(2), at(62)).await.unwrap().count,
+        4,
+        "the failed ticket's hit is not counted"
+    );
+    // Once the window is over, the quota allows tickets again.
+    let later = store
+        .insert_ticket_within(&draft(30, ada.id), &quota(key, 60))
+        .await
+        .unwrap();
+    assert!(later.is_ok(), "{later:?}");
 }
 
 pub async fn comments_written_together_are_each_stored_and_answered(store: S) {

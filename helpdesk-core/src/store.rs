@@ -127,6 +127,20 @@ pub struct Hits {
     pub until: DateTime<Utc>,
 }
 
+/// A hit counted against a limit in the same transaction as the write it limits (see
+/// [`TicketStore::insert_ticket_within`]), counted as [`SessionStore::hit`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// What is counted.
+    pub key: ThrottleKey,
+    /// The most hits a window allows; past it the write is refused (its hit still counts).
+    pub limit: u32,
+    /// When the hit happens.
+    pub at: DateTime<Utc>,
+    /// When a window that this hit starts ends.
+    pub new_window_ends: DateTime<Utc>,
+}
+
 /// What a user update writes: only the fields that are `Some`, so concurrent updates of other
 /// fields are never undone (a profile edit never writes role or `is_active`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,6 +482,16 @@ pub trait SessionStore: Send + Sync {
 pub trait TicketStore: Send + Sync {
     /// Stores a new ticket (status `open`, version 1) and its `created` event.
     async fn insert_ticket(&self, draft: &TicketDraft) -> StoreResult<Ticket>;
+
+    /// Counts one hit of `quota` and, unless it is past the quota's limit, stores the ticket
+    /// as [`insert_ticket`](Self::insert_ticket) does, in one transaction: the hit is counted
+    /// if and only if the answer is `Ok`, and the ticket is stored if and only if that is
+    /// `Ok(Ok(_))`. `Ok(Err(hits))` when the hit is past the limit: only the hit is stored.
+    async fn insert_ticket_within(
+        &self,
+        draft: &TicketDraft,
+        quota: &Quota,
+    ) -> StoreResult<Result<Ticket, Hits>>;
 
     /// A ticket by id.
     async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>>;

@@ -3,10 +3,10 @@
 //! tickets, comments and changes of tickets (edits, status changes, assignments) are written
 //! this way, a few statements for a whole group: multi-row inserts, and multi-row updates for
 //! what comments and changes do to their tickets (a ticket written twice in two, in order, see
-//! [`distinct_rounds`]); so are the hits of the rate limits (one per ticket raised, per
-//! comment and per sign-in), a statement per key. Every caller is answered only after the
-//! commit, so an acknowledged ticket, comment or change is a stored one and a counted hit a
-//! stored hit, as before.
+//! [`distinct_rounds`]); so are the hits of the rate limits (per comment and per sign-in), a
+//! statement per key, and a new ticket's hit is counted in its ticket's group. Every caller
+//! is answered only after the commit, so an acknowledged ticket, comment or change is a stored
+//! one and a counted hit a stored hit, as before.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    ClockRestart, CommentDraft, Hits, StoreError, StoreResult, ThrottleKey, TicketChange,
+    ClockRestart, CommentDraft, Hits, Quota, StoreError, StoreResult, ThrottleKey, TicketChange,
     TicketDraft,
 };
 use helpdesk_core::{Comment, Ticket};
@@ -24,11 +24,13 @@ use tokio::sync::{mpsc, oneshot};
 /// Jobs written in one transaction at most.
 pub(crate) const MAX_BATCH: usize = 64;
 
-/// One ticket waiting to be written, and where its answer goes.
+/// One ticket waiting to be written, the hit it counts against its quota if any, and where
+/// its answer goes (`Err`: the hit is past the quota's limit, and the ticket is not written).
 #[derive(Debug)]
 pub(crate) struct Job {
     pub(crate) draft: TicketDraft,
-    pub(crate) reply: oneshot::Sender<StoreResult<Ticket>>,
+    pub(crate) quota: Option<Quota>,
+    pub(crate) reply: oneshot::Sender<StoreResult<Result<Ticket, Hits>>>,
 }
 
 /// One comment waiting to be written, what it does to its ticket, and where its answer goes
@@ -84,19 +86,6 @@ impl<J> Clone for Queue<J> {
 }
 
 impl<J: Send> Queue<J> {
-    /// Queues the job `job` builds around its reply channel, starting the queue's task with
-    /// `start` if none is running, and waits for the answer.
-    pub(crate) async fn ask<T: Send>(
-        &self,
-        start: impl FnOnce(mpsc::Receiver<J>) + Send,
-        job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> J + Send,
-    ) -> StoreResult<T> {
-        let (reply, answer) = oneshot::channel();
-        let queue = self.queue(start);
-        queue.send(job(reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
-    }
-
     /// Queues the job `job` builds around its reply channel for the task that writes this
     /// queue's jobs in groups with `write` (see [`write_groups`]), starting it on `with` if none
     /// is running, and waits for the answer.
@@ -113,7 +102,10 @@ impl<J: Send> Queue<J> {
         let start = |jobs| {
             tokio::spawn(write_groups(with.clone(), jobs, write));
         };
-        self.ask(start, job).await
+        let (reply, answer) = oneshot::channel();
+        let queue = self.queue(start);
+        queue.send(job(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// The queue, starting its task with `start` if there is none running.
@@ -136,7 +128,7 @@ impl<J: Send> Queue<J> {
 
 /// The loop of a queue's task: writes the jobs waiting at each moment as one group with
 /// [`write_each`], until every sender (every store clone) is gone.
-pub(crate) async fn write_groups<C, J: Reply>(
+async fn write_groups<C, J: Reply>(
     with: C,
     mut jobs: mpsc::Receiver<J>,
     write: impl for<'a> Fn(&'a C, &'a [&'a J]) -> Written<'a, J::Answer>,
@@ -148,7 +140,7 @@ pub(crate) async fn write_groups<C, J: Reply>(
 }
 
 /// The jobs waiting now, up to [`MAX_BATCH`], after `first`.
-pub(crate) fn gather<J>(first: J, jobs: &mut mpsc::Receiver<J>) -> Vec<J> {
+fn gather<J>(first: J, jobs: &mut mpsc::Receiver<J>) -> Vec<J> {
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         match jobs.try_recv() {
@@ -172,9 +164,9 @@ pub(crate) trait Reply {
 }
 
 impl Reply for Job {
-    type Answer = Ticket;
+    type Answer = Result<Ticket, Hits>;
 
-    fn reply(self, answer: StoreResult<Ticket>) {
+    fn reply(self, answer: StoreResult<Result<Ticket, Hits>>) {
         let _ = self.reply.send(answer);
     }
 }
@@ -195,10 +187,18 @@ impl Reply for ChangeJob {
     }
 }
 
+impl Reply for Hit {
+    type Answer = Hits;
+
+    fn reply(self, answer: StoreResult<Hits>) {
+        let _ = self.reply.send(answer);
+    }
+}
+
 /// Writes `batch` with `write` (given `with`), which answers each job in their order, and
 /// replies. If the group fails, nothing of it was written: each job is written again on its
 /// own, so that one bad job fails alone (a job alone fails with its own error).
-pub(crate) async fn write_each<C, J: Reply>(
+async fn write_each<C, J: Reply>(
     with: &C,
     batch: Vec<J>,
     write: impl for<'a> Fn(&'a C, &'a [&'a J]) -> Written<'a, J::Answer>,
@@ -278,21 +278,8 @@ pub(crate) fn distinct_rounds<K: Ord + Copy>(keys: &[K]) -> Vec<Vec<usize>> {
     rounds
 }
 
-/// `error` again, for each caller of a group that failed as a whole: the same variant, its
-/// message as the source.
-pub(crate) fn each(error: &StoreError) -> StoreError {
-    match error {
-        StoreError::UniqueViolation { constraint } => StoreError::UniqueViolation {
-            constraint: constraint.clone(),
-        },
-        StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),
-        StoreError::Backend(source) => StoreError::backend(source.to_string()),
-        other => StoreError::backend(other.to_string()),
-    }
-}
-
 /// What a caller gets when the writing task is gone (its runtime shut down).
-pub(crate) fn gone() -> StoreError {
+fn gone() -> StoreError {
     StoreError::Unavailable("the group writer stopped".into())
 }
 

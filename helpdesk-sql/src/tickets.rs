@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    ClockRestart, CommentDraft, CommentEffect, CommentStore, DeadlineUpdate, HistoryStore,
-    PauseChange, PauseRecord, Sweep, TicketChange, TicketDraft, TicketStore,
+    ClockRestart, CommentDraft, CommentEffect, CommentStore, DeadlineUpdate, HistoryStore, Hits,
+    PauseChange, PauseRecord, Quota, Sweep, TicketChange, TicketDraft, TicketStore,
 };
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::webhooks::{Event, EventType};
@@ -28,6 +28,7 @@ use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, as_count, comment_columns, convert,
     event_columns, from_json, pause_columns, ticket_columns,
 };
+use crate::users::count_in;
 use crate::webhooks::Subscribers;
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
@@ -865,13 +866,77 @@ where
         Ok(as_count(n))
     }
 
-    /// Writes `drafts` and their `created` events in one transaction; the tickets in the
-    /// order of the drafts.
-    async fn insert_batch(writer: &Pool<D::Db>, jobs: &[&batch::Job]) -> StoreResult<Vec<Ticket>> {
-        let drafts: Vec<&TicketDraft> = jobs.iter().map(|job| &job.draft).collect();
+    /// Writes `draft` with the ticket group that is waiting (see [`batch`]), counting its hit
+    /// against `quota` first if there is one.
+    async fn insert(
+        &self,
+        draft: &TicketDraft,
+        quota: Option<Quota>,
+    ) -> StoreResult<Result<Ticket, Hits>> {
+        self.inserts
+            .write(
+                &self.writer,
+                |w, jobs| Box::pin(Self::insert_batch(w, jobs)),
+                |reply| batch::Job {
+                    draft: draft.clone(),
+                    quota,
+                    reply,
+                },
+            )
+            .await
+    }
+
+    /// Counts the jobs' hits and writes the tickets of those within their quotas, with their
+    /// `created` events, in one transaction; the answers in the order of the jobs.
+    async fn insert_batch(
+        writer: &Pool<D::Db>,
+        jobs: &[&batch::Job],
+    ) -> StoreResult<Vec<Result<Ticket, Hits>>> {
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+        let hits: Vec<_> = jobs
+            .iter()
+            .filter_map(|job| job.quota.map(|q| (q.key, q.at, q.new_window_ends)))
+            .collect();
+        let mut counts = count_in::<D>(&mut tx, &hits).await?.into_iter();
+        // Each job's refusal, if its hit is past its quota's limit.
+        let refused: Vec<Option<Hits>> = jobs
+            .iter()
+            .map(|job| {
+                let limit = job.quota?.limit;
+                counts.next().filter(|hits| hits.count > limit)
+            })
+            .collect();
+        let drafts: Vec<&TicketDraft> = jobs
+            .iter()
+            .zip(&refused)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(job, _)| &job.draft)
+            .collect();
+        let mut tickets = Self::insert_drafts(&mut tx, &drafts).await?.into_iter();
+        tx.commit().await.map_err(db::<D>)?;
+        refused
+            .into_iter()
+            .map(|refused| match refused {
+                Some(hits) => Ok(Err(hits)),
+                None => tickets
+                    .next()
+                    .map(Ok)
+                    .ok_or_else(|| StoreError::backend("a ticket was not written")),
+            })
+            .collect()
+    }
+
+    /// Writes `drafts` and their `created` events in `tx`; the tickets in the order of the
+    /// drafts.
+    async fn insert_drafts(
+        tx: &mut Transaction<'static, D::Db>,
+        drafts: &[&TicketDraft],
+    ) -> StoreResult<Vec<Ticket>> {
         let mut tickets = Vec::with_capacity(drafts.len());
-        for chunk in batch::chunks(&drafts) {
+        if drafts.is_empty() {
+            return Ok(tickets);
+        }
+        for chunk in batch::chunks(drafts) {
             let insert = |qb: &mut QueryBuilder<D::Db>| {
                 qb.push(
                     "INSERT INTO tickets (title, description, priority, status, created_by, \
@@ -901,7 +966,7 @@ where
             let mut qb = insert_with_events::<D>(insert, ticket_columns!(), events);
             let rows: Vec<TicketRow<D::Time>> = qb
                 .build_query_as()
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await
                 .map_err(db::<D>)?;
             // Ids are handed out in the order of the rows; the returned rows may come in any.
@@ -920,18 +985,17 @@ where
         if !D::INSERTS_IN_WITH {
             let rows: Vec<(TicketId, &NewEvent)> =
                 tickets.iter().map(|t| t.id).zip(&created).collect();
-            Self::insert_event_rows(&mut tx, &rows).await?;
+            Self::insert_event_rows(tx, &rows).await?;
         }
-        let subscribers = Self::subscribers(&mut tx).await?;
+        let subscribers = Self::subscribers(tx).await?;
         if subscribers.want(EventType::TicketCreated) {
             let events: Vec<Event> = tickets
                 .iter()
                 .zip(&created)
                 .filter_map(|(t, e)| Event::of_history(t, e))
                 .collect();
-            Self::queue_events(&mut tx, &subscribers, &events).await?;
+            Self::queue_events(tx, &subscribers, &events).await?;
         }
-        tx.commit().await.map_err(db::<D>)?;
         Ok(tickets)
     }
 
@@ -1132,16 +1196,17 @@ where
     Option<D::Time>: Value<D::Db>,
 {
     async fn insert_ticket(&self, d: &TicketDraft) -> StoreResult<Ticket> {
-        self.inserts
-            .write(
-                &self.writer,
-                |w, jobs| Box::pin(Self::insert_batch(w, jobs)),
-                |reply| batch::Job {
-                    draft: d.clone(),
-                    reply,
-                },
-            )
-            .await
+        self.insert(d, None)
+            .await?
+            .map_err(|_| StoreError::backend("a ticket without a quota was refused"))
+    }
+
+    async fn insert_ticket_within(
+        &self,
+        d: &TicketDraft,
+        quota: &Quota,
+    ) -> StoreResult<Result<Ticket, Hits>> {
+        self.insert(d, Some(*quota)).await
     }
 
     async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {

@@ -7,8 +7,9 @@ use helpdesk_core::store::{
 };
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{Page, PageRequest, User, UserId, UserQuery};
-use sqlx::{ColumnIndex, Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, Type};
-use tokio::sync::mpsc;
+use sqlx::{
+    ColumnIndex, Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, Transaction, Type,
+};
 
 use crate::batch;
 use crate::error::store_error as db;
@@ -335,11 +336,21 @@ where
         at: DateTime<Utc>,
         new_window_ends: DateTime<Utc>,
     ) -> StoreResult<Hits> {
-        let start = |jobs| {
-            tokio::spawn(count_hits::<D>(self.writer.clone(), jobs));
+        let count = |writer: &Pool<D::Db>, hits: &[&batch::Hit]| -> batch::Written<'_, Hits> {
+            let hits: Vec<_> = hits
+                .iter()
+                .map(|hit| (hit.key, hit.at, hit.new_window_ends))
+                .collect();
+            let writer = writer.clone();
+            Box::pin(async move {
+                let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+                let counts = count_in::<D>(&mut tx, &hits).await?;
+                tx.commit().await.map_err(db::<D>)?;
+                Ok(counts)
+            })
         };
         self.hits
-            .ask(start, |reply| batch::Hit {
+            .write(&self.writer, count, |reply| batch::Hit {
                 key,
                 at,
                 new_window_ends,
@@ -358,40 +369,14 @@ where
     }
 }
 
-/// The task behind [`hit`](SessionStore::hit): counts the hits waiting at each moment in
-/// one transaction, until every store clone is gone.
-async fn count_hits<D: Dialect>(writer: Pool<D::Db>, mut jobs: mpsc::Receiver<batch::Hit>)
-where
-    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
-    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
-    usize: ColumnIndex<<D::Db as Database>::Row>,
-    i32: Value<D::Db>,
-    Vec<u8>: Value<D::Db>,
-{
-    while let Some(first) = jobs.recv().await {
-        let batch = batch::gather(first, &mut jobs);
-        match count_batch::<D>(&writer, &batch).await {
-            Ok(counts) => {
-                for (hit, count) in batch.into_iter().zip(counts) {
-                    let _ = hit.reply.send(Ok(count));
-                }
-            }
-            Err(error) => {
-                for hit in batch {
-                    let _ = hit.reply.send(Err(batch::each(&error)));
-                }
-            }
-        }
-    }
-}
-
-/// Counts `hits` in one transaction, one statement for each key's hits together (many
-/// of them are one account's or one address's): each hit's count, in their order, as
-/// if counted one after the other. A key's hits are counted at the latest of their times,
-/// so hits that straddle the end of a window all count in the next one.
-async fn count_batch<D: Dialect>(
-    writer: &Pool<D::Db>,
-    hits: &[batch::Hit],
+/// Counts `hits` (each a key, its time and when a window it starts ends) in `tx`, one
+/// statement for each key's hits together (many of them are one account's or one address's):
+/// each hit's count, in their order, as if counted one after the other. A key's hits are
+/// counted at the latest of their times, so hits that straddle the end of a window all count
+/// in the next one.
+pub(crate) async fn count_in<D: Dialect>(
+    tx: &mut Transaction<'static, D::Db>,
+    hits: &[(ThrottleKey, DateTime<Utc>, DateTime<Utc>)],
 ) -> StoreResult<Vec<Hits>>
 where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
@@ -401,11 +386,12 @@ where
     Vec<u8>: Value<D::Db>,
 {
     // Each key with its latest hit and the positions of all its hits.
-    let mut keys: Vec<(&batch::Hit, Vec<usize>)> = Vec::new();
+    type Hit = (ThrottleKey, DateTime<Utc>, DateTime<Utc>);
+    let mut keys: Vec<(&Hit, Vec<usize>)> = Vec::new();
     for (i, hit) in hits.iter().enumerate() {
-        match keys.iter_mut().find(|(latest, _)| latest.key == hit.key) {
+        match keys.iter_mut().find(|(latest, _)| latest.0 == hit.0) {
             Some((latest, of_key)) => {
-                if hit.at > latest.at {
+                if hit.1 > latest.1 {
                     *latest = hit;
                 }
                 of_key.push(i);
@@ -415,8 +401,7 @@ where
     }
     let mut counts = vec![None; hits.len()];
     let mut window_started = false;
-    let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
-    for (latest, of_key) in &keys {
+    for ((key, at, new_window_ends), of_key) in &keys {
         let n = i32::try_from(of_key.len()).unwrap_or(i32::MAX);
         // One statement decides, so concurrent writers each see their own count.
         let (total, until): (i32, D::Time) = sqlx::query_as(
@@ -427,11 +412,11 @@ where
                ends_at = CASE WHEN throttle.ends_at <= $3 THEN $2 ELSE throttle.ends_at END \
              RETURNING hits, ends_at",
         )
-        .bind(latest.key.0.to_vec())
-        .bind(D::encode_time(latest.new_window_ends))
-        .bind(D::encode_time(latest.at))
+        .bind(key.0.to_vec())
+        .bind(D::encode_time(*new_window_ends))
+        .bind(D::encode_time(*at))
         .bind(n)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(db::<D>)?;
         window_started |= total == n;
@@ -447,14 +432,13 @@ where
     // Ended windows are deleted whenever a window starts: as often as keys come and go,
     // not on every hit.
     if window_started {
-        let at = hits.iter().map(|hit| hit.at).min().unwrap_or_default();
+        let at = hits.iter().map(|hit| hit.1).min().unwrap_or_default();
         sqlx::query("DELETE FROM throttle WHERE ends_at <= $1")
             .bind(D::encode_time(at))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db::<D>)?;
     }
-    tx.commit().await.map_err(db::<D>)?;
     counts
         .into_iter()
         .map(|count| count.ok_or_else(|| StoreError::backend("a hit was not counted")))

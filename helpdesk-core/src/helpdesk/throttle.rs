@@ -7,7 +7,7 @@ use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use super::Helpdesk;
-use crate::store::ThrottleKey;
+use crate::store::{Hits, Quota, ThrottleKey};
 use crate::{Error, Result};
 
 /// Throttling of sign-ins, password changes and sign-ups, in fixed windows.
@@ -96,16 +96,37 @@ impl Helpdesk {
         limit: u32,
         window: StdDuration,
     ) -> Result<()> {
-        let now = self.now();
-        let window = Duration::from_std(window).unwrap_or(Duration::minutes(15));
-        let hits = self.inner.store.hit(key, now, now + window).await?;
+        let quota = self.quota(key, limit, window);
+        let hits = self
+            .inner
+            .store
+            .hit(key, quota.at, quota.new_window_ends)
+            .await?;
         if hits.count <= limit {
             return Ok(());
         }
+        Err(self.refuse(name, hits))
+    }
+
+    /// A hit of `key` now, against `limit` hits in a `window` that starts with the first hit.
+    pub(super) fn quota(&self, key: ThrottleKey, limit: u32, window: StdDuration) -> Quota {
+        let at = self.now();
+        let window = Duration::from_std(window).unwrap_or(Duration::minutes(15));
+        Quota {
+            key,
+            limit,
+            at,
+            new_window_ends: at + window,
+        }
+    }
+
+    /// The refusal of a hit past its limit (`hits` of its window), counted in
+    /// [`RATE_LIMITED`](crate::metrics::RATE_LIMITED) under `name`.
+    pub(super) fn refuse(&self, name: &'static str, hits: Hits) -> Error {
         metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => name).increment(1);
-        let retry_after = (hits.until - now).to_std().unwrap_or_default();
-        Err(Error::RateLimited {
+        let retry_after = (hits.until - self.now()).to_std().unwrap_or_default();
+        Error::RateLimited {
             retry_after: retry_after.max(StdDuration::from_secs(1)),
-        })
+        }
     }
 }

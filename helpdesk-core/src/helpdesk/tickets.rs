@@ -46,9 +46,8 @@ impl Helpdesk {
     /// [`RateLimits::tickets_per_hour`](super::RateLimits::tickets_per_hour).
     pub async fn create_ticket(&self, actor: &Actor, new: NewTicket) -> Result<Ticket> {
         let key = throttle_key(&["tickets", &actor.id.to_string()]);
-        self.count("tickets", key, self.inner.limits.tickets_per_hour, HOUR)
-            .await?;
-        let now = self.now();
+        let quota = self.quota(key, self.inner.limits.tickets_per_hour, HOUR);
+        let now = quota.at;
         let policy = self.policy().await?;
         let sla = Sla {
             policy_version: policy.version,
@@ -63,7 +62,16 @@ impl Helpdesk {
             created_by: actor.id,
             created_at: now,
         };
-        Ok(self.inner.store.insert_ticket(&draft).await?)
+        // The hit is counted in the ticket's own transaction: one commit to wait for, not two.
+        match self
+            .inner
+            .store
+            .insert_ticket_within(&draft, &quota)
+            .await?
+        {
+            Ok(ticket) => Ok(ticket),
+            Err(hits) => Err(self.refuse("tickets", hits)),
+        }
     }
 
     /// A ticket the actor may see.
