@@ -78,6 +78,7 @@ macro_rules! store_conformance_tests {
             tickets_within_a_quota_are_stored_and_the_rest_refused,
             comments_are_stored_with_their_event_and_optional_clock_restart,
             comments_written_together_are_each_stored_and_answered,
+            comments_within_a_quota_are_stored_and_the_rest_refused,
             changes_written_together_are_each_applied_and_answered,
             report_counts_events_in_scope_and_time,
             sla_report_counts_per_priority_in_scope_and_window,
@@ -2366,6 +2367,76 @@ pub async fn tickets_within_a_quota_are_stored_and_the_rest_refused(store: S) {
         .await
         .unwrap();
     assert!(later.is_ok(), "{later:?}");
+}
+
+/// Comments written at once against one quota, each restarting its ticket's clock: exactly as
+/// many as the quota allows are stored and restart it, every hit counts; a comment on a ticket
+/// that does not exist counts its hit too.
+pub async fn comments_within_a_quota_are_stored_and_the_rest_refused(store: S) {
+    let ada = user(&store, "ada@example.com", Role::User).await;
+    let agent = user(&store, "agent@example.com", Role::Agent).await;
+    let t = ticket(&store, &ada, "Printer", Priority::High, 0, 60).await;
+    let (key, other) = (ThrottleKey([10; 32]), ThrottleKey([11; 32]));
+    let quota = |key| Quota {
+        key,
+        limit: 3,
+        at: at(2),
+        new_window_ends: at(62),
+    };
+    let restart = ClockRestart {
+        at: at(2),
+        due_by_rank: [Some(at(1002)), Some(at(242)), Some(at(62))],
+        warn_by_rank: [None; 3],
+        first_response_seconds: None,
+    };
+    let write = |ticket_id, i: usize, key| {
+        let store = store.clone();
+        let draft = CommentDraft {
+            ticket_id,
+            author_id: agent.id,
+            body: format!("comment {i}"),
+            created_at: at(2),
+        };
+        tokio::spawn(async move {
+            let effect = CommentEffect::Restart(&restart);
+            store
+                .insert_comment_within(&draft, effect, &quota(key))
+                .await
+        })
+    };
+    let writes: Vec<_> = (0..8).map(|i| write(t.id, i, key)).collect();
+    let (mut stored, mut refused) = (Vec::new(), Vec::new());
+    for w in writes {
+        match w.await.unwrap().unwrap() {
+            Ok(comment) => stored.push(comment.expect("the ticket exists")),
+            Err(hits) => {
+                assert_eq!(hits.until, at(62), "the window's end");
+                refused.push(hits.count);
+            }
+        }
+    }
+    refused.sort_unstable();
+    assert_eq!(refused, vec![4, 5, 6, 7, 8], "each refusal's own count");
+    assert_eq!(stored.len(), 3, "as many as the quota allows");
+    let comments = store.list_comments(t.id, page(1, 20)).await.unwrap();
+    assert_eq!(comments.count, 3, "no refused comment is stored");
+    let history = store.list_history(t.id, page(1, 20)).await.unwrap();
+    let commented = history
+        .items
+        .iter()
+        .filter(|e| e.kind == HistoryKind::Commented);
+    assert_eq!(commented.count(), 3, "no refused comment's event");
+    let after = store.ticket(t.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.version,
+        t.version + 3,
+        "only the stored comments restart the clock"
+    );
+    assert_eq!(store.hit(key, at(3), at(63)).await.unwrap().count, 9);
+    // On a ticket that does not exist: nothing is written but the hit.
+    let missing = write(TicketId(999_999), 9, other).await.unwrap().unwrap();
+    assert_eq!(missing, Ok(None));
+    assert_eq!(store.hit(other, at(3), at(63)).await.unwrap().count, 2);
 }
 
 pub async fn comments_written_together_are_each_stored_and_answered(store: S) {

@@ -594,6 +594,17 @@ pub trait CommentStore: Send + Sync {
         effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>>;
 
+    /// Counts one hit of `quota` and, unless it is past the quota's limit, does what
+    /// [`insert_comment`](Self::insert_comment) does, in one transaction: the hit is counted
+    /// if and only if the answer is `Ok` (also `Ok(Ok(None))`: the hit counts, nothing else is
+    /// written). `Ok(Err(hits))` when the hit is past the limit: only the hit is stored.
+    async fn insert_comment_within(
+        &self,
+        draft: &CommentDraft,
+        effect: CommentEffect<'_>,
+        quota: &Quota,
+    ) -> StoreResult<Result<Option<Comment>, Hits>>;
+
     /// A page of a ticket's comments, oldest first.
     async fn list_comments(
         &self,

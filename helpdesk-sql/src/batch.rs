@@ -3,10 +3,10 @@
 //! tickets, comments and changes of tickets (edits, status changes, assignments) are written
 //! this way, a few statements for a whole group: multi-row inserts, and multi-row updates for
 //! what comments and changes do to their tickets (a ticket written twice in two, in order, see
-//! [`distinct_rounds`]); so are the hits of the rate limits (per comment and per sign-in), a
-//! statement per key, and a new ticket's hit is counted in its ticket's group. Every caller
-//! is answered only after the commit, so an acknowledged ticket, comment or change is a stored
-//! one and a counted hit a stored hit, as before.
+//! [`distinct_rounds`]); so are the hits of the rate limits, a statement per key: a new
+//! ticket's or comment's hit in its own group, a sign-in's in a group of hits. Every caller is
+//! answered only after the commit, so an acknowledged ticket, comment or change is a stored one
+//! and a counted hit a stored hit, as before.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -33,13 +33,15 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<StoreResult<Result<Ticket, Hits>>>,
 }
 
-/// One comment waiting to be written, what it does to its ticket, and where its answer goes
-/// (`None`: there is no such ticket, or not at the version a change expects).
+/// One comment waiting to be written, what it does to its ticket, the hit it counts against
+/// its quota if any, and where its answer goes (`Ok(None)`: there is no such ticket, or not at
+/// the version a change expects; `Err`: the hit is past the quota's limit).
 #[derive(Debug)]
 pub(crate) struct CommentJob {
     pub(crate) draft: CommentDraft,
     pub(crate) effect: Effect,
-    pub(crate) reply: oneshot::Sender<StoreResult<Option<Comment>>>,
+    pub(crate) quota: Option<Quota>,
+    pub(crate) reply: oneshot::Sender<StoreResult<Result<Option<Comment>, Hits>>>,
 }
 
 /// One change of a ticket waiting to be written (see `TicketStore::update_ticket`), and where
@@ -172,9 +174,9 @@ impl Reply for Job {
 }
 
 impl Reply for CommentJob {
-    type Answer = Option<Comment>;
+    type Answer = Result<Option<Comment>, Hits>;
 
-    fn reply(self, answer: StoreResult<Option<Comment>>) {
+    fn reply(self, answer: StoreResult<Result<Option<Comment>, Hits>>) {
         let _ = self.reply.send(answer);
     }
 }

@@ -28,7 +28,7 @@ use crate::rows::{
     CommentRow, Counted, EventRow, PauseRow, TicketRow, as_count, comment_columns, convert,
     event_columns, from_json, pause_columns, ticket_columns,
 };
-use crate::users::count_in;
+use crate::users::refusals;
 use crate::webhooks::Subscribers;
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
@@ -866,6 +866,33 @@ where
         Ok(as_count(n))
     }
 
+    /// Writes `draft` and its `effect` with the comment group that is waiting (see [`batch`]),
+    /// counting its hit against `quota` first if there is one.
+    async fn comment(
+        &self,
+        draft: &CommentDraft,
+        effect: CommentEffect<'_>,
+        quota: Option<Quota>,
+    ) -> StoreResult<Result<Option<Comment>, Hits>> {
+        let effect = match effect {
+            CommentEffect::None => batch::Effect::None,
+            CommentEffect::Restart(restart) => batch::Effect::Restart(*restart),
+            CommentEffect::Change(change) => batch::Effect::Change(Box::new(change.clone())),
+        };
+        self.comments
+            .write(
+                &self.writer,
+                |w, jobs| Box::pin(Self::comment_batch(w, jobs)),
+                |reply| batch::CommentJob {
+                    draft: draft.clone(),
+                    effect,
+                    quota,
+                    reply,
+                },
+            )
+            .await
+    }
+
     /// Writes `draft` with the ticket group that is waiting (see [`batch`]), counting its hit
     /// against `quota` first if there is one.
     async fn insert(
@@ -893,19 +920,8 @@ where
         jobs: &[&batch::Job],
     ) -> StoreResult<Vec<Result<Ticket, Hits>>> {
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
-        let hits: Vec<_> = jobs
-            .iter()
-            .filter_map(|job| job.quota.map(|q| (q.key, q.at, q.new_window_ends)))
-            .collect();
-        let mut counts = count_in::<D>(&mut tx, &hits).await?.into_iter();
-        // Each job's refusal, if its hit is past its quota's limit.
-        let refused: Vec<Option<Hits>> = jobs
-            .iter()
-            .map(|job| {
-                let limit = job.quota?.limit;
-                counts.next().filter(|hits| hits.count > limit)
-            })
-            .collect();
+        let quotas: Vec<Option<Quota>> = jobs.iter().map(|job| job.quota).collect();
+        let refused = refusals::<D>(&mut tx, &quotas).await?;
         let drafts: Vec<&TicketDraft> = jobs
             .iter()
             .zip(&refused)
@@ -1019,8 +1035,11 @@ where
     async fn comment_batch(
         writer: &Pool<D::Db>,
         jobs: &[&batch::CommentJob],
-    ) -> StoreResult<Vec<Option<Comment>>> {
+    ) -> StoreResult<Vec<Result<Option<Comment>, Hits>>> {
         let mut tx = writer.begin_with(D::BEGIN_WRITE).await.map_err(db::<D>)?;
+        // The hits first: a comment past its quota does nothing else.
+        let quotas: Vec<Option<Quota>> = jobs.iter().map(|job| job.quota).collect();
+        let refused = refusals::<D>(&mut tx, &quotas).await?;
         let subscribers = Self::subscribers(&mut tx).await?;
         // What each comment does to its ticket: the changes (a waiting ticket reopened), the
         // clock restarts, then a check that the other comments' tickets exist, each kept
@@ -1032,6 +1051,9 @@ where
         let mut plain = (Vec::new(), Vec::new());
         for (i, job) in jobs.iter().enumerate() {
             let ticket = job.draft.ticket_id;
+            if refused[i].is_some() {
+                continue;
+            }
             match &job.effect {
                 batch::Effect::Change(change) => (changes.0.push(i), changes.1.push(&**change)),
                 batch::Effect::Restart(r) => (restarts.0.push(i), restarts.1.push((ticket, r))),
@@ -1137,7 +1159,11 @@ where
         let mut comments = comments.into_iter();
         Ok(found
             .into_iter()
-            .map(|exists| if exists { comments.next() } else { None })
+            .zip(refused)
+            .map(|(exists, refused)| match refused {
+                Some(hits) => Err(hits),
+                None => Ok(if exists { comments.next() } else { None }),
+            })
             .collect())
     }
 
@@ -1649,22 +1675,18 @@ where
         d: &CommentDraft,
         effect: CommentEffect<'_>,
     ) -> StoreResult<Option<Comment>> {
-        let effect = match effect {
-            CommentEffect::None => batch::Effect::None,
-            CommentEffect::Restart(restart) => batch::Effect::Restart(*restart),
-            CommentEffect::Change(change) => batch::Effect::Change(Box::new(change.clone())),
-        };
-        self.comments
-            .write(
-                &self.writer,
-                |w, jobs| Box::pin(Self::comment_batch(w, jobs)),
-                |reply| batch::CommentJob {
-                    draft: d.clone(),
-                    effect,
-                    reply,
-                },
-            )
-            .await
+        self.comment(d, effect, None)
+            .await?
+            .map_err(|_| StoreError::backend("a comment without a quota was refused"))
+    }
+
+    async fn insert_comment_within(
+        &self,
+        d: &CommentDraft,
+        effect: CommentEffect<'_>,
+        quota: &Quota,
+    ) -> StoreResult<Result<Option<Comment>, Hits>> {
+        self.comment(d, effect, Some(*quota)).await
     }
 
     async fn list_comments(

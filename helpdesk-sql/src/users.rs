@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
-    Hits, SessionStore, ThrottleKey, TokenHash, UserDraft, UserStore, UserUpdate, like_contains,
+    Hits, Quota, SessionStore, ThrottleKey, TokenHash, UserDraft, UserStore, UserUpdate,
+    like_contains,
 };
 use helpdesk_core::store::{StoreError, StoreResult};
 use helpdesk_core::{Page, PageRequest, User, UserId, UserQuery};
@@ -369,12 +370,40 @@ where
     }
 }
 
+/// Counts the hits of `quotas` (each job's, if it has one) in `tx` (see [`count_in`]): for
+/// each job, the hits of its quota's window if its hit is past the quota's limit.
+pub(crate) async fn refusals<D: Dialect>(
+    tx: &mut Transaction<'static, D::Db>,
+    quotas: &[Option<Quota>],
+) -> StoreResult<Vec<Option<Hits>>>
+where
+    for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
+    <D::Db as Database>::Arguments: IntoArguments<D::Db>,
+    usize: ColumnIndex<<D::Db as Database>::Row>,
+    i32: Value<D::Db>,
+    Vec<u8>: Value<D::Db>,
+{
+    let hits: Vec<_> = quotas
+        .iter()
+        .flatten()
+        .map(|q| (q.key, q.at, q.new_window_ends))
+        .collect();
+    let mut counts = count_in::<D>(tx, &hits).await?.into_iter();
+    Ok(quotas
+        .iter()
+        .map(|quota| {
+            let limit = quota.as_ref()?.limit;
+            counts.next().filter(|hits| hits.count > limit)
+        })
+        .collect())
+}
+
 /// Counts `hits` (each a key, its time and when a window it starts ends) in `tx`, one
 /// statement for each key's hits together (many of them are one account's or one address's):
 /// each hit's count, in their order, as if counted one after the other. A key's hits are
 /// counted at the latest of their times, so hits that straddle the end of a window all count
 /// in the next one.
-pub(crate) async fn count_in<D: Dialect>(
+async fn count_in<D: Dialect>(
     tx: &mut Transaction<'static, D::Db>,
     hits: &[(ThrottleKey, DateTime<Utc>, DateTime<Utc>)],
 ) -> StoreResult<Vec<Hits>>

@@ -36,8 +36,8 @@ impl Helpdesk {
             return Err(forbidden("you may not comment on this ticket"));
         }
         let key = throttle_key(&["comments", &actor.id.to_string()]);
-        self.count("comments", key, self.inner.limits.comments_per_hour, HOUR)
-            .await?;
+        // The hit is counted in the first attempt's transaction: one commit to wait for, not two.
+        let mut quota = Some(self.quota(key, self.inner.limits.comments_per_hour, HOUR));
         let mut ticket = ticket;
         for attempt in 0..OPTIMISTIC_RETRIES {
             if attempt > 0 {
@@ -68,7 +68,15 @@ impl Helpdesk {
                 (None, Some(restart)) => CommentEffect::Restart(restart),
                 (None, None) => CommentEffect::None,
             };
-            match self.inner.store.insert_comment(&draft, effect).await? {
+            let store = &self.inner.store;
+            let stored = match quota.take() {
+                Some(quota) => store
+                    .insert_comment_within(&draft, effect, &quota)
+                    .await?
+                    .map_err(|hits| self.refuse("comments", hits))?,
+                None => store.insert_comment(&draft, effect).await?,
+            };
+            match stored {
                 Some(comment) => return Ok(comment),
                 None if reply.is_none() => return Err(Error::NotFound),
                 None => {}
