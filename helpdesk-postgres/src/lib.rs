@@ -16,7 +16,7 @@
 //!
 //! Migrations are embedded and applied on connect under sqlx's advisory lock, so instances
 //! starting together do not race. They install the `pg_trgm` extension (in `public`) for the
-//! user search index, which needs a role allowed to create it (PostgreSQL 13+ trusts it for
+//! user and ticket search indexes, which needs a role allowed to create it (PostgreSQL 13+ trusts it for
 //! any role with `CREATE` on the database).
 
 use std::str::FromStr;
@@ -114,7 +114,8 @@ impl Dialect for PgDialect {
             // The first time: every match, from the trigram indexes, planned for the text.
             qb.push(
                 "SELECT (SELECT n FROM ticket_text_edits LIMIT 1), pg_current_snapshot()::text, \
-                 '[]', (SELECT coalesce(json_agg(t.id), '[]')::text FROM tickets t WHERE 1 = 1",
+                 '[]', (SELECT coalesce(json_agg(t.id), '[]')::text FROM ticket_texts t \
+                 WHERE 1 = 1",
             );
             push_like_text(qb, field, text, "ILIKE");
             qb.push("), (SELECT coalesce(max(id), 0) FROM tickets)");
@@ -156,8 +157,22 @@ impl Dialect for PgDialect {
         true
     }
 
-    fn push_ticket_text(qb: &mut QueryBuilder<Postgres>, field: TicketText, text: &str, _: bool) {
-        push_like_text(qb, field, text, "ILIKE");
+    /// Everyone's tickets are matched in `ticket_texts`, whose trigram indexes `ILIKE` uses by
+    /// itself (`tickets` has none: every update of a ticket would write them, see migration
+    /// 0022); a probe tests the text on each ticket the statement reads anyway.
+    fn push_ticket_text(
+        qb: &mut QueryBuilder<Postgres>,
+        field: TicketText,
+        text: &str,
+        probe: bool,
+    ) {
+        if probe {
+            push_like_text(qb, field, text, "ILIKE");
+        } else {
+            qb.push(" AND t.id IN (SELECT t.id FROM ticket_texts t WHERE 1 = 1");
+            push_like_text(qb, field, text, "ILIKE");
+            qb.push(")");
+        }
     }
 
     fn push_user_search(qb: &mut QueryBuilder<Postgres>, pattern: String) {

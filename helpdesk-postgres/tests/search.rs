@@ -135,6 +135,18 @@ async fn searches_match_a_scan_through_new_tickets_edits_deletions_and_late_comm
     .unwrap();
     lists_match_a_scan(&store, "after reassignments", SEARCHES).await;
 
+    // The table of the trigram indexes holds every ticket's text, and no deleted ticket's.
+    let differ: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM (SELECT id, title, description FROM ticket_texts \
+                 EXCEPT SELECT id, title, description FROM tickets) AS stale) \
+              + (SELECT count(*) FROM (SELECT id, title, description FROM tickets \
+                 EXCEPT SELECT id, title, description FROM ticket_texts) AS missing)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(differ, 0, "ticket_texts follows tickets");
+
     conn.close().await.unwrap();
     late.close().await.unwrap();
 }

@@ -173,7 +173,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// ` AND <the ticket t's text contains text>`, literally and case-insensitively, for the
     /// `search` and `title` filters. [`push_like_text`](crate::push_like_text) is what every
     /// database can do; a dialect with a text index uses it instead (SQLite asks its FTS5
-    /// trigram index; PostgreSQL's `ILIKE` uses its trigram indexes by itself). `probe`: the
+    /// trigram index; PostgreSQL's `ILIKE` uses the trigram indexes of its `ticket_texts`). `probe`: the
     /// statement should start from another index (the scope's, or the ordering's when the
     /// matches are many) and look each ticket up among the matches, rather than read every
     /// match.
