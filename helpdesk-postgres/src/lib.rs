@@ -16,8 +16,8 @@
 //!
 //! Migrations are embedded and applied on connect under sqlx's advisory lock, so instances
 //! starting together do not race. They install the `pg_trgm` extension (in `public`) for the
-//! user and ticket search indexes, which needs a role allowed to create it (PostgreSQL 13+ trusts it for
-//! any role with `CREATE` on the database).
+//! user and ticket search indexes, which needs a role allowed to create it (PostgreSQL 13+
+//! trusts it for any role with `CREATE` on the database).
 
 use std::str::FromStr;
 
