@@ -529,6 +529,15 @@ fn single_requests(server: &Server, admin: &str, agent: &str, user: &str, option
         ("admin", admin, "search=printer&breached=false"),
         ("agent", agent, "search=printer&status=open"),
         ("user", user, "search=printer&status=open"),
+        // Searches narrowed and ordered otherwise than by creation.
+        ("admin", admin, "search=printer&status=open&ordering=due_at"),
+        ("admin", admin, "search=printer&ordering=-priority"),
+        (
+            "admin",
+            admin,
+            "title=printer&priority=high&ordering=-updated_at",
+        ),
+        ("agent", agent, "search=printer&ordering=due_at"),
     ] {
         cases.push((
             format!("{who}: ?{query}"),
@@ -536,7 +545,7 @@ fn single_requests(server: &Server, admin: &str, agent: &str, user: &str, option
             format!("/api/tickets/?{query}"),
         ));
     }
-    for (who, token) in [("admin", admin), ("agent", agent)] {
+    for (who, token) in [("admin", admin), ("agent", agent), ("user", user)] {
         cases.push((
             format!("{who}: service-level report"),
             token,
