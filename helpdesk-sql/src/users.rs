@@ -428,6 +428,9 @@ where
             None => keys.push((hit, vec![i])),
         }
     }
+    // Keys in one order, so that groups counting the same keys at once (on other instances)
+    // lock their rows in the same order instead of deadlocking.
+    keys.sort_unstable_by_key(|(latest, _)| latest.0.0);
     let mut counts = vec![None; hits.len()];
     let mut window_started = false;
     for ((key, at, new_window_ends), of_key) in &keys {
