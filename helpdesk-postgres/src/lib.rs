@@ -169,6 +169,7 @@ impl Dialect for PgDialect {
         if probe {
             push_like_text(qb, field, text, "ILIKE");
         } else {
+            // Inside, `t` is `ticket_texts`, which has the columns `push_like_text` names.
             qb.push(" AND t.id IN (SELECT t.id FROM ticket_texts t WHERE 1 = 1");
             push_like_text(qb, field, text, "ILIKE");
             qb.push(")");

@@ -60,7 +60,7 @@ pub(crate) enum Effect {
     Change(Box<TicketChange>),
 }
 
-/// One hit of a throttle key waiting to be counted (see `ThrottleStore::hit`), and where its
+/// One hit of a throttle key waiting to be counted (see `SessionStore::hit`), and where its
 /// answer goes.
 #[derive(Debug)]
 pub(crate) struct Hit {
@@ -165,37 +165,25 @@ pub(crate) trait Reply {
     fn reply(self, answer: StoreResult<Self::Answer>);
 }
 
-impl Reply for Job {
-    type Answer = Result<Ticket, Hits>;
+/// `impl Reply` for jobs that answer through their `reply` channel, each with its answer.
+macro_rules! reply_through_channel {
+    ($($job:ty => $answer:ty),+ $(,)?) => {$(
+        impl Reply for $job {
+            type Answer = $answer;
 
-    fn reply(self, answer: StoreResult<Result<Ticket, Hits>>) {
-        let _ = self.reply.send(answer);
-    }
+            fn reply(self, answer: StoreResult<$answer>) {
+                let _ = self.reply.send(answer);
+            }
+        }
+    )+};
 }
 
-impl Reply for CommentJob {
-    type Answer = Result<Option<Comment>, Hits>;
-
-    fn reply(self, answer: StoreResult<Result<Option<Comment>, Hits>>) {
-        let _ = self.reply.send(answer);
-    }
-}
-
-impl Reply for ChangeJob {
-    type Answer = bool;
-
-    fn reply(self, answer: StoreResult<bool>) {
-        let _ = self.reply.send(answer);
-    }
-}
-
-impl Reply for Hit {
-    type Answer = Hits;
-
-    fn reply(self, answer: StoreResult<Hits>) {
-        let _ = self.reply.send(answer);
-    }
-}
+reply_through_channel!(
+    Job => Result<Ticket, Hits>,
+    CommentJob => Result<Option<Comment>, Hits>,
+    ChangeJob => bool,
+    Hit => Hits,
+);
 
 /// Writes `batch` with `write` (given `with`), which answers each job in their order, and
 /// replies. If the group fails, nothing of it was written: each job is written again on its

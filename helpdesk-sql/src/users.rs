@@ -1,5 +1,7 @@
 //! Accounts, sessions and login throttling.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::store::{
@@ -414,26 +416,21 @@ where
     i32: Value<D::Db>,
     Vec<u8>: Value<D::Db>,
 {
-    // Each key with its latest hit and the positions of all its hits.
-    type Hit = (ThrottleKey, DateTime<Utc>, DateTime<Utc>);
-    let mut keys: Vec<(&Hit, Vec<usize>)> = Vec::new();
-    for (i, hit) in hits.iter().enumerate() {
-        match keys.iter_mut().find(|(latest, _)| latest.0 == hit.0) {
-            Some((latest, of_key)) => {
-                if hit.1 > latest.1 {
-                    *latest = hit;
-                }
-                of_key.push(i);
-            }
-            None => keys.push((hit, vec![i])),
+    // Each key with its latest hit and the positions of all its hits, in key order, so that
+    // groups counting the same keys at once (on other instances) lock their rows in the same
+    // order instead of deadlocking.
+    let mut keys: BTreeMap<[u8; 32], (usize, Vec<usize>)> = BTreeMap::new();
+    for (i, (key, at, _)) in hits.iter().enumerate() {
+        let (latest, of_key) = keys.entry(key.0).or_insert((i, Vec::new()));
+        if *at > hits[*latest].1 {
+            *latest = i;
         }
+        of_key.push(i);
     }
-    // Keys in one order, so that groups counting the same keys at once (on other instances)
-    // lock their rows in the same order instead of deadlocking.
-    keys.sort_unstable_by_key(|(latest, _)| latest.0.0);
     let mut counts = vec![None; hits.len()];
     let mut window_started = false;
-    for ((key, at, new_window_ends), of_key) in &keys {
+    for (latest, of_key) in keys.values() {
+        let (key, at, new_window_ends) = &hits[*latest];
         let n = i32::try_from(of_key.len()).unwrap_or(i32::MAX);
         // One statement decides, so concurrent writers each see their own count.
         let (total, until): (i32, D::Time) = sqlx::query_as(
