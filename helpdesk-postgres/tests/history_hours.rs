@@ -182,14 +182,15 @@ async fn everyones_report_from_hours_follows_every_write() {
     reports_match_a_count(&store, &mut conn, "after a bulk insert").await;
 
     // By another connection: events changed in kind, moved across hours, deleted with
-    // their tickets, and left as they were.
+    // their tickets or alone, and left as they were.
     conn.execute(
         "UPDATE history SET to_value = 'resolved' \
          WHERE kind = 'status_changed' AND ticket_id BETWEEN 1 AND 80; \
          UPDATE history SET kind = 'edited' WHERE kind = 'escalated' AND ticket_id <= 40; \
          UPDATE history SET at = at + interval '90 minutes' WHERE ticket_id BETWEEN 81 AND 160; \
          UPDATE history SET at = at WHERE ticket_id BETWEEN 161 AND 200; \
-         DELETE FROM tickets WHERE id BETWEEN 201 AND 260",
+         DELETE FROM tickets WHERE id BETWEEN 201 AND 260; \
+         DELETE FROM history WHERE kind = 'escalated' AND ticket_id BETWEEN 161 AND 180",
     )
     .await
     .unwrap();
