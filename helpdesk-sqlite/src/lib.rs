@@ -284,20 +284,14 @@ pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore> 
     // changed tenfold is analyzed (in full, about 0.2 s at 100,000 tickets), and again
     // whenever the pool closes the connection (after at most 30 minutes). Without statistics
     // SQLite guessed wrong for an agent's tickets: their list took 6 ms instead of 0.5 ms.
-    // Its commits leave the log to the checkpointer (see the `checkpoint` module). Its
-    // temporary files are files: a statement that changes many rows of a table with triggers
-    // keeps the pages it changed in a statement journal, which in memory would be freed to the
-    // C allocator but not returned to the system (the sweep of 10,000 tickets: about 10 MiB
-    // held for good). Beyond its first 64 KiB such a journal goes to a file in the system's
-    // temporary directory (`SQLITE_TMPDIR`, `TMPDIR`, `/var/tmp`, `/tmp`, in that order).
+    // Its commits leave the log to the checkpointer (see the `checkpoint` module).
     let writer = pool_options()
         .max_connections(1)
         .connect_with(
             options
                 .clone()
                 .optimize_on_close(true, None)
-                .pragma("wal_autocheckpoint", checkpoint::WRITER_PAGES.to_string())
-                .pragma("temp_store", "file"),
+                .pragma("wal_autocheckpoint", checkpoint::WRITER_PAGES.to_string()),
         )
         .await
         .map_err(db)?;
