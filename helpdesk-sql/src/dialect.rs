@@ -144,7 +144,10 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// `assigned`, `both`, as the tallies), whose rows a change of a ticket's creator or
     /// assignee moves. Every scope's report then sums the hours after the one its window
     /// starts in and counts the events of that one alone. PostgreSQL; SQLite remembers its
-    /// reports instead ([`Self::IDS_IN_COMMIT_ORDER`]).
+    /// reports instead ([`Self::IDS_IN_COMMIT_ORDER`]). Such a schema also keeps
+    /// `ticket_hours (hour, priority, answered, n)`: how many tickets were created in each UTC
+    /// hour (`hour`, its start), of each priority, answered by staff or not, from which
+    /// everyone's service-level report sums the whole hours of its window.
     const HISTORY_HOURS: bool;
 
     /// Whether a `WITH` clause may hold an `INSERT ... RETURNING` whose rows the statement

@@ -747,9 +747,9 @@ where
     async fn median_first_responses(
         &self,
         scope: TicketScope,
-        from: D::Time,
-        to: D::Time,
+        window: (DateTime<Utc>, DateTime<Utc>),
     ) -> StoreResult<Vec<(i16, i64)>> {
+        let (from, to) = (D::encode_time(window.0), D::encode_time(window.1));
         // Everyone's counts from `tickets_answered` and medians from `tickets_first_response`,
         // a scope's from each side's index of its answered tickets (an agent's count took a
         // scan of every ticket on PostgreSQL).
@@ -779,8 +779,7 @@ where
         let counts: Vec<(i16, i64)> = if scope == TicketScope::All {
             // Each priority's range of `tickets_answered` (testing the creation time of every
             // answered ticket took most of an admin's report).
-            let answered = " AND t.first_response_seconds IS NOT NULL";
-            let counts = self.raised_by_everyone(answered, from, to).await?;
+            let counts = self.raised_by_everyone(true, window).await?;
             let ranks = Priority::ALL.iter().map(|p| i16::try_from(p.rank()));
             ranks
                 .zip(counts)
@@ -818,28 +817,69 @@ where
     }
 
     /// How many tickets of each priority (in the order of [`Priority::ALL`]) everyone raised
-    /// from `from` to `to`, of those that meet `condition` (` AND ...`, or nothing): a count of
+    /// in `window` (both ends included), only those staff answered if `answered`: a count of
     /// each priority's range of `tickets (priority, created_at)` (for answered tickets, of
     /// `tickets_answered`), which reads no column (50,000 tickets in the window on SQLite:
-    /// 2.0 ms, against 3.9 grouped by priority and 4.6 testing each entry's priority).
+    /// 2.0 ms, against 3.9 grouped by priority and 4.6 testing each entry's priority). Where
+    /// the schema counts tickets per hour ([`Dialect::HISTORY_HOURS`]), only the window's
+    /// partial first and last hours are counted so, and the hours between summed from
+    /// `ticket_hours`.
     async fn raised_by_everyone(
         &self,
-        condition: &str,
-        from: D::Time,
-        to: D::Time,
+        answered: bool,
+        window: (DateTime<Utc>, DateTime<Utc>),
     ) -> StoreResult<Vec<i64>> {
+        let condition = if answered {
+            " AND t.first_response_seconds IS NOT NULL"
+        } else {
+            ""
+        };
+        let (from, to) = (D::encode_time(window.0), D::encode_time(window.1));
+        let hours = whole_hours(window).filter(|_| D::HISTORY_HOURS);
         let mut qb = QueryBuilder::new("SELECT ");
         for (k, p) in Priority::ALL.iter().enumerate() {
-            qb.push(if k == 0 { "" } else { ", " })
-                .push(format_args!(
+            let count = |qb: &mut QueryBuilder<D::Db>, since, until, last: &str| {
+                qb.push(format_args!(
                     "(SELECT count(*) FROM tickets t WHERE t.priority = {}{condition} \
                      AND t.created_at >= ",
                     p.rank()
                 ))
-                .push_bind(from)
-                .push(" AND t.created_at <= ")
-                .push_bind(to)
+                .push_bind(since)
+                .push(format_args!(" AND t.created_at {last} "))
+                .push_bind(until)
                 .push(")");
+            };
+            qb.push(if k == 0 { "" } else { ", " });
+            match hours {
+                None => count(&mut qb, from, to, "<="),
+                Some((first, last)) => {
+                    count(&mut qb, from, D::encode_time(first), "<");
+                    qb.push(" + ");
+                    count(&mut qb, D::encode_time(last), to, "<=");
+                    qb.push(format_args!(" + h.n{k}"));
+                }
+            }
+        }
+        if let Some((first, last)) = hours {
+            let sums: Vec<String> = Priority::ALL
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    format!(
+                        "CAST(coalesce(sum(n) FILTER (WHERE priority = {}), 0) AS BIGINT) AS n{k}",
+                        p.rank()
+                    )
+                })
+                .collect();
+            qb.push(format_args!(
+                " FROM (SELECT {} FROM ticket_hours WHERE hour >= ",
+                sums.join(", ")
+            ))
+            .push_bind(D::encode_time(first))
+            .push(" AND hour < ")
+            .push_bind(D::encode_time(last))
+            .push(if answered { " AND answered" } else { "" })
+            .push(") AS h");
         }
         self.counts(qb, 1).await
     }
@@ -1477,6 +1517,7 @@ where
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<SlaByPriority> {
+        let window = (from, to);
         let (from, to) = (D::encode_time(from), D::encode_time(to));
         // Four reads at once, each from an index that holds every column it asks for, and
         // each priority counted in an aggregate of its own rather than by grouping, which
@@ -1519,7 +1560,7 @@ where
         };
         let opened = async {
             let (raised, assigned) = match scope {
-                TicketScope::All => return self.raised_by_everyone("", from, to).await,
+                TicketScope::All => return self.raised_by_everyone(false, window).await,
                 TicketScope::CreatedBy(id) => (Some(id), None),
                 TicketScope::AssignedTo(id) => (None, Some(id)),
                 TicketScope::Involving(id) => (Some(id), Some(id)),
@@ -1565,7 +1606,7 @@ where
             }
             Ok(counts)
         };
-        let medians = self.median_first_responses(scope, from, to);
+        let medians = self.median_first_responses(scope, window);
         let (breaches, resolved, opened, medians) =
             tokio::try_join!(breaches, resolved, opened, medians)?;
 
@@ -1741,5 +1782,60 @@ where
             EventRow::<D::Time>::into_event::<D>,
         )
         .await
+    }
+}
+
+/// The first and the last whole hour of `window`: the hour at or after its start, and the
+/// start of the hour its end falls in, if the first comes before the last.
+fn whole_hours(window: (DateTime<Utc>, DateTime<Utc>)) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let hour_of = |at: DateTime<Utc>| {
+        let start = at.timestamp().div_euclid(3600).checked_mul(3600)?;
+        DateTime::from_timestamp(start, 0)
+    };
+    let start = hour_of(window.0)?;
+    let first = if start == window.0 {
+        start
+    } else {
+        start.checked_add_signed(chrono::TimeDelta::hours(1))?
+    };
+    let last = hour_of(window.1)?;
+    (first < last).then_some((first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn whole_hours_lie_strictly_inside_a_window_or_start_at_its_edges() {
+        let window = (at("2026-11-01T10:15:00Z"), at("2026-11-02T09:40:30Z"));
+        assert_eq!(
+            whole_hours(window),
+            Some((at("2026-11-01T11:00:00Z"), at("2026-11-02T09:00:00Z")))
+        );
+        // A start on the hour is the first whole hour; an end on the hour starts the last.
+        let window = (at("2026-11-01T10:00:00Z"), at("2026-11-01T12:00:00Z"));
+        assert_eq!(
+            whole_hours(window),
+            Some((at("2026-11-01T10:00:00Z"), at("2026-11-01T12:00:00Z")))
+        );
+        // Before 1970 too.
+        let window = (at("1969-12-31T22:30:00Z"), at("1970-01-01T00:30:00Z"));
+        assert_eq!(
+            whole_hours(window),
+            Some((at("1969-12-31T23:00:00Z"), at("1970-01-01T00:00:00Z")))
+        );
+        // No whole hour between: within one hour, or across one boundary only.
+        for (from, to) in [
+            ("2026-11-01T10:15:00Z", "2026-11-01T10:45:00Z"),
+            ("2026-11-01T10:15:00Z", "2026-11-01T11:45:00Z"),
+            ("2026-11-01T10:15:00Z", "2026-11-01T10:15:00Z"),
+        ] {
+            assert_eq!(whole_hours((at(from), at(to))), None, "{from} to {to}");
+        }
     }
 }
