@@ -49,15 +49,7 @@ $$;
 -- nothing.
 CREATE FUNCTION ticket_hours_counted() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO ticket_hour_changes (hour, priority, answered, n)
-        SELECT ticket_hour(created_at), priority, first_response_seconds IS NOT NULL, count(*)
-        FROM new_tickets GROUP BY 1, 2, 3;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO ticket_hour_changes (hour, priority, answered, n)
-        SELECT ticket_hour(created_at), priority, first_response_seconds IS NOT NULL, -count(*)
-        FROM old_tickets GROUP BY 1, 2, 3;
-    ELSE
+    IF TG_OP = 'UPDATE' THEN
         INSERT INTO ticket_hour_changes (hour, priority, answered, n)
         SELECT ticket_hour(created_at), priority, answered, sum(n) FROM (
             SELECT created_at, priority, answered, sum(n) FROM (
@@ -71,6 +63,12 @@ BEGIN
             HAVING sum(n) <> 0
         ) AS c (created_at, priority, answered, n)
         GROUP BY 1, 2, 3;
+    ELSE
+        -- New tickets counted up, deleted ones down: one table to the function.
+        INSERT INTO ticket_hour_changes (hour, priority, answered, n)
+        SELECT ticket_hour(created_at), priority, first_response_seconds IS NOT NULL,
+               CASE TG_OP WHEN 'DELETE' THEN -count(*) ELSE count(*) END
+        FROM written_tickets GROUP BY 1, 2, 3;
     END IF;
     IF nextval('ticket_hour_statements') % 64 = 0
        AND pg_try_advisory_xact_lock(hashtext('helpdesk ticket hours'), 0) THEN
@@ -80,11 +78,11 @@ BEGIN
 END
 $$;
 CREATE TRIGGER ticket_hours_inserted AFTER INSERT ON tickets
-REFERENCING NEW TABLE AS new_tickets
+REFERENCING NEW TABLE AS written_tickets
 FOR EACH STATEMENT EXECUTE FUNCTION ticket_hours_counted();
 CREATE TRIGGER ticket_hours_updated AFTER UPDATE ON tickets
 REFERENCING OLD TABLE AS old_tickets NEW TABLE AS new_tickets
 FOR EACH STATEMENT EXECUTE FUNCTION ticket_hours_counted();
 CREATE TRIGGER ticket_hours_deleted AFTER DELETE ON tickets
-REFERENCING OLD TABLE AS old_tickets
+REFERENCING OLD TABLE AS written_tickets
 FOR EACH STATEMENT EXECUTE FUNCTION ticket_hours_counted();

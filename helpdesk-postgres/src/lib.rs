@@ -86,7 +86,7 @@ impl Dialect for PgDialect {
     const PLANS_BY_TALLIES: bool = false;
     const STATUS_DUE_INDEXES: bool = true;
     const IDS_IN_COMMIT_ORDER: bool = false;
-    const HISTORY_HOURS: bool = true;
+    const HOURLY_COUNTS: bool = true;
     const INSERTS_IN_WITH: bool = true;
 
     fn rows_as_json(_columns: &str, _order_by: &str) -> Option<String> {

@@ -148,7 +148,7 @@ pub trait Dialect: Debug + Send + Sync + Sized + 'static {
     /// `ticket_hours (hour, priority, answered, n)`: how many tickets were created in each UTC
     /// hour (`hour`, its start), of each priority, answered by staff or not, from which
     /// everyone's service-level report sums the whole hours of its window.
-    const HISTORY_HOURS: bool;
+    const HOURLY_COUNTS: bool;
 
     /// Whether a `WITH` clause may hold an `INSERT ... RETURNING` whose rows the statement
     /// inserts elsewhere too: PostgreSQL, which then writes a group of new tickets or comments

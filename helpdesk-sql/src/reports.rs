@@ -148,7 +148,7 @@ where
 {
     /// The counts of `scope`'s report from `since` on, as [`COUNTS`]: from the last ones
     /// where the dialect's ids commit in order and they serve (see the module docs); elsewhere
-    /// from the counts per hour where the schema keeps them ([`Dialect::HISTORY_HOURS`]);
+    /// from the counts per hour where the schema keeps them ([`Dialect::HOURLY_COUNTS`]);
     /// counted again otherwise.
     pub(crate) async fn report_counts(
         &self,
@@ -156,7 +156,7 @@ where
         since: DateTime<Utc>,
     ) -> StoreResult<[i64; 3]> {
         if !D::IDS_IN_COMMIT_ORDER {
-            if D::HISTORY_HOURS {
+            if D::HOURLY_COUNTS {
                 return self.count_by_hours(scope, since).await;
             }
             return Ok(self.count_report(scope, since).await?.counts);
@@ -206,7 +206,7 @@ where
     }
 
     /// The counts of `scope` from `since` on from the counts per hour
-    /// ([`Dialect::HISTORY_HOURS`]): the hours after the one `since` falls in summed (a week:
+    /// ([`Dialect::HOURLY_COUNTS`]): the hours after the one `since` falls in summed (a week:
     /// about 500 rows for everyone, from `history_hours`; a user's sides from
     /// `history_scope_hours`), the events of that hour from `since` on counted from
     /// `history (at, kind, to_value)`, each in-scope ticket read by id. At 100,000 tickets,

@@ -821,7 +821,7 @@ where
     /// each priority's range of `tickets (priority, created_at)` (for answered tickets, of
     /// `tickets_answered`), which reads no column (50,000 tickets in the window on SQLite:
     /// 2.0 ms, against 3.9 grouped by priority and 4.6 testing each entry's priority). Where
-    /// the schema counts tickets per hour ([`Dialect::HISTORY_HOURS`]), only the window's
+    /// the schema counts tickets per hour ([`Dialect::HOURLY_COUNTS`]), only the window's
     /// partial first and last hours are counted so, and the hours between summed from
     /// `ticket_hours`.
     async fn raised_by_everyone(
@@ -835,7 +835,7 @@ where
             ""
         };
         let (from, to) = (D::encode_time(window.0), D::encode_time(window.1));
-        let hours = whole_hours(window).filter(|_| D::HISTORY_HOURS);
+        let hours = whole_hours(window).filter(|_| D::HOURLY_COUNTS);
         let mut qb = QueryBuilder::new("SELECT ");
         for (k, p) in Priority::ALL.iter().enumerate() {
             let count = |qb: &mut QueryBuilder<D::Db>, since, until, last: &str| {

@@ -99,7 +99,7 @@ impl Dialect for SqliteDialect {
     const PLANS_BY_TALLIES: bool = true;
     const STATUS_DUE_INDEXES: bool = false;
     const IDS_IN_COMMIT_ORDER: bool = true;
-    const HISTORY_HOURS: bool = false;
+    const HOURLY_COUNTS: bool = false;
     const INSERTS_IN_WITH: bool = false;
 
     fn rows_as_json(columns: &str, order_by: &str) -> Option<String> {
