@@ -2,13 +2,12 @@
 //! bound parameter; the statements expect the tickets table aliased `t`.
 
 use helpdesk_core::store::like_contains;
-use helpdesk_core::{
-    AssigneeFilter, PageRequest, Priority, TicketOrdering, TicketQuery, TicketScope, UserId,
-};
+use helpdesk_core::{AssigneeFilter, Priority, TicketOrdering, TicketQuery, TicketScope, UserId};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::Dialect;
 use crate::rows::ticket_columns;
+use crate::window::Window;
 
 /// ` AND <the scope>`: which tickets the caller may see.
 pub(crate) fn push_scope<DB>(qb: &mut QueryBuilder<DB>, scope: TicketScope)
@@ -505,11 +504,13 @@ where
 /// columns of `tickets t` after a first column `total` with the count of all of them, so that
 /// a list is one statement; `true` if the dialect reads the page as one row instead, the count
 /// (`NULL` for no ticket) and the tickets as one JSON value ([`Dialect::rows_as_json`]). A
-/// page past the end has no ticket to carry the count: [`ticket_count`] then.
+/// page past the end has no ticket to carry the count: [`ticket_count`] then. Where the
+/// caller counted already, `counted` is `false` and `total` is 0.
 pub(crate) fn ticket_page<D: Dialect>(
     scope: TicketScope,
     q: &TicketQuery,
-    page: PageRequest,
+    page: Window,
+    counted: bool,
 ) -> (QueryBuilder<D::Db>, bool)
 where
     i64: Encode<'static, D::Db> + Type<D::Db>,
@@ -517,11 +518,11 @@ where
 {
     let Some(aggregate) = D::rows_as_json(ticket_columns!(), order_by(q.ordering)) else {
         let mut qb = QueryBuilder::new("");
-        push_ticket_rows::<D>(&mut qb, scope, q, page);
+        push_ticket_rows::<D>(&mut qb, scope, q, page, counted);
         return (qb, false);
     };
     let mut qb = QueryBuilder::new(format!("SELECT max(total), {aggregate} FROM ("));
-    push_ticket_rows::<D>(&mut qb, scope, q, page);
+    push_ticket_rows::<D>(&mut qb, scope, q, page, counted);
     qb.push(") AS t");
     (qb, true)
 }
@@ -531,18 +532,22 @@ fn push_ticket_rows<D: Dialect>(
     qb: &mut QueryBuilder<D::Db>,
     scope: TicketScope,
     q: &TicketQuery,
-    page: PageRequest,
+    page: Window,
+    counted: bool,
 ) where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
 {
     let order = order_by(q.ordering);
     D::push_ticket_text_with(qb, q);
-    qb.push("SELECT (");
-    push_ticket_count::<D>(qb, scope, q);
-    qb.push(") AS total, ")
-        .push(ticket_columns!())
-        .push(" FROM tickets t");
+    if counted {
+        qb.push("SELECT (");
+        push_ticket_count::<D>(qb, scope, q);
+        qb.push(") AS total, ");
+    } else {
+        qb.push("SELECT CAST(0 AS BIGINT) AS total, ");
+    }
+    qb.push(ticket_columns!()).push(" FROM tickets t");
     let TicketScope::Involving(id) = scope else {
         match D::text_hits(q).filter(|_| scope == TicketScope::All) {
             Some(hits) => push_text_page::<D>(qb, hits, q, page),
@@ -557,11 +562,23 @@ fn push_ticket_rows<D: Dialect>(
                 qb.push(")").push(order);
             }
             None => {
-                push_ticket_filters::<D>(qb, scope, q);
-                let by_index =
-                    status_due_order::<D>(scope, q).or_else(|| unassigned_order(scope, q));
-                qb.push(by_index.unwrap_or(order));
-                push_page(qb, page);
+                let by_index = status_due_order::<D>(scope, q)
+                    .or_else(|| unassigned_order(scope, q))
+                    .unwrap_or(order);
+                if page.offset() == 0 {
+                    push_ticket_filters::<D>(qb, scope, q);
+                    qb.push(by_index);
+                    push_page(qb, page);
+                } else {
+                    // Past the first page, the ids first: the tickets before the page are
+                    // then stepped through in an index, without reading each (nobody's
+                    // tickets from the 32,000th on SQLite: 25 ms, 6 ms by id).
+                    qb.push(" WHERE t.id IN (SELECT t.id FROM tickets t");
+                    push_ticket_filters::<D>(qb, scope, q);
+                    qb.push(by_index);
+                    push_page(qb, page);
+                    qb.push(")").push(order);
+                }
             }
         }
         return;
@@ -624,7 +641,7 @@ fn push_first<D: Dialect>(
     qb: &mut QueryBuilder<D::Db>,
     sides: &[TicketScope],
     q: &TicketQuery,
-    page: PageRequest,
+    page: Window,
 ) where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
@@ -727,7 +744,7 @@ type Plan<'a, DB> = &'a dyn Fn(&mut QueryBuilder<DB>);
 fn push_two_plans<DB: Database>(
     qb: &mut QueryBuilder<DB>,
     order: &str,
-    page: PageRequest,
+    page: Window,
     walk: impl Fn(&mut QueryBuilder<DB>),
     plans: [Plan<'_, DB>; 2],
 ) {
@@ -778,7 +795,7 @@ fn walks_in_order(q: &TicketQuery) -> bool {
 /// twentieth of the tickets on, where its worst case costs about what sorting theirs does.
 /// The tallies count every query [`walks_in_order`] admits ([`push_tally`]) but the triage
 /// queue, which is counted from its own index.
-fn push_walk_or_sort<D: Dialect>(qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, page: PageRequest)
+fn push_walk_or_sort<D: Dialect>(qb: &mut QueryBuilder<D::Db>, q: &TicketQuery, page: Window)
 where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
@@ -824,7 +841,7 @@ fn push_text_page<D: Dialect>(
     qb: &mut QueryBuilder<D::Db>,
     hits: &str,
     q: &TicketQuery,
-    page: PageRequest,
+    page: Window,
 ) where
     i64: Encode<'static, D::Db> + Type<D::Db>,
     String: Encode<'static, D::Db> + Type<D::Db>,
@@ -966,7 +983,8 @@ pub(crate) fn push_scope_sides<DB>(
 /// every execution was planned anew (an agent's list: 0.4 to 0.5 ms of planning for 0.5 ms of
 /// running). A statement is kept per page size and offset; pages past the first are rarer.
 /// The numbers stay far inside `i64`: an offset is at most `u32::MAX` pages of 100.
-pub(crate) fn push_page<DB: Database>(qb: &mut QueryBuilder<DB>, page: PageRequest) {
+pub(crate) fn push_page<DB: Database>(qb: &mut QueryBuilder<DB>, page: impl Into<Window>) {
+    let page = page.into();
     qb.push(format_args!(
         " LIMIT {} OFFSET {}",
         page.size(),

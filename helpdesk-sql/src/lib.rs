@@ -67,6 +67,7 @@ pub mod testing;
 mod tickets;
 mod users;
 mod webhooks;
+mod window;
 
 pub use dialect::Dialect;
 pub use error::store_error;

@@ -53,6 +53,7 @@ use crate::filters::{
     sort_keys, unbreached_alone, without_text,
 };
 use crate::rows::{TicketRow, convert, from_json, ticket_columns};
+use crate::window::{Window, nearer_end};
 use crate::{Dialect, SqlStore, Value, sql};
 
 /// How many searches are remembered at most.
@@ -155,7 +156,7 @@ fn stretch(want: u64, n: usize, tickets: i64) -> Option<u64> {
 
 /// The ids of the page among a stretch of the ordering `asked` long, if it holds the page:
 /// enough matches, or the whole ordering (the stretch came back shorter than asked).
-fn page_in(stretch: &[i64], asked: u64, matches: &[i64], page: PageRequest) -> Option<Vec<i64>> {
+fn page_in(stretch: &[i64], asked: u64, matches: &[i64], page: Window) -> Option<Vec<i64>> {
     let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let want = offset.saturating_add(page.size() as usize);
     let found: Vec<i64> = stretch
@@ -230,19 +231,26 @@ where
                 request: page,
             }));
         }
+        // From the end where nearer: the stretch read then is of the other order.
+        let (q, window, turned) = nearer_end(q, page.into(), ids.len() as u64);
+        let read = if turned { (0, None) } else { (asked, walked) };
         let found = self
-            .page_by_stretch(q, &ids, tickets, page, (asked, walked))
+            .page_by_stretch(&q, &ids, tickets, window, read)
             .await?;
         // The page among the stretch, else among all matches in order when they are few.
         let (among, offset) = match found {
             Some(found) => (found, 0),
             None if (ids.len() as u128) * 20 < u128::try_from(tickets).unwrap_or_default() => {
-                (ids.to_vec(), page.offset())
+                (ids.to_vec(), window.offset())
             }
             None => return Ok(None),
         };
+        let mut items = self.tickets_by_id(among, &q, window.size(), offset).await?;
+        if turned {
+            items.reverse();
+        }
         Ok(Some(Page {
-            items: self.tickets_by_id(among, q, page.size(), offset).await?,
+            items,
             count: ids.len() as u64,
             request: page,
         }))
@@ -287,24 +295,31 @@ where
         };
         let count = matching.len() as u64;
         // In creation order a scope's ids came in the page's order: the page is known.
-        // Else the page from a stretch of the ordering where the matches are dense enough,
-        // else from all of them, read by id.
-        let (among, offset) = if scope != TicketScope::All && by_creation(q.ordering) {
+        // Else the page from a stretch of the ordering (from the end where nearer) where the
+        // matches are dense enough, else from all of them, read by id.
+        let items = if scope != TicketScope::All && by_creation(q.ordering) {
             let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
             let page_ids = matching.into_iter().skip(offset);
-            (page_ids.take(page.size() as usize).collect(), 0)
+            let among = page_ids.take(page.size() as usize).collect();
+            self.tickets_by_id(among, q, page.size(), 0).await?
         } else {
+            let (q, window, turned) = nearer_end(q, page.into(), count);
             matching.sort_unstable();
-            match self
-                .page_by_stretch(q, &matching, tickets, page, (0, None))
+            let (among, offset) = match self
+                .page_by_stretch(&q, &matching, tickets, window, (0, None))
                 .await?
             {
                 Some(found) => (found, 0),
-                None => (matching, page.offset()),
+                None => (matching, window.offset()),
+            };
+            let mut items = self.tickets_by_id(among, &q, window.size(), offset).await?;
+            if turned {
+                items.reverse();
             }
+            items
         };
         Ok(Some(Page {
-            items: self.tickets_by_id(among, q, page.size(), offset).await?,
+            items,
             count,
             request: page,
         }))
@@ -445,7 +460,7 @@ where
         q: &TicketQuery,
         ids: &[i64],
         tickets: i64,
-        page: PageRequest,
+        page: Window,
         read: (u64, Option<String>),
     ) -> StoreResult<Option<Vec<i64>>> {
         let (asked, walked) = read;
@@ -562,7 +577,7 @@ mod tests {
     #[test]
     fn a_page_is_in_a_stretch_with_enough_matches_or_at_the_end_of_the_ordering() {
         let matches = [2, 4, 6, 8];
-        let page = |n, size| PageRequest::new(n, size).unwrap();
+        let page = |n, size| Window::from(PageRequest::new(n, size).unwrap());
         let stretch = [9, 8, 7, 6, 5, 4];
         assert_eq!(page_in(&stretch, 6, &matches, page(1, 2)), Some(vec![8, 6]));
         assert_eq!(page_in(&stretch, 6, &matches, page(2, 2)), None);

@@ -65,7 +65,8 @@ pub const NO_TEXT: &[(&str, &str)] = &[("none", "")];
 /// assigned and involving) with a scan of the tickets: each text alone in every ordering and
 /// on pages near and past the end; "printer", "Ticket 1" and no text with each other filter (a
 /// status, a priority, nobody or one assignee, a creator, a breach or none, and some of them
-/// together) in six orderings on the first pages. The adapters' search tests change the
+/// together) in six orderings on the first pages; every list on its last page and one past
+/// its middle (read from the end), in pages of 7. The adapters' search tests change the
 /// tickets between rounds from another connection and call this each round: remembered
 /// matches must follow every change.
 pub async fn lists_match_a_scan<D: Dialect>(
@@ -235,7 +236,11 @@ pub async fn lists_match_a_scan<D: Dialect>(
                 } else {
                     &pages[..2]
                 };
-                for &(number, size) in pages {
+                // And pages read from the end: the last and one just past the middle, of a
+                // size that leaves the last page short.
+                let last = |size: u32| u32::try_from(count).unwrap().div_ceil(size).max(1);
+                let from_end = [(last(7), 7), (last(7) / 2 + 1, 7)];
+                for &(number, size) in pages.iter().chain(&from_end) {
                     let page = PageRequest::new(number, size).unwrap();
                     let mut expected = QueryBuilder::new("SELECT id");
                     scan(&mut expected);

@@ -1,5 +1,6 @@
 //! Tickets, comments, history, the escalation sweep and the report.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ use crate::rows::{
 };
 use crate::users::refusals;
 use crate::webhooks::Subscribers;
+use crate::window::{Window, nearer_end};
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
 /// The resolution deadline unless its breach is of that same deadline, else `NULL`.
@@ -1444,7 +1446,23 @@ where
         if let Some(page) = self.list_matching(scope, query, page).await? {
             return Ok(page);
         }
-        let (mut qb, as_json) = ticket_page::<D>(scope, query, page);
+        // A page past the first is counted first (a text filter here is counted by asking
+        // its index, as dear as the page), and read from the end where that is nearer.
+        let mut known = None;
+        let (mut q, mut window, mut turned) = (Cow::Borrowed(query), Window::from(page), false);
+        if page.offset() > 0 && query.search.is_none() && query.title.is_none() {
+            let count = self.count(&mut ticket_count::<D>(scope, query)).await?;
+            if page.offset() >= count {
+                return Ok(Page {
+                    items: Vec::new(),
+                    count,
+                    request: page,
+                });
+            }
+            (q, window, turned) = nearer_end(query, window, count);
+            known = Some(count);
+        }
+        let (mut qb, as_json) = ticket_page::<D>(scope, &q, window, known.is_none());
         let (total, rows): (Option<i64>, Vec<TicketRow<D::Time>>) = if as_json {
             let (total, json): (Option<i64>, String) = qb
                 .build_query_as()
@@ -1461,13 +1479,18 @@ where
             let total = rows.first().map(|r| r.total);
             (total, rows.into_iter().map(|r| r.row).collect())
         };
-        let count = match total {
-            Some(total) => as_count(total),
-            None if page.offset() == 0 => 0,
-            None => self.count(&mut ticket_count::<D>(scope, query)).await?,
+        let count = match (known, total) {
+            (Some(count), _) => count,
+            (None, Some(total)) => as_count(total),
+            (None, None) if page.offset() == 0 => 0,
+            (None, None) => self.count(&mut ticket_count::<D>(scope, query)).await?,
         };
+        let mut items = convert(rows, TicketRow::into_ticket::<D>)?;
+        if turned {
+            items.reverse();
+        }
         Ok(Page {
-            items: convert(rows, TicketRow::into_ticket::<D>)?,
+            items,
             count,
             request: page,
         })

@@ -545,6 +545,27 @@ fn single_requests(server: &Server, admin: &str, agent: &str, user: &str, option
             format!("/api/tickets/?{query}"),
         ));
     }
+    // Pages deep in a list: its middle and its last page.
+    for (who, token, query) in [
+        ("admin", admin, "ordering=-created_at"),
+        ("admin", admin, "ordering=-priority"),
+        ("admin", admin, "ordering=due_at"),
+        ("admin", admin, "status=escalated&ordering=updated_at"),
+        ("admin", admin, "assigned_to=none"),
+        ("admin", admin, "breached=false"),
+        ("admin", admin, "search=printer"),
+        ("agent", agent, "ordering=updated_at"),
+    ] {
+        let (_, body) = server.call("GET", &format!("/api/tickets/?{query}"), Some(token), None);
+        let last = body["count"].as_u64().unwrap_or(0).div_ceil(20).max(1);
+        for (which, page) in [("middle", last / 2 + 1), ("last", last)] {
+            cases.push((
+                format!("{who}: ?{query}, {which} page ({page})"),
+                token,
+                format!("/api/tickets/?{query}&page={page}"),
+            ));
+        }
+    }
     for (who, token) in [("admin", admin), ("agent", agent), ("user", user)] {
         cases.push((
             format!("{who}: service-level report"),
