@@ -1446,8 +1446,8 @@ where
         if let Some(page) = self.list_matching(scope, query, page).await? {
             return Ok(page);
         }
-        // A page past the first is counted first (a text filter here is counted by asking
-        // its index, as dear as the page), and read from the end where that is nearer.
+        // A page past the first is counted first and read from the end where that is nearer
+        // (not with a text filter, whose count asks the text index: as dear as the page).
         let mut known = None;
         let (mut q, mut window, mut turned) = (Cow::Borrowed(query), Window::from(page), false);
         if page.offset() > 0 && query.search.is_none() && query.title.is_none() {
