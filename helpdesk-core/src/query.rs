@@ -86,6 +86,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page without items of a list of `count`: past its end, or of an empty list.
+    pub const fn empty(count: u64, request: PageRequest) -> Self {
+        Self {
+            items: Vec::new(),
+            count,
+            request,
+        }
+    }
+
     /// Whether a page follows this one.
     pub fn has_next(&self) -> bool {
         self.request.offset() + u64::from(self.request.size()) < self.count

@@ -224,12 +224,11 @@ where
         else {
             return Ok(None);
         };
-        if ids.is_empty() {
-            return Ok(Some(Page {
-                items: Vec::new(),
-                count: 0,
-                request: page,
-            }));
+        // No match, or a page past the last: nothing to read. (Past the last, the statement
+        // that asks the index stepped through every match: on PostgreSQL with 138,000 of
+        // them, 370 ms for nothing.)
+        if page.offset() >= ids.len() as u64 {
+            return Ok(Some(Page::empty(ids.len() as u64, page)));
         }
         // From the end where nearer: the stretch read then is of the other order.
         let (q, window, turned) = nearer_end(q, page.into(), ids.len() as u64);
@@ -294,6 +293,9 @@ where
                 .collect()
         };
         let count = matching.len() as u64;
+        if page.offset() >= count {
+            return Ok(Some(Page::empty(count, page)));
+        }
         // In creation order a scope's ids came in the page's order: the page is known.
         // Else the page from a stretch of the ordering (from the end where nearer) where the
         // matches are dense enough, else from all of them, read by id.

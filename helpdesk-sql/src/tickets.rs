@@ -1453,11 +1453,7 @@ where
         if page.offset() > 0 && query.search.is_none() && query.title.is_none() {
             let count = self.count(&mut ticket_count::<D>(scope, query)).await?;
             if page.offset() >= count {
-                return Ok(Page {
-                    items: Vec::new(),
-                    count,
-                    request: page,
-                });
+                return Ok(Page::empty(count, page));
             }
             (q, window, turned) = nearer_end(query, window, count);
             known = Some(count);
