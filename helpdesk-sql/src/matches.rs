@@ -22,7 +22,9 @@
 //!
 //! The page then comes from a stretch of the ordering's index long enough to hold it at the
 //! matches' density, each ticket looked up among the ids in memory, and the page's tickets
-//! read by id. Where no stretch of at most [`STRETCH_MAX`] tickets holds it (a deep page,
+//! read by id. A page in the second half of the matches is read from the other end, as the
+//! first of the reversed order ([`Reading`](crate::window::Reading)); a page past the last
+//! is answered from the count alone. Where no stretch of at most [`STRETCH_MAX`] tickets holds it (a deep page,
 //! matches crowded in one part of the ordering), the matches are few enough to read in order
 //! (one in 20 tickets or fewer), or the list falls back to the statement that asks the index
 //! itself.
@@ -53,7 +55,7 @@ use crate::filters::{
     sort_keys, unbreached_alone, without_text,
 };
 use crate::rows::{TicketRow, convert, from_json, ticket_columns};
-use crate::window::{Window, nearer_end};
+use crate::window::{Reading, Window};
 use crate::{Dialect, SqlStore, Value, sql};
 
 /// How many searches are remembered at most.
@@ -231,11 +233,14 @@ where
             return Ok(Some(Page::empty(ids.len() as u64, page)));
         }
         // From the end where nearer: the stretch read then is of the other order.
-        let (q, window, turned) = nearer_end(q, page.into(), ids.len() as u64);
-        let read = if turned { (0, None) } else { (asked, walked) };
-        let found = self
-            .page_by_stretch(&q, &ids, tickets, window, read)
-            .await?;
+        let reading = Reading::nearer_end(q, page.into(), ids.len() as u64);
+        let read = if reading.is_turned() {
+            (0, None)
+        } else {
+            (asked, walked)
+        };
+        let (q, window) = (&reading.query, reading.window);
+        let found = self.page_by_stretch(q, &ids, tickets, window, read).await?;
         // The page among the stretch, else among all matches in order when they are few.
         let (among, offset) = match found {
             Some(found) => (found, 0),
@@ -244,12 +249,9 @@ where
             }
             None => return Ok(None),
         };
-        let mut items = self.tickets_by_id(among, &q, window.size(), offset).await?;
-        if turned {
-            items.reverse();
-        }
+        let items = self.tickets_by_id(among, q, window.size(), offset).await?;
         Ok(Some(Page {
-            items,
+            items: reading.in_order(items),
             count: ids.len() as u64,
             request: page,
         }))
@@ -305,20 +307,17 @@ where
             let among = page_ids.take(page.size() as usize).collect();
             self.tickets_by_id(among, q, page.size(), 0).await?
         } else {
-            let (q, window, turned) = nearer_end(q, page.into(), count);
+            let reading = Reading::nearer_end(q, page.into(), count);
+            let (q, window) = (&reading.query, reading.window);
             matching.sort_unstable();
             let (among, offset) = match self
-                .page_by_stretch(&q, &matching, tickets, window, (0, None))
+                .page_by_stretch(q, &matching, tickets, window, (0, None))
                 .await?
             {
                 Some(found) => (found, 0),
                 None => (matching, window.offset()),
             };
-            let mut items = self.tickets_by_id(among, &q, window.size(), offset).await?;
-            if turned {
-                items.reverse();
-            }
-            items
+            reading.in_order(self.tickets_by_id(among, q, window.size(), offset).await?)
         };
         Ok(Some(Page {
             items,

@@ -1,6 +1,5 @@
 //! Tickets, comments, history, the escalation sweep and the report.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -31,7 +30,7 @@ use crate::rows::{
 };
 use crate::users::refusals;
 use crate::webhooks::Subscribers;
-use crate::window::{Window, nearer_end};
+use crate::window::Reading;
 use crate::{Dialect, SqlStore, Value, batch, sql};
 
 /// The resolution deadline unless its breach is of that same deadline, else `NULL`.
@@ -1448,17 +1447,18 @@ where
         }
         // A page past the first is counted first and read from the end where that is nearer
         // (not with a text filter, whose count asks the text index: as dear as the page).
-        let mut known = None;
-        let (mut q, mut window, mut turned) = (Cow::Borrowed(query), Window::from(page), false);
-        if page.offset() > 0 && query.search.is_none() && query.title.is_none() {
-            let count = self.count(&mut ticket_count::<D>(scope, query)).await?;
-            if page.offset() >= count {
-                return Ok(Page::empty(count, page));
-            }
-            (q, window, turned) = nearer_end(query, window, count);
-            known = Some(count);
-        }
-        let (mut qb, as_json) = ticket_page::<D>(scope, &q, window, known.is_none());
+        let (reading, known) =
+            if page.offset() > 0 && query.search.is_none() && query.title.is_none() {
+                let count = self.count(&mut ticket_count::<D>(scope, query)).await?;
+                if page.offset() >= count {
+                    return Ok(Page::empty(count, page));
+                }
+                (Reading::nearer_end(query, page.into(), count), Some(count))
+            } else {
+                (Reading::forward(query, page.into()), None)
+            };
+        let (mut qb, as_json) =
+            ticket_page::<D>(scope, &reading.query, reading.window, known.is_none());
         let (total, rows): (Option<i64>, Vec<TicketRow<D::Time>>) = if as_json {
             let (total, json): (Option<i64>, String) = qb
                 .build_query_as()
@@ -1481,12 +1481,8 @@ where
             (None, None) if page.offset() == 0 => 0,
             (None, None) => self.count(&mut ticket_count::<D>(scope, query)).await?,
         };
-        let mut items = convert(rows, TicketRow::into_ticket::<D>)?;
-        if turned {
-            items.reverse();
-        }
         Ok(Page {
-            items,
+            items: reading.in_order(convert(rows, TicketRow::into_ticket::<D>)?),
             count,
             request: page,
         })

@@ -71,23 +71,52 @@ pub(crate) fn reversed(ordering: TicketOrdering) -> Option<TicketOrdering> {
     }
 }
 
-/// The query and window that read `window` of `q`'s list of `count` tickets: in the reversed
-/// order from the end where that is nearer ([`Window::counted_from_end`], [`reversed`]), with
-/// `true` for items read that way, which the caller turns round.
-pub(crate) fn nearer_end(
-    q: &TicketQuery,
-    window: Window,
-    count: u64,
-) -> (Cow<'_, TicketQuery>, Window, bool) {
-    match reversed(q.ordering).zip(window.counted_from_end(count)) {
-        Some((ordering, back)) => {
-            let q = TicketQuery {
-                ordering,
-                ..q.clone()
-            };
-            (Cow::Owned(q), back, true)
+/// How a window of a list is read: the query and window to ask the database for, and whether
+/// what comes back is in the reversed order ([`Reading::in_order`] turns it round).
+#[derive(Debug)]
+pub(crate) struct Reading<'q> {
+    pub(crate) query: Cow<'q, TicketQuery>,
+    pub(crate) window: Window,
+    turned: bool,
+}
+
+impl<'q> Reading<'q> {
+    /// `window` of `q`'s list as it is, from the start.
+    pub(crate) fn forward(q: &'q TicketQuery, window: Window) -> Self {
+        Self {
+            query: Cow::Borrowed(q),
+            window,
+            turned: false,
         }
-        None => (Cow::Borrowed(q), window, false),
+    }
+
+    /// `window` of `q`'s list of `count` tickets: in the reversed order from the end where
+    /// that is nearer ([`Window::counted_from_end`], [`reversed`]), else from the start.
+    pub(crate) fn nearer_end(q: &'q TicketQuery, window: Window, count: u64) -> Self {
+        match reversed(q.ordering).zip(window.counted_from_end(count)) {
+            Some((ordering, back)) => Self {
+                query: Cow::Owned(TicketQuery {
+                    ordering,
+                    ..q.clone()
+                }),
+                window: back,
+                turned: true,
+            },
+            None => Self::forward(q, window),
+        }
+    }
+
+    /// Whether the list is read from its end, in the reversed order.
+    pub(crate) const fn is_turned(&self) -> bool {
+        self.turned
+    }
+
+    /// The items read, in the order of the list asked for.
+    pub(crate) fn in_order<T>(&self, mut items: Vec<T>) -> Vec<T> {
+        if self.turned {
+            items.reverse();
+        }
+        items
     }
 }
 
